@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` (the product with demo data) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install run test lint bench messages
+
+$(VENV)/.installed: requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Embedded defaults: SQLite and kombu's filesystem broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
+run: export DEBUG ?= true
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	bin/dev-server
+
+# Uses DATABASE_URL / REDIS_URL when set, else PostgreSQL and Redis on localhost when they answer, else SQLite.
+test: install
+	$(PY) -m tests.run $(ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: install
+	$(PY) -m benchmarks.run
+
+# Refresh the translation catalogues after changing user-facing strings.
+messages: install
+	$(PY) manage.py makemessages --locale ru --ignore ".venv/*" --ignore "tests/*"
+	$(PY) manage.py compilemessages --locale ru --ignore ".venv/*"

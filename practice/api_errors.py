@@ -1,0 +1,64 @@
+"""One error body for every API failure, so clients parse a single shape:
+
+    {"status": 400, "code": "invalid", "detail": "Invalid input.", "errors": {"field": ["..."]}}
+
+`errors` is present for validation failures only; it maps field names (or "non_field_errors")
+to messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Conflict(exceptions.APIException):
+    """The request is valid but collides with the current state (a taken slot, a stale plan)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("This conflicts with the current state.")
+    default_code = "conflict"
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        # Services validate with full_clean(); their messages reach the client as a 400.
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    response.data = _error_body(exc, response)
+    return response
+
+
+def _error_body(exc: Exception, response: Response) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": response.status_code}
+    if isinstance(exc, exceptions.ValidationError):
+        body["code"] = "invalid"
+        body["detail"] = str(_("Invalid input."))
+        errors = (
+            response.data
+            if isinstance(response.data, dict)
+            else {"non_field_errors": response.data}
+        )
+        body["errors"] = errors
+        return body
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        body["code"] = codes if isinstance(codes, str) else exc.default_code
+        detail = exc.detail
+    else:  # Http404 and PermissionDenied from Django, translated by DRF
+        body["code"] = "not_found" if response.status_code == 404 else "permission_denied"
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+    if isinstance(detail, dict):
+        body["detail"] = str(detail.get("detail", exc))
+        body.update({k: v for k, v in detail.items() if k != "detail"})
+    else:
+        body["detail"] = str(detail)
+    return body

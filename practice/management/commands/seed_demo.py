@@ -1,0 +1,140 @@
+"""Demo data for `make run`: two practices, staff, rooms, hours and patients. Idempotent."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from patients.models import Patient, Sex
+from practice.models import MassageType, Practice, Role, Room, Therapist, User, WorkingHours
+from practice.services import membership_grant, practice_create
+
+DEMO_PASSWORD = "demo-massage-2026"
+
+GIVEN_NAMES = [
+    "Anna",
+    "Boris",
+    "Clara",
+    "Dmitri",
+    "Elena",
+    "Felix",
+    "Galina",
+    "Hugo",
+    "Irina",
+    "Jonas",
+]
+FAMILY_NAMES = ["Keller", "Lebedev", "Meyer", "Novak", "Orlova", "Peters", "Quast", "Romanova"]
+
+
+class Command(BaseCommand):
+    help = "Load demo practices, staff and patients (safe to run again)."
+
+    @transaction.atomic
+    def handle(self, *args: object, **options: object) -> None:
+        linden = self._practice("linden", "Linden Massage Studio", "Europe/Berlin")
+        harbour = self._practice("harbour", "Harbour Massage", "America/New_York")
+
+        logins = [
+            self._member(linden, "manager@linden.example", "Maria Manager", Role.MANAGER),
+            self._member(linden, "frontdesk@linden.example", "Frank Desk", Role.FRONT_DESK),
+        ]
+        [Room.objects.get_or_create(practice=linden, name=name)[0] for name in ("Room 1", "Room 2")]
+        all_types = list(MassageType.objects.for_practice(linden))
+        for number, name in enumerate(["Tanja Weiss", "Oleg Smirnov", "Lena Vogel"], start=1):
+            email = f"therapist{number}@linden.example"
+            user = self._user(email, name)
+            logins.append((email, Role.THERAPIST))
+            membership_grant(practice=linden, user=user, role=Role.THERAPIST)
+            therapist, created = Therapist.objects.get_or_create(
+                practice=linden,
+                user=user,
+                defaults={"name": name, "colour": ["#3a7bd5", "#d5663a", "#3ad57b"][number - 1]},
+            )
+            if created:
+                therapist.massage_types.set(all_types if number == 1 else all_types[: 3 + number])
+                self._week(therapist)
+
+        patients = []
+        for index in range(20):
+            given, family = (
+                GIVEN_NAMES[index % len(GIVEN_NAMES)],
+                FAMILY_NAMES[index % len(FAMILY_NAMES)],
+            )
+            patient, _ = Patient.objects.get_or_create(
+                practice=linden,
+                given_name=given,
+                family_name=family,
+                date_of_birth=date(1960 + index, 1 + index % 12, 1 + index % 28),
+                defaults={
+                    "sex": Sex.FEMALE if index % 2 == 0 else Sex.MALE,
+                    "phone": f"+4915100000{index:03d}",
+                    "email": f"{given.lower()}.{family.lower()}@example.com",
+                    "consent_email": True,
+                    "consent_given_on": date(2026, 1, 5),
+                    "hypertensive": index % 5 == 0,
+                    "chronic_plan": index % 3 == 0,
+                },
+            )
+            patients.append(patient)
+        patient_email = "patient@linden.example"
+        patient_user = self._user(patient_email, patients[0].full_name)
+        membership_grant(practice=linden, user=patient_user, role=Role.PATIENT)
+        Patient.objects.filter(pk=patients[0].pk).update(user=patient_user)
+        logins.append((patient_email, Role.PATIENT))
+
+        logins.append(
+            self._member(harbour, "manager@harbour.example", "Hana Harbour", Role.MANAGER)
+        )
+        Room.objects.get_or_create(practice=harbour, name="Suite A")
+        harbour_therapist, created = Therapist.objects.get_or_create(
+            practice=harbour, name="Sam Carter"
+        )
+        if created:
+            harbour_therapist.massage_types.set(MassageType.objects.for_practice(harbour))
+            self._week(harbour_therapist)
+        for given, family in [("Nora", "Quinn"), ("Owen", "Reid")]:
+            Patient.objects.get_or_create(
+                practice=harbour,
+                given_name=given,
+                family_name=family,
+                date_of_birth=date(1980, 5, 17),
+            )
+
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready. Logins (password: {DEMO_PASSWORD}):")
+        )
+        for email, role in logins:
+            self.stdout.write(f"  {email:32} {Role(role).label}")
+        self.stdout.write(
+            "  Admin: http://127.0.0.1:8000/admin/  API docs: http://127.0.0.1:8000/api/docs/"
+        )
+
+    def _practice(self, slug: str, name: str, time_zone: str) -> Practice:
+        existing = Practice.objects.filter(slug=slug).first()
+        return existing or practice_create(name=name, slug=slug, time_zone=time_zone)
+
+    def _user(self, email: str, full_name: str) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email, DEMO_PASSWORD, full_name=full_name)
+        return user
+
+    def _member(
+        self, practice: Practice, email: str, full_name: str, role: Role
+    ) -> tuple[str, Role]:
+        membership_grant(practice=practice, user=self._user(email, full_name), role=role)
+        return email, role
+
+    @staticmethod
+    def _week(therapist: Therapist) -> None:
+        for weekday in range(5):
+            for starts, ends in ((time(9), time(13)), (time(14), time(18))):
+                WorkingHours.objects.create(
+                    practice_id=therapist.practice_id,
+                    therapist=therapist,
+                    weekday=weekday,
+                    starts=starts,
+                    ends=ends,
+                )

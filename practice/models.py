@@ -1,0 +1,359 @@
+"""The tenant (Practice), its people, rooms, hours and settings.
+
+Every practice-owned row derives from `PracticeOwned`: it carries its practice, its queryset
+is scoped with `for_practice()`, and `clean()` refuses a foreign key that points into another
+practice. That is what keeps one practice's data invisible from another and lets a hosted
+deployment later distribute tables by practice without a query ever joining across practices.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import tzinfo
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        if not email:
+            raise ValueError("Users need an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in, by email. What they may do depends on their memberships."""
+
+    email = models.EmailField(_("email"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, blank=True, help_text=_("Empty: the browser's language.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    # Only superusers need this flag; managers reach the admin through their membership.
+    is_staff = models.BooleanField(_("platform staff"), default=False)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+
+class Practice(models.Model):
+    """The tenant: one practice (a location of a chain, or an independent practice)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), unique=True, help_text=_("Used in URLs and X-Practice."))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("practice")
+        verbose_name_plural = _("practices")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> tzinfo:
+        return zoneinfo.ZoneInfo(self.settings.time_zone)
+
+
+class PracticeOwnedQuerySet(models.QuerySet):
+    def for_practice(self, practice: Practice | int) -> PracticeOwnedQuerySet:
+        return self.filter(practice=practice)
+
+
+class PracticeOwned(models.Model):
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="+", verbose_name=_("practice")
+    )
+
+    objects = PracticeOwnedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        for field in self._meta.concrete_fields:
+            if not field.is_relation or field.name == "practice":
+                continue
+            related_id = getattr(self, field.attname)
+            if related_id is None or not issubclass(field.related_model, PracticeOwned):
+                continue
+            related = getattr(self, field.name)
+            if related.practice_id != self.practice_id:
+                raise ValidationError({field.name: _("This belongs to another practice.")})
+
+
+class PracticeSettings(models.Model):
+    practice = models.OneToOneField(
+        Practice, on_delete=models.CASCADE, primary_key=True, related_name="settings"
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="Europe/Berlin"
+    )
+    language = models.CharField(
+        _("language for patients"),
+        max_length=8,
+        default="en",
+        choices=[("en", "English"), ("ru", "Русский")],
+    )
+    buffer_minutes = models.PositiveSmallIntegerField(
+        _("buffer between sessions (minutes)"), default=10, validators=[MaxValueValidator(120)]
+    )
+    slot_grid_minutes = models.PositiveSmallIntegerField(
+        _("booking grid (minutes)"),
+        default=15,
+        validators=[MinValueValidator(5), MaxValueValidator(60)],
+    )
+    screening_validity_days = models.PositiveSmallIntegerField(
+        _("screening validity (days)"), default=30, validators=[MinValueValidator(1)]
+    )
+    fever_threshold = models.DecimalField(
+        _("fever threshold (°C)"), max_digits=3, decimal_places=1, default=Decimal("37.5")
+    )
+    first_reminder_hours = models.PositiveSmallIntegerField(
+        _("first reminder (hours before)"), default=24
+    )
+    second_reminder_hours = models.PositiveSmallIntegerField(
+        _("second reminder (hours before)"), default=2
+    )
+    booking_horizon_days = models.PositiveSmallIntegerField(
+        _("booking horizon (days)"), default=90, validators=[MinValueValidator(1)]
+    )
+    cancellation_notice_hours = models.PositiveSmallIntegerField(
+        _("cancellation notice (hours)"), default=24
+    )
+    sender_name = models.CharField(_("sender name for reminders"), max_length=100, blank=True)
+    sender_email = models.EmailField(_("sender email for reminders"), blank=True)
+
+    class Meta:
+        verbose_name = _("practice settings")
+        verbose_name_plural = _("practice settings")
+
+    def __str__(self) -> str:
+        return str(_("Settings of %(practice)s") % {"practice": self.practice})
+
+
+class Role(models.TextChoices):
+    MANAGER = "manager", _("Manager")
+    FRONT_DESK = "front_desk", _("Front desk")
+    THERAPIST = "therapist", _("Therapist")
+    PATIENT = "patient", _("Patient")
+
+
+STAFF_ROLES = frozenset({Role.MANAGER, Role.FRONT_DESK, Role.THERAPIST})
+
+
+class Membership(PracticeOwned):
+    """A user's role in one practice; a user may belong to several practices."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "user"], name="membership_one_role_per_practice"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.practice_id}"
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class MassageType(PracticeOwned):
+    code = models.SlugField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=100)
+    default_minutes = models.PositiveSmallIntegerField(
+        _("default minutes"), validators=[MinValueValidator(5), MaxValueValidator(120)]
+    )
+    rotation_order = models.PositiveSmallIntegerField(
+        _("rotation order"), default=0, help_text=_("Order in which course types rotate (R12).")
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("massage type")
+        verbose_name_plural = _("massage types")
+        ordering = ["rotation_order", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "code"], name="massage_type_code_per_practice"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #3a7bd5."))
+
+
+class Therapist(PracticeOwned):
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="therapist_profiles"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    massage_types = models.ManyToManyField(
+        MassageType, blank=True, related_name="therapists", verbose_name=_("qualified for")
+    )
+    colour = models.CharField(
+        _("calendar colour"), max_length=7, default="#3a7bd5", validators=[hex_colour]
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("therapist")
+        verbose_name_plural = _("therapists")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "user"],
+                condition=Q(user__isnull=False),
+                name="therapist_one_profile_per_user_and_practice",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Room(PracticeOwned):
+    name = models.CharField(_("name"), max_length=100)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "name"], name="room_name_per_practice")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class WorkingHours(PracticeOwned):
+    """One interval of a therapist's week, in the practice's local wall-clock time (R23)."""
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    starts = models.TimeField(_("from"))
+    ends = models.TimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        ordering = ["therapist", "weekday", "starts"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends__gt=F("starts")), name="working_hours_end_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.therapist} {self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        if self.starts and self.ends and self.ends <= self.starts:
+            raise ValidationError({"ends": _("The end must be after the start.")})
+
+
+class Absence(PracticeOwned):
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["starts_at"]
+
+    def clean(self) -> None:
+        super().clean()
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("The end must be after the start.")})
+
+
+class Closure(Absence):
+    """The whole practice is closed (holiday, renovation)."""
+
+    class Meta(Absence.Meta):
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="closure_end_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason or _('Closed')} {self.starts_at:%Y-%m-%d}"
+
+
+class TimeOff(Absence):
+    """One therapist is away."""
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="time_off")
+
+    class Meta(Absence.Meta):
+        verbose_name = _("time off")
+        verbose_name_plural = _("time off")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="time_off_end_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.therapist} {self.starts_at:%Y-%m-%d} {self.reason}"

@@ -1,0 +1,72 @@
+"""Role-based permissions for the API, resolving the request's practice on the way.
+
+Every API view lists one of these. The first permission check resolves the practice and the
+user's membership in it (`practice.tenancy`) and keeps them on the request as
+`request.practice` and `request.membership`, so views scope querysets without repeating it.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.utils import timezone
+from rest_framework import exceptions, permissions
+from rest_framework.request import Request
+
+from practice.models import STAFF_ROLES, Membership, Role
+from practice.tenancy import PRACTICE_HEADER, NotAMember, PracticeNotChosen, membership_for
+
+
+def request_membership(request: Request) -> Membership:
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        try:
+            membership = membership_for(request.user, request.headers.get(PRACTICE_HEADER))
+        except PracticeNotChosen as exc:
+            raise exceptions.ValidationError({PRACTICE_HEADER: [str(exc)]}) from exc
+        except NotAMember as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+        request.membership = membership
+        request.practice = membership.practice
+        timezone.activate(zoneinfo.ZoneInfo(membership.practice.settings.time_zone))
+    return membership
+
+
+class PracticeRole(permissions.BasePermission):
+    """A member of the request's practice with one of `roles` (any role when empty)."""
+
+    roles: frozenset[str] = frozenset()
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        membership = request_membership(request)
+        return not self.roles or membership.role in self.roles
+
+
+class IsPracticeMember(PracticeRole):
+    pass
+
+
+class IsStaff(PracticeRole):
+    message = "Only the practice's staff may do this."
+    roles = STAFF_ROLES
+
+
+class IsManager(PracticeRole):
+    message = "Only a manager of the practice may do this."
+    roles = frozenset({Role.MANAGER})
+
+
+class IsPatient(PracticeRole):
+    message = "Only patients may do this."
+    roles = frozenset({Role.PATIENT})
+
+
+class StaffOrReadOnlyPatient(PracticeRole):
+    """Staff do anything the view offers; a patient may only read (their own rows)."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.membership.is_staff_role or request.method in permissions.SAFE_METHODS

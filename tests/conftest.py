@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from practice.models import Practice, Role, User
+from tests.factories import MembershipFactory, PracticeFactory, UserFactory
+from tests.run import answers
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _redis_answers() -> bool:
+    if not settings.REDIS_URL:
+        return False
+    url = urlparse(settings.REDIS_URL)
+    return answers(url.hostname or "127.0.0.1", url.port or 6379)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked postgres/redis skip without the server, except in CI, where they fail."""
+    unavailable = {
+        "postgres": connection.vendor != "postgresql",
+        "redis": not _redis_answers(),
+    }
+    for marker, missing in unavailable.items():
+        needing = [item for item in items if item.get_closest_marker(marker)]
+        if not (missing and needing):
+            continue
+        if IN_CI:
+            pytest.exit(
+                f"CI=true: {len(needing)} tests need a real {marker}, which is missing.",
+                returncode=3,
+            )
+        for item in needing:
+            item.add_marker(
+                pytest.mark.skip(reason=f"needs a real {marker}: not configured or not answering")
+            )
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings) -> None:
+    # Production defaults (DEBUG off) stay on, but for the test client: plain HTTP and static
+    # files without a collectstatic manifest.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    # Throttle counters live in the cache; each test starts with none.
+    cache.clear()
+
+
+@pytest.fixture
+def practice(db: None) -> Practice:
+    return PracticeFactory(name="Linden", slug="linden", time_zone="Europe/Berlin")
+
+
+@pytest.fixture
+def other_practice(db: None) -> Practice:
+    return PracticeFactory(name="Harbour", slug="harbour", time_zone="America/New_York")
+
+
+@pytest.fixture
+def member(db: None) -> Callable[..., User]:
+    """A user with `role` in `practice`."""
+
+    def make(practice: Practice, role: Role, **user_fields: object) -> User:
+        return MembershipFactory(practice=practice, role=role, user=UserFactory(**user_fields)).user
+
+    return make
+
+
+@pytest.fixture
+def api_as() -> Callable[[User | None], APIClient]:
+    """An API client authenticated as `user` (anonymous when None)."""
+
+    def make(user: User | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k3Jx9q-Vw2m8Zr4t7yB1nF6hL0sD5gA2cE9uP3oI8wQ7eR4tY1",
+    "ALLOWED_HOSTS": "practice.example.com",
+    "DATABASE_URL": "postgres://app:secret@db.example.com:5432/practice",
+    "REDIS_URL": "redis://cache.example.com:6379/0",
+    "PRACTICE_TIME_ZONE": "America/New_York",
+}
+
+
+def run_with(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    # Start from this process's environment without anything the settings read.
+    clean = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION_ENV, "CELERY_BROKER_URL"}}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+SHOW_SETTINGS = """
+import json, django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "engine": db["ENGINE"],
+    "db_host": db.get("HOST"), "broker": settings.CELERY_BROKER_URL, "tz": settings.TIME_ZONE,
+    "use_tz": settings.USE_TZ, "cache": settings.CACHES["default"]["BACKEND"],
+}))
+"""
+
+
+def test_it_reads_settings_from_the_environment() -> None:
+    result = run_with(
+        {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "practice.settings"}, "-c", SHOW_SETTINGS
+    )
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown == {
+        "debug": False,
+        "hosts": ["practice.example.com"],
+        "engine": "django.db.backends.postgresql",
+        "db_host": "db.example.com",
+        "broker": "redis://cache.example.com:6379/0",
+        "tz": "America/New_York",
+        "use_tz": True,
+        "cache": "django.core.cache.backends.redis.RedisCache",
+    }
+
+
+def test_it_defaults_to_sqlite_and_a_serverless_broker() -> None:
+    result = run_with({"DJANGO_SETTINGS_MODULE": "practice.settings"}, "-c", SHOW_SETTINGS)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["engine"] == "django.db.backends.sqlite3"
+    assert shown["broker"] == "filesystem://"
+    assert shown["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_check_deploy_is_clean_with_production_values() -> None:
+    result = run_with(PRODUCTION_ENV, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
