@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
+
+from practice.models import Role
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct-horse-battery"
+
+
+def test_jwt_login_returns_tokens_that_open_the_api(practice, member) -> None:
+    user = member(practice, Role.FRONT_DESK, email="desk@example.com")
+    client = APIClient()
+
+    tokens = client.post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}).json()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    me = client.get("/api/v1/me/")
+    refreshed = client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
+
+    assert me.status_code == 200
+    assert me.json()["email"] == "desk@example.com"
+    assert me.json()["role"] == "front_desk"
+    assert me.json()["practice"] == {
+        "id": practice.pk,
+        "name": "Linden",
+        "slug": "linden",
+        "time_zone": "Europe/Berlin",
+    }
+    assert refreshed.status_code == 200
+    assert "access" in refreshed.json()
+
+
+def test_a_wrong_password_gets_401_with_the_error_body(practice, member) -> None:
+    user = member(practice, Role.FRONT_DESK)
+
+    response = APIClient().post("/api/v1/auth/token/", {"email": user.email, "password": "wrong"})
+
+    assert response.status_code == 401
+    body = response.json()
+    assert body["status"] == 401
+    assert body["code"] == "no_active_account"
+    assert body["detail"]
+
+
+def test_anonymous_gets_401_with_the_error_body(db) -> None:
+    response = APIClient().get("/api/v1/me/")
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "status": 401,
+        "code": "not_authenticated",
+        "detail": "Authentication credentials were not provided.",
+    }
+
+
+def test_bad_input_gets_400_with_field_messages(db) -> None:
+    response = APIClient().post("/api/v1/auth/token/", {"email": "not-an-email"})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["status"] == 400
+    assert body["code"] == "invalid"
+    assert body["errors"] == {"password": ["This field is required."]}
+
+
+def test_a_user_of_several_practices_must_name_one(
+    practice, other_practice, api_as, member
+) -> None:
+    user = member(practice, Role.THERAPIST)
+    MembershipFactory(practice=other_practice, user=user, role=Role.MANAGER)
+    client = api_as(user)
+
+    unnamed = client.get("/api/v1/me/")
+    named = client.get("/api/v1/me/", HTTP_X_PRACTICE="harbour")
+
+    assert unnamed.status_code == 400
+    assert "X-Practice" in unnamed.json()["errors"]
+    assert named.status_code == 200
+    assert named.json()["practice"]["slug"] == "harbour"
+    assert named.json()["role"] == "manager"
+    assert sorted(m["practice"]["slug"] for m in named.json()["memberships"]) == [
+        "harbour",
+        "linden",
+    ]
+
+
+def test_a_member_of_practice_a_cannot_act_for_practice_b(
+    practice, other_practice, api_as, member
+) -> None:
+    client = api_as(member(practice, Role.MANAGER))
+
+    response = client.get("/api/v1/me/", HTTP_X_PRACTICE="harbour")
+    unknown = client.get("/api/v1/me/", HTTP_X_PRACTICE="no-such-practice")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    # Whether the practice exists or not, the answer is the same.
+    assert (
+        unknown.json()["detail"].replace("no-such-practice", "harbour") == response.json()["detail"]
+    )
+
+
+def test_a_user_without_any_practice_is_refused(api_as, django_user_model, db) -> None:
+    user = django_user_model.objects.create_user("lonely@example.com", PASSWORD)
+
+    response = api_as(user).get("/api/v1/me/")
+
+    assert response.status_code == 403
+
+
+def test_an_unknown_path_gets_404_with_the_error_body(practice, api_as, member) -> None:
+    response = api_as(member(practice, Role.MANAGER)).get("/api/v1/me/nothing-here/")
+
+    assert response.status_code == 404
+
+
+def test_anonymous_requests_are_throttled(db, monkeypatch) -> None:
+    # DRF reads the rates once, into the class; patch them there for this test.
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {"anon": "3/minute", "user": "5/minute"}
+    )
+    client = APIClient()
+
+    statuses = [
+        client.post(
+            "/api/v1/auth/token/", {"email": "x@example.com", "password": "guess"}
+        ).status_code
+        for _ in range(4)
+    ]
+
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_signed_in_users_are_throttled(practice, member, api_as, monkeypatch) -> None:
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {"anon": "3/minute", "user": "2/minute"}
+    )
+    client = api_as(member(practice, Role.THERAPIST))
+
+    statuses = [client.get("/api/v1/me/").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    assert client.get("/api/v1/me/").json()["code"] == "throttled"
