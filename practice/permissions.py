@@ -10,6 +10,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
@@ -49,17 +50,17 @@ class IsPracticeMember(PracticeRole):
 
 
 class IsStaff(PracticeRole):
-    message = "Only the practice's staff may do this."
+    message = _("Only the practice's staff may do this.")
     roles = STAFF_ROLES
 
 
 class IsManager(PracticeRole):
-    message = "Only a manager of the practice may do this."
+    message = _("Only a manager of the practice may do this.")
     roles = frozenset({Role.MANAGER})
 
 
 class IsPatient(PracticeRole):
-    message = "Only patients may do this."
+    message = _("Only patients may do this.")
     roles = frozenset({Role.PATIENT})
 
 
