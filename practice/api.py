@@ -6,7 +6,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from practice.models import Membership, Practice, PracticeOwnedQuerySet, User
+from patients.api import PatientSelfSerializer
+from patients.selectors import patient_records_of
+from practice.models import Membership, Practice, PracticeOwnedQuerySet, Role, User
 from practice.permissions import IsPracticeMember, request_membership
 
 
@@ -40,10 +42,25 @@ class MeSerializer(serializers.ModelSerializer):
     practice = PracticeSerializer(source="current_membership.practice")
     role = serializers.CharField(source="current_membership.role")
     memberships = MembershipSerializer(many=True)
+    patient = PatientSelfSerializer(
+        source="current_patient",
+        allow_null=True,
+        read_only=True,
+        help_text="For a patient: their own record and the screening valid today.",
+    )
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "language", "practice", "role", "memberships"]
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "language",
+            "practice",
+            "role",
+            "memberships",
+            "patient",
+        ]
 
 
 class MeView(GenericAPIView):
@@ -59,4 +76,11 @@ class MeView(GenericAPIView):
             pk=request.user.pk
         )
         user.current_membership = membership
+        user.current_patient = (
+            patient_records_of(user=user, practice=membership.practice)
+            .select_related("practice__settings")
+            .first()
+            if membership.role == Role.PATIENT
+            else None
+        )
         return Response(self.get_serializer(user).data)

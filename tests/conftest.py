@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -15,6 +16,7 @@ from tests.factories import MembershipFactory, PracticeFactory, UserFactory
 from tests.run import answers
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
 
 
 def _redis_answers() -> bool:
@@ -29,6 +31,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     unavailable = {
         "postgres": connection.vendor != "postgresql",
         "redis": not _redis_answers(),
+        "browser": not Path(CHROMIUM).exists(),
     }
     for marker, missing in unavailable.items():
         needing = [item for item in items if item.get_closest_marker(marker)]
@@ -45,15 +48,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
+# Production defaults (DEBUG off) stay on, except what plain-HTTP test servers need: no redirect
+# to HTTPS, cookies over HTTP, and static files without a collectstatic manifest. Set here, at
+# import, so the session-wide live server starts with them too.
+settings.SECURE_SSL_REDIRECT = False
+settings.SESSION_COOKIE_SECURE = False
+settings.CSRF_COOKIE_SECURE = False
+settings.SECURE_HSTS_SECONDS = 0
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings) -> None:
-    # Production defaults (DEBUG off) stay on, but for the test client: plain HTTP and static
-    # files without a collectstatic manifest.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+def _fresh_cache() -> None:
     # Throttle counters live in the cache; each test starts with none.
     cache.clear()
 
