@@ -19,8 +19,10 @@ PRODUCTION_ENV = {
 
 
 def run_with(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    # Start from this process's environment without anything the settings read.
-    clean = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION_ENV, "CELERY_BROKER_URL"}}
+    # Start from this process's environment without anything the settings read, nor the
+    # browser tests' async escape hatch (which check --deploy rightly refuses).
+    dropped = {*PRODUCTION_ENV, "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
