@@ -8,3 +8,6 @@ class PatientsConfig(AppConfig):
     name = "patients"
     verbose_name = _("Patients")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from patients import lookups  # noqa: F401  (registers __ilike_contains)

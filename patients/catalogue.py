@@ -1,0 +1,139 @@
+"""The default contraindication catalogue, from domain-rules.md R2-R6 and R8 (source: the
+contraindications sections of seed/back-massage-guide.txt).
+
+A data migration loads it as the shared default (rows without a practice); each practice may
+add its own items and switch off the ones it does not ask about, except the absolute ones.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from patients.screening import CatalogueItem
+
+
+class DefaultItem(NamedTuple):
+    code: str
+    name: str
+    question: str
+    kind: str
+    blocks_types: tuple[str, ...] = ()
+    clearable: bool = False
+
+
+DEFAULT_CONTRAINDICATIONS: tuple[DefaultItem, ...] = (
+    # R2: absolute. A doctor's clearance can lift all but oncology and fever.
+    DefaultItem(
+        "oncology",
+        "Oncology",
+        "Do you have, or are you being treated for, cancer or a tumour (anywhere in the body)?",
+        "absolute",
+        ("cupping",),
+    ),
+    DefaultItem(
+        "tuberculosis",
+        "Tuberculosis",
+        "Do you have tuberculosis?",
+        "absolute",
+        clearable=True,
+    ),
+    DefaultItem(
+        "blood_disease",
+        "Blood disease or bleeding",
+        "Do you have a blood disease, a bleeding disorder, or any bleeding now?",
+        "absolute",
+        ("cupping",),
+        clearable=True,
+    ),
+    DefaultItem(
+        "acute_infection",
+        "Acute infection",
+        "Do you have an acute infection (flu, a cold with fever, an inflammation)?",
+        "absolute",
+        clearable=True,
+    ),
+    DefaultItem(
+        "fever",
+        "Elevated temperature",
+        "Do you have a raised temperature or feel feverish today?",
+        "absolute",
+        ("cupping",),
+    ),
+    DefaultItem(
+        "skin_infection",
+        "Infectious or fungal skin disease",
+        "Do you have an infectious or fungal skin disease?",
+        "absolute",
+        clearable=True,
+    ),
+    DefaultItem(
+        "spinal_injury",
+        "Serious spinal injury",
+        "Have you ever had a serious injury to your spine?",
+        "absolute",
+        clearable=True,
+    ),
+    # R3: local. They block the zone, not the session.
+    DefaultItem(
+        "inflamed_skin",
+        "Inflamed skin",
+        "Is the skin inflamed anywhere we would massage?",
+        "local",
+    ),
+    DefaultItem(
+        "wound",
+        "Fresh wound or injury",
+        "Do you have a fresh wound or injury anywhere we would massage?",
+        "local",
+    ),
+    DefaultItem(
+        "allergic_rash",
+        "Allergic rash",
+        "Do you have an allergic rash?",
+        "local",
+        ("cupping",),
+    ),
+    DefaultItem("moles", "Moles", "Do you have moles where we would massage?", "caution"),
+    # R4 and R8: type-specific.
+    DefaultItem("pregnancy", "Pregnancy", "Are you pregnant?", "type_specific", ("cupping",)),
+    DefaultItem(
+        "honey_allergy", "Honey allergy", "Are you allergic to honey?", "type_specific", ("honey",)
+    ),
+    DefaultItem(
+        "hypertension",
+        "High blood pressure",
+        "Do you have high blood pressure (hypertension)?",
+        "type_specific",
+        ("vibration",),
+    ),
+    # R5
+    DefaultItem(
+        "chronic_exacerbation",
+        "Exacerbation of a chronic disease",
+        "Is a chronic disease of yours worse than usual right now (an acute flare-up)?",
+        "exacerbation",
+    ),
+    # R6
+    DefaultItem(
+        "uncertain_diagnosis",
+        "Uncertain diagnosis",
+        "Do you have back pain whose cause is unclear (for example a suspected kidney or "
+        "liver problem)?",
+        "needs_doctor",
+        clearable=True,
+    ),
+)
+
+
+def default_catalogue() -> dict[str, CatalogueItem]:
+    """The default catalogue as the pure rules see it (for tests and documentation)."""
+    return {
+        item.code: CatalogueItem(
+            code=item.code,
+            name=item.name,
+            kind=item.kind,
+            blocks_types=frozenset(item.blocks_types),
+            clearable=item.clearable,
+        )
+        for item in DEFAULT_CONTRAINDICATIONS
+    }

@@ -1,0 +1,177 @@
+"""Reads: who may see which patients, search, the practice's catalogue, screening status."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import CharField, F, Func, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Lower
+
+from patients.models import (
+    Contraindication,
+    ContraindicationOptOut,
+    DoctorClearance,
+    Patient,
+    Screening,
+    ScreeningAnswer,
+)
+from patients.screening import CatalogueItem, Outcome
+from practice.models import Membership, Practice, User
+
+
+class FullName(Func):
+    """`given_name || ' ' || family_name`: the very expression of the trigram index
+    (migration 0002), so PostgreSQL can use it for substring search."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || "
+    output_field = CharField()
+
+    def __init__(self) -> None:
+        super().__init__(F("given_name"), Value(" "), F("family_name"))
+
+
+def _contains(expression: str, needle: str) -> Q:
+    # ILIKE (not Django's icontains, which wraps the column in UPPER() on PostgreSQL and so
+    # cannot use a trigram index).
+    return Q(**{f"{expression}__ilike_contains": needle})
+
+
+def patients_visible_to(*, membership: Membership) -> QuerySet[Patient]:
+    """Staff see their practice's patients; a patient user only their own record(s)."""
+    patients = Patient.objects.for_practice(membership.practice_id)
+    if membership.is_staff_role:
+        return patients
+    return patients.filter(user_id=membership.user_id)
+
+
+PHONE_QUERY = re.compile(r"^[+\d][\d\s()./-]{2,}$")
+
+
+def patient_search(*, patients: QuerySet[Patient], query: str) -> QuerySet[Patient]:
+    """Patients whose name contains every word of `query`, or whose phone or email contains it.
+
+    Backed by trigram indexes on PostgreSQL (migrations 0002 and 0004), so it stays fast with
+    100k patients; a phone query matches however it was typed ("0151 234", "+49 151-234").
+    """
+    query = query.strip()
+    if not query:
+        return patients
+    words = query.split()
+    matches = Q()
+    for word in words:
+        matches &= _contains("full_name", word)
+    matches |= _contains("email", query)
+    if PHONE_QUERY.match(query):
+        digits = re.sub(r"\D", "", query).lstrip("0")
+        if len(digits) >= 3:
+            matches |= _contains("phone", digits)
+    return patients.alias(full_name=FullName()).filter(matches)
+
+
+def patient_duplicates(
+    *,
+    practice: Practice,
+    given_name: str,
+    family_name: str,
+    date_of_birth: date | None,
+    phone: str,
+    email: str,
+    exclude_id: int | None = None,
+) -> QuerySet[Patient]:
+    """Existing records of this practice that look like the same person: same name and date
+    of birth, or the same phone or email."""
+    same = Q(pk__in=[])
+    if date_of_birth and given_name and family_name:
+        same |= Q(
+            date_of_birth=date_of_birth,
+            given_name__iexact=given_name.strip(),
+            family_name__iexact=family_name.strip(),
+        )
+    if phone:
+        same |= Q(phone=phone)
+    if email:
+        same |= Q(email_lower=email.strip().lower())
+    found = (
+        Patient.objects.for_practice(practice)
+        .alias(email_lower=Lower("email"))
+        .filter(same)
+        .order_by("id")
+    )
+    if exclude_id is not None:
+        found = found.exclude(pk=exclude_id)
+    return found
+
+
+def duplicates_of(*, patient: Patient, limit: int = 5) -> list[Patient]:
+    """Other records of the patient's practice that look like the same person."""
+    return list(
+        patient_duplicates(
+            practice=patient.practice,
+            given_name=patient.given_name,
+            family_name=patient.family_name,
+            date_of_birth=patient.date_of_birth,
+            phone=patient.phone,
+            email=patient.email,
+            exclude_id=patient.pk,
+        )[:limit]
+    )
+
+
+def catalogue_for(*, practice: Practice | int) -> QuerySet[Contraindication]:
+    """The items this practice asks about: the shared default less what it switched off, plus
+    its own active items."""
+    switched_off = ContraindicationOptOut.objects.for_practice(practice).values(
+        "contraindication_id"
+    )
+    return Contraindication.objects.filter(
+        Q(practice=None) | Q(practice=practice), active=True
+    ).exclude(pk__in=switched_off)
+
+
+def catalogue_items(*, practice: Practice | int) -> dict[str, CatalogueItem]:
+    return {item.code: item.as_item() for item in catalogue_for(practice=practice)}
+
+
+@dataclass(frozen=True)
+class ScreeningStatus:
+    """The screening valid on a day, if any (R1), with its outcome as it stands that day."""
+
+    screening: Screening | None
+    outcome: Outcome | None
+
+    @property
+    def valid(self) -> bool:
+        return self.screening is not None
+
+
+def patient_screening_status(*, patient: Patient, on: date) -> ScreeningStatus:
+    """The latest screening dated on or before `on` that is still valid then: a later
+    screening supersedes an earlier one, even when its outcome is worse (R1)."""
+    latest = (
+        Screening.objects.for_practice(patient.practice_id)
+        .filter(patient=patient, screened_on__lte=on)
+        .order_by("-screened_on", "-recorded_at", "-id")
+        .first()
+    )
+    if latest is None or not latest.is_valid_on(on):
+        return ScreeningStatus(screening=None, outcome=None)
+    return ScreeningStatus(screening=latest, outcome=latest.outcome.on(on, latest.screened_on))
+
+
+def screenings_of(*, patient: Patient) -> QuerySet[Screening]:
+    return (
+        Screening.objects.for_practice(patient.practice_id)
+        .filter(patient=patient)
+        .select_related("recorded_by")
+        .prefetch_related(
+            Prefetch("answers", ScreeningAnswer.objects.select_related("contraindication")),
+            Prefetch("clearances", DoctorClearance.objects.select_related("contraindication")),
+        )
+    )
+
+
+def patient_records_of(*, user: User, practice: Practice | int) -> QuerySet[Patient]:
+    return Patient.objects.for_practice(practice).filter(user=user, archived=False)

@@ -1,0 +1,389 @@
+"""Writes for patients and screenings, and the one eligibility check courses and sessions call.
+
+Every rule is decided by the pure functions of `patients.screening` (R1-R8); these services
+load rows, validate them with `full_clean()`, call the rules and store the outcome atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from patients.models import (
+    Contraindication,
+    DoctorClearance,
+    Patient,
+    Screening,
+    ScreeningAnswer,
+)
+from patients.screening import (
+    Answer,
+    Eligibility,
+    Finding,
+    Outcome,
+    eligibility,
+    missing_measurements,
+    screening_outcome,
+)
+from patients.selectors import catalogue_for, duplicates_of, patient_screening_status
+from practice.models import MassageType, Practice, User
+
+__all__ = [
+    "AnswerInput",
+    "ClearanceInput",
+    "DuplicatePatient",
+    "Eligibility",
+    "Finding",
+    "clearance_add",
+    "patient_archive",
+    "patient_create",
+    "patient_may_receive",
+    "patient_update",
+    "screening_eligibility",
+    "screening_record",
+]
+
+PATIENT_EDITABLE = frozenset(
+    {
+        "user",
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "sex",
+        "phone",
+        "email",
+        "consent_email",
+        "consent_sms",
+        "consent_given_on",
+        "emergency_contact_name",
+        "emergency_contact_phone",
+        "hypertensive",
+        "chronic_plan",
+        "allergic_to_honey",
+        "allergies",
+        "notes",
+    }
+)
+
+
+class DuplicatePatient(ValidationError):
+    """The new or changed record looks like one the practice already has."""
+
+    def __init__(self, duplicates: Sequence[Patient]) -> None:
+        self.duplicates = list(duplicates)
+        names = ", ".join(
+            f"{patient.full_name} (#{patient.pk}, {patient.date_of_birth:%Y-%m-%d})"
+            for patient in self.duplicates
+        )
+        super().__init__(
+            _("This looks like an existing patient: %(names)s. Confirm to save anyway.")
+            % {"names": names},
+            code="duplicate_patient",
+        )
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - PATIENT_EDITABLE
+    if unknown:
+        raise ValidationError(
+            {name: [_("This field cannot be set here.")] for name in sorted(unknown)}
+        )
+
+
+def _check_duplicates(patient: Patient, confirm_duplicate: bool) -> None:
+    if confirm_duplicate:
+        return
+    # Not race-proof (two desks saving the same person at once both pass): a likely duplicate
+    # is a question for the user, not an invariant the database must hold.
+    duplicates = duplicates_of(patient=patient)
+    if duplicates:
+        raise DuplicatePatient(duplicates)
+
+
+@transaction.atomic
+def patient_create(
+    *, practice: Practice, confirm_duplicate: bool = False, **fields: Any
+) -> Patient:
+    """Create a patient record. One that looks like an existing patient of the practice (same
+    name and date of birth, or same phone or email) is refused with `DuplicatePatient`
+    unless `confirm_duplicate`."""
+    _check_fields(fields)
+    patient = Patient(practice=practice, **fields)
+    patient.full_clean()  # also normalises phone numbers to E.164 before the duplicate check
+    _check_duplicates(patient, confirm_duplicate)
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient, confirm_duplicate: bool = False, **fields: Any) -> Patient:
+    _check_fields(fields)
+    for name, value in fields.items():
+        setattr(patient, name, value)
+    patient.full_clean()
+    identity = {"given_name", "family_name", "date_of_birth", "phone", "email"}
+    if identity & set(fields):
+        _check_duplicates(patient, confirm_duplicate)
+    patient.save()
+    return patient
+
+
+def patient_archive(*, patient: Patient) -> Patient:
+    """Archive, never delete: screenings and sessions keep pointing at the record."""
+    Patient.objects.filter(pk=patient.pk).update(archived=True, updated_at=timezone.now())
+    patient.archived = True
+    return patient
+
+
+@dataclass(frozen=True)
+class AnswerInput:
+    code: str
+    yes: bool
+    zone: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ClearanceInput:
+    code: str
+    doctor_name: str
+    issued_on: date
+    document: File | None = None
+
+
+def _outcome_of(
+    *, screening: Screening, answers: Iterable[ScreeningAnswer], cleared_codes: Iterable[str]
+) -> Outcome:
+    """R2-R8 for one screening, from its answer rows and the items doctors cleared."""
+    answers = list(answers)
+    patient = screening.patient
+    said_hypertensive = any(a.yes and a.contraindication.code == "hypertension" for a in answers)
+    return screening_outcome(
+        catalogue={a.contraindication.code: a.contraindication.as_item() for a in answers},
+        answers=[Answer(a.contraindication.code, a.yes, a.zone) for a in answers],
+        cleared_codes=cleared_codes,
+        temperature=screening.temperature,
+        systolic=screening.systolic,
+        hypertensive=patient.hypertensive or said_hypertensive,
+        allergic_to_honey=patient.allergic_to_honey,
+        fever_threshold=patient.practice.settings.fever_threshold,
+    )
+
+
+def _store_outcome(screening: Screening, outcome: Outcome) -> None:
+    screening.status = outcome.status
+    screening.outcome_data = outcome.as_json()
+
+
+def _answer_rows(
+    screening: Screening, answers: Sequence[AnswerInput], catalogue: dict[str, Contraindication]
+) -> list[ScreeningAnswer]:
+    """One row per catalogue item, validated; every item must be answered, once."""
+    errors: list[str] = []
+    given = [answer.code for answer in answers]
+    unknown = sorted(set(given) - set(catalogue))
+    if unknown:
+        errors.append(_("Unknown item(s): %(codes)s.") % {"codes": ", ".join(unknown)})
+    repeated = sorted({code for code in given if given.count(code) > 1})
+    if repeated:
+        errors.append(_("Answered twice: %(codes)s.") % {"codes": ", ".join(repeated)})
+    missing = [code for code in catalogue if code not in given]
+    if missing:
+        errors.append(_("Answer every item; missing: %(codes)s.") % {"codes": ", ".join(missing)})
+    if errors:
+        raise ValidationError({"answers": errors})
+    rows = []
+    for answer in answers:
+        row = ScreeningAnswer(
+            practice_id=screening.practice_id,
+            screening=screening,
+            contraindication=catalogue[answer.code],
+            yes=answer.yes,
+            zone=answer.zone,
+            note=answer.note,
+        )
+        try:
+            row.full_clean(exclude=["screening"])
+        except ValidationError as exc:
+            errors.extend(
+                f"{answer.code}: {message}"
+                for messages in exc.message_dict.values()
+                for message in messages
+            )
+        rows.append(row)
+    if errors:
+        raise ValidationError({"answers": errors})
+    return rows
+
+
+def _clearance_rows(
+    screening: Screening,
+    clearances: Sequence[ClearanceInput],
+    catalogue: dict[str, Contraindication],
+) -> list[DoctorClearance]:
+    errors: list[str] = []
+    rows = []
+    for clearance in clearances:
+        item = catalogue.get(clearance.code)
+        if item is None:
+            errors.append(_("Unknown item “%(code)s”.") % {"code": clearance.code})
+            continue
+        row = DoctorClearance(
+            practice_id=screening.practice_id,
+            screening=screening,
+            contraindication=item,
+            doctor_name=clearance.doctor_name,
+            issued_on=clearance.issued_on,
+        )
+        if clearance.document is not None:
+            row.document = clearance.document
+        try:
+            row.full_clean(exclude=["screening"])
+        except ValidationError as exc:
+            errors.extend(
+                f"{clearance.code}: {message}"
+                for messages in exc.message_dict.values()
+                for message in messages
+            )
+        rows.append(row)
+    if errors:
+        raise ValidationError({"clearances": errors})
+    return rows
+
+
+@transaction.atomic
+def screening_record(
+    *,
+    patient: Patient,
+    answers: Sequence[AnswerInput],
+    recorded_by: User | None = None,
+    screened_on: date | None = None,
+    temperature: Decimal | None = None,
+    systolic: int | None = None,
+    diastolic: int | None = None,
+    pulse: int | None = None,
+    notes: str = "",
+    clearances: Sequence[ClearanceInput] = (),
+) -> Screening:
+    """Record a screening with an answer to every item of the practice's catalogue and store
+    its computed outcome. It is valid for the practice's screening validity from its date (R1)
+    and supersedes earlier ones. Refused (nothing saved) on an impossible value, an unknown or
+    missing item, or a hypertensive patient without a blood-pressure reading (R7)."""
+    practice = patient.practice
+    settings = practice.settings
+    screened_on = screened_on or timezone.localdate(timezone=practice.zone)
+    catalogue = {item.code: item for item in catalogue_for(practice=practice)}
+    screening = Screening(
+        practice=practice,
+        patient=patient,
+        screened_on=screened_on,
+        recorded_by=recorded_by,
+        temperature=temperature,
+        systolic=systolic,
+        diastolic=diastolic,
+        pulse=pulse,
+        notes=notes,
+        valid_until=screened_on + timedelta(days=settings.screening_validity_days - 1),
+        status="",
+    )
+    errors: dict[str, list[str]] = {}
+    answer_rows: list[ScreeningAnswer] = []
+    clearance_rows: list[DoctorClearance] = []
+    try:
+        answer_rows = _answer_rows(screening, answers, catalogue)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        clearance_rows = _clearance_rows(screening, clearances, catalogue)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    said_hypertensive = any(a.code == "hypertension" and a.yes for a in answers)
+    missing = missing_measurements(  # R7
+        hypertensive=patient.hypertensive or said_hypertensive,
+        systolic=systolic,
+        diastolic=diastolic,
+    )
+    errors.update((name, [message]) for name, message in missing.items())
+    try:
+        screening.full_clean(exclude=["status", "outcome_data"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        # Everything is checked before anything is written: one 400 lists every problem.
+        raise ValidationError(errors)
+
+    outcome = _outcome_of(
+        screening=screening,
+        answers=answer_rows,
+        cleared_codes=[row.contraindication.code for row in clearance_rows],
+    )
+    _store_outcome(screening, outcome)
+    screening.save()
+    ScreeningAnswer.objects.bulk_create(answer_rows)
+    for row in clearance_rows:
+        row.screening = screening
+        row.save()
+    return screening
+
+
+@transaction.atomic
+def clearance_add(
+    *,
+    screening: Screening,
+    code: str,
+    doctor_name: str,
+    issued_on: date,
+    document: File | None = None,
+) -> DoctorClearance:
+    """Record a doctor's clearance brought in after the screening (R2, R6) and recompute the
+    screening's outcome with it."""
+    screening = Screening.objects.select_for_update().get(pk=screening.pk)
+    answers = list(screening.answers.select_related("contraindication"))
+    catalogue = {answer.contraindication.code: answer.contraindication for answer in answers}
+    (row,) = _clearance_rows(
+        screening,
+        [ClearanceInput(code, doctor_name, issued_on, document)],
+        catalogue,
+    )
+    row.save()
+    cleared = screening.clearances.values_list("contraindication__code", flat=True)
+    outcome = _outcome_of(screening=screening, answers=answers, cleared_codes=cleared)
+    _store_outcome(screening, outcome)
+    screening.save(update_fields=["status", "outcome_data"])
+    return row
+
+
+def screening_eligibility(
+    *, screening: Screening | None, patient: Patient, massage_type: MassageType, on: date
+) -> Eligibility:
+    """May the patient have `massage_type` on `on` under this screening (None: R1 blocks)?
+    For a course, pass the screening that opened it: it stays valid for the whole course."""
+    return eligibility(
+        outcome=screening.outcome if screening is not None else None,
+        screened_on=screening.screened_on if screening is not None else None,
+        on=on,
+        massage_type_code=massage_type.code,
+        hypertensive=patient.hypertensive,
+        allergic_to_honey=patient.allergic_to_honey,
+        screening_id=screening.pk if screening is not None else None,
+    )
+
+
+def patient_may_receive(*, patient: Patient, massage_type: MassageType, on: date) -> Eligibility:
+    """The single check courses and sessions call (R1-R8): allowed, or not with reasons (rule
+    ids and items), or allowed with warnings and blocked zones."""
+    if massage_type.practice_id != patient.practice_id:
+        raise ValidationError({"massage_type": _("This belongs to another practice.")})
+    status = patient_screening_status(patient=patient, on=on)
+    return screening_eligibility(
+        screening=status.screening, patient=patient, massage_type=massage_type, on=on
+    )
