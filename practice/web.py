@@ -1,0 +1,50 @@
+"""Web pages under /p/<practice_slug>/: which practice a page acts for, and who may see it.
+
+The slug in the URL names the practice (a user may belong to several); the user's membership
+in it decides the role. A page of a practice the user does not belong to is a 404, so nothing
+tells an outsider that it exists.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+
+from practice.models import STAFF_ROLES, Role
+from practice.tenancy import NotAMember, membership_for
+
+View = Callable[..., HttpResponse]
+
+
+def practice_page(*roles: str) -> Callable[[View], View]:
+    """Views of one practice, for members with one of `roles`; they get `request.practice`
+    and `request.membership`, and the page is shown in the practice's time zone (R24)."""
+
+    def decorator(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, practice_slug: str, *args: object, **kwargs: object) -> HttpResponse:
+            try:
+                membership = membership_for(request.user, practice_slug)
+            except NotAMember as exc:
+                raise Http404(str(exc)) from exc
+            if roles and membership.role not in roles:
+                raise PermissionDenied
+            request.membership = membership
+            request.practice = membership.practice
+            timezone.activate(zoneinfo.ZoneInfo(membership.practice.settings.time_zone))
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+staff_page = practice_page(*STAFF_ROLES)
+patient_page = practice_page(Role.PATIENT)
