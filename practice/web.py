@@ -29,7 +29,9 @@ def practice_page(*roles: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, practice_slug: str, *args: object, **kwargs: object) -> HttpResponse:
+        def wrapped(
+            request: HttpRequest, practice_slug: str, *args: object, **kwargs: object
+        ) -> HttpResponse:
             try:
                 membership = membership_for(request.user, practice_slug)
             except NotAMember as exc:
