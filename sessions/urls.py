@@ -1,5 +1,14 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from sessions.api import AvailabilityView, SessionViewSet
+
+router = SimpleRouter()
+router.register("sessions", SessionViewSet, basename="session")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("availability/", AvailabilityView.as_view(), name="availability"),
+    *router.urls,
+]

@@ -1,0 +1,215 @@
+"""Courses API: plan (saves nothing), book a plan, list and read courses with their progress."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from courses.models import DEFAULT_SESSIONS, Cadence, Course, CourseStatus
+from courses.selectors import course_list
+from courses.services import CourseRequest, course_book, course_plan
+from patients.models import Patient
+from practice.models import MassageType, Room, Therapist
+from practice.permissions import IsPracticeMember
+from sessions.api import ScopedFieldsSerializer, status_field
+from sessions.models import Session, SessionStatus
+
+
+class CourseRequestSerializer(ScopedFieldsSerializer):
+    patient = serializers.PrimaryKeyRelatedField(
+        queryset=Patient.objects.filter(archived=False),
+        required=False,
+        help_text=_("Staff: required. A patient plans for themselves."),
+    )
+    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all())
+    massage_type = serializers.PrimaryKeyRelatedField(queryset=MassageType.objects.all())
+    room = serializers.PrimaryKeyRelatedField(
+        queryset=Room.objects.all(), required=False, allow_null=True
+    )
+    start_date = serializers.DateField()
+    preferred_time = serializers.TimeField(help_text=_("Local wall-clock time (R24)."))
+    # Bounds are checked by the R9 rule itself, so the message names it.
+    sessions_count = serializers.IntegerField(default=DEFAULT_SESSIONS)
+    cadence = serializers.ChoiceField(choices=Cadence.choices, default=Cadence.EVERY_OTHER_DAY)
+
+    def course_request(self, request: Request) -> CourseRequest:
+        data = self.validated_data
+        return CourseRequest(
+            practice=request.practice,
+            patient=self.patient_of(request),
+            therapist=data["therapist"],
+            massage_type=data["massage_type"],
+            room=data.get("room"),
+            start_date=data["start_date"],
+            preferred_time=data["preferred_time"],
+            sessions_count=data["sessions_count"],
+            cadence=data["cadence"],
+        )
+
+
+class CourseBookSerializer(CourseRequestSerializer):
+    sessions = serializers.ListField(
+        child=serializers.DateTimeField(),
+        required=False,
+        max_length=32,
+        help_text=_("The plan's session starts; omitted: plan now and book that."),
+    )
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=500,
+        help_text=_("Staff only: why a warned rule (R12) is overridden."),
+    )
+
+
+class RuleFindingSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class SkippedDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    reason = serializers.CharField()
+    message = serializers.CharField()
+
+
+class PlannedSessionSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    minutes = serializers.IntegerField()
+    due_day = serializers.DateField()
+    moved = serializers.BooleanField()
+    time_moved = serializers.BooleanField()
+    skipped = SkippedDaySerializer(many=True)
+
+
+class CoursePlanSerializer(serializers.Serializer):
+    sessions = PlannedSessionSerializer(many=True)
+    warnings = RuleFindingSerializer(many=True)
+    proposed_massage_type = serializers.IntegerField(
+        source="proposed_massage_type.pk", read_only=True, allow_null=True
+    )
+    override_required = serializers.BooleanField()
+
+
+class CourseSessionSerializer(serializers.ModelSerializer):
+    status = status_field(SessionStatus, read_only=True)
+    minutes = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Session
+        fields = ["id", "sequence", "starts_at", "ends_at", "minutes", "status"]
+        read_only_fields = fields
+
+
+class ProgressSerializer(serializers.Serializer):
+    planned = serializers.IntegerField(source="sessions_count")
+    completed = serializers.IntegerField(source="sessions_completed")
+    booked = serializers.IntegerField(source="sessions_booked")
+    missed = serializers.IntegerField(source="sessions_missed")
+
+
+class CourseSerializer(serializers.ModelSerializer):
+    patient_name = serializers.CharField(source="patient.full_name", read_only=True)
+    therapist_name = serializers.CharField(source="therapist.name", read_only=True)
+    massage_type_name = serializers.CharField(source="massage_type.name", read_only=True)
+    progress = ProgressSerializer(source="*", read_only=True)
+    status = status_field(CourseStatus, read_only=True)
+
+    class Meta:
+        model = Course
+        fields = [
+            "id",
+            "patient",
+            "patient_name",
+            "therapist",
+            "therapist_name",
+            "massage_type",
+            "massage_type_name",
+            "room",
+            "screening",
+            "sessions_count",
+            "cadence",
+            "start_date",
+            "preferred_time",
+            "status",
+            "warnings",
+            "override_reasons",
+            "progress",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CourseDetailSerializer(CourseSerializer):
+    sessions = CourseSessionSerializer(many=True, read_only=True)
+
+    class Meta(CourseSerializer.Meta):
+        fields = [*CourseSerializer.Meta.fields, "sessions"]
+        read_only_fields = fields
+
+
+class CoursePlanView(GenericAPIView):
+    """Propose a course's sessions (R9 to R14, R24) without saving anything."""
+
+    permission_classes = [IsPracticeMember]
+    serializer_class = CourseRequestSerializer
+
+    @extend_schema(
+        request=CourseRequestSerializer,
+        responses={
+            200: CoursePlanSerializer,
+            409: OpenApiResponse(description="No open day left before the booking horizon."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        given = self.get_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        plan = course_plan(request=given.course_request(request))
+        return Response(CoursePlanSerializer(plan).data)
+
+
+class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Courses of the practice (a patient sees their own), with their progress."""
+
+    permission_classes = [IsPracticeMember]
+    # For the schema's model; requests read through get_queryset().
+    queryset = Course.objects.all()
+
+    def get_queryset(self) -> QuerySet[Course]:
+        return course_list(
+            membership=self.request.membership, with_sessions=self.action == "retrieve"
+        )
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return CourseDetailSerializer if self.action == "retrieve" else CourseSerializer
+
+    @extend_schema(
+        request=CourseBookSerializer,
+        responses={
+            201: CourseDetailSerializer,
+            409: OpenApiResponse(
+                description="A session of the plan is no longer free: `sequence` names it."
+            ),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        given = CourseBookSerializer(data=request.data, context={"request": request})
+        given.is_valid(raise_exception=True)
+        course = course_book(
+            request=given.course_request(request),
+            starts=given.validated_data.get("sessions"),
+            override_reason=given.validated_data["override_reason"],
+            may_override=request.membership.is_staff_role,
+            booked_by=request.user,
+        )
+        created = course_list(membership=request.membership, with_sessions=True).get(pk=course.pk)
+        return Response(CourseDetailSerializer(created).data, status=status.HTTP_201_CREATED)

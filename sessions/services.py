@@ -1,0 +1,494 @@
+"""Booking, moving and cancelling sessions (R19, R23, R13).
+
+Race safety: each write checks first (so the client hears a friendly 409 naming the session it
+collides with) and then relies on the exclusion constraints; an `ExclusionViolation` raised by a
+concurrent booking that won is turned into the same 409.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import Course, CourseStatus
+from courses.rules import r10_gap_days, r13_interrupts
+from patients.models import Patient
+from practice.api_errors import Conflict
+from practice.models import MassageType, Practice, Room, Therapist, User
+from sessions.availability import (
+    Calendar,
+    calendar_load,
+    epoch,
+    from_epoch,
+)
+from sessions.models import ACTIVE, MAX_SESSION_MINUTES, MAX_SPAN, Session, SessionStatus
+
+try:
+    from psycopg.errors import DeadlockDetected, ExclusionViolation, UniqueViolation
+except ImportError:  # pragma: no cover - psycopg is a dependency; SQLite never raises them
+    DeadlockDetected = ExclusionViolation = UniqueViolation = None
+
+logger = logging.getLogger(__name__)
+
+MIN_SESSION_MINUTES = 5
+RELATIONS = ["practice", "patient", "therapist", "room", "massage_type", "course", "booked_by"]
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    session: Session
+    late: bool
+    # R13: where the cancelled course session could move without breaking the cadence.
+    rebook_options: tuple[datetime, ...] = ()
+
+
+def minutes_error(minutes: int) -> str | None:
+    if MIN_SESSION_MINUTES <= minutes <= MAX_SESSION_MINUTES:
+        return None
+    return str(
+        _("A session lasts %(low)d to %(high)d minutes.")
+        % {"low": MIN_SESSION_MINUTES, "high": MAX_SESSION_MINUTES}
+    )
+
+
+def booking_inputs_validate(
+    *, practice: Practice, patient: Patient, therapist: Therapist, massage_type: MassageType
+) -> None:
+    """What must hold whatever the time: one practice, an active qualified therapist."""
+    errors: dict[str, str] = {}
+    for name, row in (
+        ("patient", patient),
+        ("therapist", therapist),
+        ("massage_type", massage_type),
+    ):
+        if row.practice_id != practice.pk:
+            errors[name] = str(_("This belongs to another practice."))
+    if errors:
+        raise ValidationError(errors)
+    if patient.archived:
+        errors["patient"] = str(_("This patient is archived."))
+    if not therapist.active:
+        errors["therapist"] = str(_("This therapist is not active."))
+    if not massage_type.active:
+        errors["massage_type"] = str(_("This massage type is not offered."))
+    elif not therapist.massage_types.filter(pk=massage_type.pk).exists():
+        errors["massage_type"] = str(_("This therapist is not qualified for this massage type."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def r23_refusal(calendar: Calendar, therapist_id: int, start: int, minutes: int) -> str | None:
+    """Why `start` is not bookable apart from other sessions (R23), or None when it is."""
+    without_sessions = replace(calendar, sessions={}, room_sessions=[], patient_sessions=[])
+    if without_sessions.is_free(therapist_id, start, minutes):
+        return None
+    end = start + minutes * 60
+    if start < calendar.not_before:
+        return str(_("This time is in the past."))
+    if start >= calendar.not_after:
+        return str(_("This is beyond the booking horizon."))
+    day = from_epoch(start).astimezone(calendar.zone).date()
+    if not any(a <= start and end <= b for a, b in calendar.working_spans(therapist_id, day)):
+        return str(_("R23: this is outside the therapist's working hours."))
+    if any(a < end and b > start for a, b in calendar.closures):
+        return str(_("R23: the practice is closed then."))
+    if any(a < end and b > start for a, b in calendar.time_off.get(therapist_id, ())):
+        return str(_("R23: the therapist is off then."))
+    return str(
+        _("Sessions start on the practice's %(n)d-minute grid.") % {"n": calendar.grid_minutes}
+    )
+
+
+def conflicting_session(
+    *,
+    practice: Practice,
+    therapist_id: int,
+    room_id: int | None,
+    patient_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    buffer: timedelta,
+    exclude_id: int | None = None,
+) -> Session | None:
+    """The first active session that a session at this time would overlap (R19, R23)."""
+    blocks_until = ends_at + buffer
+    buffered = Q(starts_at__lt=blocks_until, blocks_until__gt=starts_at)
+    holders = Q(therapist_id=therapist_id) & buffered
+    if room_id is not None:
+        holders |= Q(room_id=room_id) & buffered
+    holders |= Q(patient_id=patient_id, starts_at__lt=ends_at, ends_at__gt=starts_at)
+    found = (
+        Session.objects.for_practice(practice)
+        .filter(ACTIVE, holders, starts_at__gt=starts_at - MAX_SPAN)
+        .exclude(pk=exclude_id)
+        .order_by("starts_at")
+        .first()
+    )
+    return found
+
+
+def conflict(
+    taken: Session, practice: Practice, *, therapist_id: int, room_id: int | None, patient_id: int
+) -> Conflict:
+    """A 409 naming the time the request collides with (in the practice's zone) and whose
+    time it is: the therapist's, the room's or the patient's."""
+    zone = practice.zone
+    starts, ends = taken.starts_at.astimezone(zone), taken.ends_at.astimezone(zone)
+    detail = _("This time overlaps a session from %(start)s to %(end)s (with the buffer).") % {
+        "start": starts.strftime("%Y-%m-%d %H:%M"),
+        "end": ends.strftime("%H:%M"),
+    }
+    if taken.therapist_id == therapist_id:
+        holder = "therapist"
+    elif room_id is not None and taken.room_id == room_id:
+        holder = "room"
+    else:
+        holder = "patient"
+    return Conflict(
+        {
+            "detail": str(detail),
+            "conflicts_with": {
+                "starts_at": starts.isoformat(),
+                "ends_at": ends.isoformat(),
+                "blocks_until": taken.blocks_until.astimezone(zone).isoformat(),
+                "holder": holder,
+            },
+        }
+    )
+
+
+def is_exclusion_violation(error: IntegrityError) -> bool:
+    """An exclusion constraint (R19) or the one-row-per-course-position unique constraint:
+    both mean a concurrent write took what this one wanted."""
+    return ExclusionViolation is not None and isinstance(
+        error.__cause__, ExclusionViolation | UniqueViolation
+    )
+
+
+def is_deadlock(error: OperationalError) -> bool:
+    return DeadlockDetected is not None and isinstance(error.__cause__, DeadlockDetected)
+
+
+DEADLOCK_ATTEMPTS = 3
+
+
+def r19_write(write: Callable[[], None], on_violation: Callable[[], Conflict]) -> None:
+    """Run a write in a savepoint; a lost race on an exclusion constraint becomes a 409.
+
+    Two transactions inserting overlapping rows at the same moment can each wait for the
+    other while checking an exclusion constraint (PostgreSQL then aborts one as a deadlock).
+    The aborted one retries from its savepoint: it now waits for the other to finish and
+    either gets the time or a clean exclusion violation. `write` must be safe to repeat.
+    """
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                write()
+            return
+        except IntegrityError as error:
+            if not is_exclusion_violation(error):
+                raise
+            raise on_violation() from error
+        except OperationalError as error:
+            if not is_deadlock(error):
+                raise
+            if attempt == DEADLOCK_ATTEMPTS:
+                raise Conflict(
+                    {"detail": str(_("The calendar is busy right now; please try again."))}
+                ) from error
+            logger.info("deadlock while booking, attempt %d; retrying", attempt)
+
+
+def _check_time(
+    *,
+    practice: Practice,
+    therapist: Therapist,
+    patient: Patient,
+    room: Room | None,
+    starts_at: datetime,
+    minutes: int,
+    now: datetime,
+    exclude_id: int | None = None,
+) -> None:
+    """R23 then R19 for one session: 400 for a time never bookable, 409 for a taken one."""
+    if timezone.is_naive(starts_at):
+        raise ValidationError({"starts_at": _("Give the time with its UTC offset.")})
+    if error := minutes_error(minutes):
+        raise ValidationError({"minutes": error})
+    day = starts_at.astimezone(practice.zone).date()
+    calendar = calendar_load(
+        practice=practice,
+        therapist_ids=[therapist.pk],
+        first=day,
+        last=day,
+        now=now,
+        room=room,
+        patient_id=patient.pk,
+        exclude_session_id=exclude_id,
+    )
+    start = epoch(starts_at)
+    if calendar.is_free(therapist.pk, start, minutes):
+        return
+    if refusal := r23_refusal(calendar, therapist.pk, start, minutes):
+        raise ValidationError({"starts_at": refusal})
+    taken = conflicting_session(
+        practice=practice,
+        therapist_id=therapist.pk,
+        room_id=room.pk if room else None,
+        patient_id=patient.pk,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=minutes),
+        buffer=timedelta(minutes=practice.settings.buffer_minutes),
+        exclude_id=exclude_id,
+    )
+    if taken is not None:
+        raise conflict(
+            taken,
+            practice,
+            therapist_id=therapist.pk,
+            room_id=room.pk if room else None,
+            patient_id=patient.pk,
+        )
+    raise Conflict({"detail": str(_("This time is no longer free."))})
+
+
+def lost_race_conflict(practice: Practice, session: Session) -> Conflict:
+    """The 409 for a write the exclusion constraint refused. The winner has committed by
+    now, so its time can be named."""
+    taken = conflicting_session(
+        practice=practice,
+        therapist_id=session.therapist_id,
+        room_id=session.room_id,
+        patient_id=session.patient_id,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        buffer=session.blocks_until - session.ends_at,
+        exclude_id=session.pk,
+    )
+    if taken is None:
+        return Conflict({"detail": str(_("This time was just booked by someone else."))})
+    return conflict(
+        taken,
+        practice,
+        therapist_id=session.therapist_id,
+        room_id=session.room_id,
+        patient_id=session.patient_id,
+    )
+
+
+def _r10_same_day_error(
+    course: Course, day: date, practice: Practice, exclude_id: int | None
+) -> None:
+    """R10: never two sessions of one course on one day."""
+    zone = practice.zone
+    days = {
+        s.astimezone(zone).date()
+        for s in course.sessions.filter(ACTIVE)
+        .exclude(pk=exclude_id)
+        .values_list("starts_at", flat=True)
+    }
+    if day in days:
+        raise ValidationError(
+            {"starts_at": _("R10: this course already has a session on that day.")}
+        )
+
+
+def session_book(
+    *,
+    practice: Practice,
+    patient: Patient,
+    therapist: Therapist,
+    massage_type: MassageType,
+    starts_at: datetime,
+    minutes: int | None = None,
+    room: Room | None = None,
+    course: Course | None = None,
+    sequence: int | None = None,
+    booked_by: User | None = None,
+    now: datetime | None = None,
+) -> Session:
+    """Book one session, or rebook a missed session of a course (`course` and `sequence`)."""
+    now = now or timezone.now()
+    booking_inputs_validate(
+        practice=practice, patient=patient, therapist=therapist, massage_type=massage_type
+    )
+    if room is not None and (room.practice_id != practice.pk or not room.active):
+        raise ValidationError({"room": _("Choose an active room of this practice.")})
+    minutes = minutes if minutes is not None else massage_type.default_minutes
+    if course is not None:
+        if course.practice_id != practice.pk or course.patient_id != patient.pk:
+            raise ValidationError({"course": _("This course is not this patient's.")})
+        if course.massage_type_id != massage_type.pk:
+            raise ValidationError({"massage_type": _("A course keeps one massage type (R9).")})
+        if sequence is None or not 1 <= sequence <= course.sessions_count:
+            raise ValidationError({"sequence": _("Say which session of the course this is.")})
+        if course.sessions.filter(ACTIVE, sequence=sequence).exists():
+            raise ValidationError({"sequence": _("This session of the course is booked already.")})
+        _r10_same_day_error(course, starts_at.astimezone(practice.zone).date(), practice, None)
+    _check_time(
+        practice=practice,
+        therapist=therapist,
+        patient=patient,
+        room=room,
+        starts_at=starts_at,
+        minutes=minutes,
+        now=now,
+    )
+    ends_at = starts_at + timedelta(minutes=minutes)
+    session = Session(
+        practice=practice,
+        patient=patient,
+        therapist=therapist,
+        room=room,
+        massage_type=massage_type,
+        course=course,
+        sequence=sequence,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        blocks_until=ends_at + timedelta(minutes=practice.settings.buffer_minutes),
+        booked_by=booked_by,
+    )
+    # The exclusion constraints are checked by the INSERT itself (a 409 below), not by a
+    # validate query that would answer with a 400; the related rows were checked above, so
+    # the one-query-per-foreign-key existence checks are skipped too.
+    session.full_clean(exclude=RELATIONS, validate_constraints=False)
+
+    def insert() -> None:
+        session.pk = None
+        session._state.adding = True
+        session.save()
+
+    r19_write(insert, lambda: lost_race_conflict(practice, session))
+    return session
+
+
+def session_reschedule(
+    *, session: Session, starts_at: datetime, by: User | None = None, now: datetime | None = None
+) -> Session:
+    """Move a booked session, keeping its length; reminders see the new `schedule_version`."""
+    now = now or timezone.now()
+    practice = session.practice
+    with transaction.atomic():
+        # The lock makes two concurrent moves (or a move and a cancel) of one session queue.
+        locked = (
+            Session.objects.select_for_update(of=("self",))
+            .select_related("patient", "therapist", "room", "course")
+            .get(pk=session.pk)
+        )
+        if locked.status != SessionStatus.BOOKED:
+            raise ValidationError({"status": _("Only a booked session can be moved.")})
+        if locked.starts_at <= now:
+            raise ValidationError({"starts_at": _("A session that has begun cannot be moved.")})
+        minutes = locked.minutes
+        if locked.course is not None:
+            _r10_same_day_error(
+                locked.course, starts_at.astimezone(practice.zone).date(), practice, locked.pk
+            )
+        _check_time(
+            practice=practice,
+            therapist=locked.therapist,
+            patient=locked.patient,
+            room=locked.room,
+            starts_at=starts_at,
+            minutes=minutes,
+            now=now,
+            exclude_id=locked.pk,
+        )
+        locked.starts_at = starts_at
+        locked.ends_at = starts_at + timedelta(minutes=minutes)
+        locked.blocks_until = locked.ends_at + timedelta(minutes=practice.settings.buffer_minutes)
+        locked.schedule_version += 1
+        fields = ["starts_at", "ends_at", "blocks_until", "schedule_version", "updated_at"]
+        r19_write(
+            lambda: locked.save(update_fields=fields), lambda: lost_race_conflict(practice, locked)
+        )
+    logger.info("session %s moved to %s by %s", locked.pk, starts_at.isoformat(), by)
+    return locked
+
+
+def session_cancel(
+    *, session: Session, by: User | None, reason: str = "", now: datetime | None = None
+) -> Cancellation:
+    """Cancel a booked session; inside the notice period it is recorded as late.
+
+    R13: for a course session the answer offers times to rebook it within the cadence, and a
+    course with more than two missed sessions in a row is marked interrupted.
+    """
+    now = now or timezone.now()
+    practice = session.practice
+    late = session.starts_at - now < timedelta(hours=practice.settings.cancellation_notice_hours)
+    with transaction.atomic():
+        # A conditional update: of two concurrent cancels (or a cancel and a check-in) one wins.
+        changed = Session.objects.filter(
+            pk=session.pk, status__in=[SessionStatus.BOOKED, SessionStatus.CHECKED_IN]
+        ).update(
+            status=SessionStatus.CANCELLED,
+            cancelled_by=by,
+            cancelled_at=now,
+            cancellation_reason=reason[:300],
+            late_cancellation=late,
+            updated_at=now,
+        )
+        if not changed:
+            raise Conflict({"detail": str(_("Only a booked session can be cancelled."))})
+        session.refresh_from_db()
+        options: tuple[datetime, ...] = ()
+        if session.course_id is not None:
+            course = Course.objects.select_for_update().get(pk=session.course_id)
+            held = course.sessions.values_list("sequence", "status")
+            if r13_interrupts(
+                (position or 0, status not in (SessionStatus.CANCELLED, SessionStatus.NO_SHOW))
+                for position, status in held
+            ) and course.status in (CourseStatus.PLANNED, CourseStatus.ACTIVE):
+                course.status = CourseStatus.INTERRUPTED
+                course.save(update_fields=["status", "updated_at"])
+            options = r13_rebook_options(session=session, course=course, now=now)
+    return Cancellation(session=session, late=late, rebook_options=options)
+
+
+def r13_rebook_options(
+    *, session: Session, course: Course, now: datetime, limit: int = 12
+) -> tuple[datetime, ...]:
+    """Free times for the same therapist and length from the cancelled day up to the day
+    before the course's next session (or one cadence gap later for the last one)."""
+    practice = session.practice
+    zone = practice.zone
+    day = max(session.starts_at.astimezone(zone).date(), now.astimezone(zone).date())
+    booked_days = sorted(
+        s.astimezone(zone).date()
+        for s in course.sessions.filter(ACTIVE).values_list("starts_at", flat=True)
+    )
+    later = [d for d in booked_days if d > day]
+    last = (
+        later[0] - timedelta(days=1)
+        if later
+        else day + timedelta(days=r10_gap_days(course.cadence))
+    )
+    if last < day:
+        return ()
+    calendar = calendar_load(
+        practice=practice,
+        therapist_ids=[session.therapist_id],
+        first=day,
+        last=last,
+        now=now,
+        room=session.room,
+        patient_id=session.patient_id,
+    )
+    taken_days = set(booked_days)
+    options = []
+    for start in calendar.free_starts(session.therapist_id, day, last, session.minutes):
+        moment = from_epoch(start)
+        if moment.astimezone(zone).date() not in taken_days:
+            options.append(moment)
+        if len(options) >= limit:
+            break
+    return tuple(options)

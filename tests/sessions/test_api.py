@@ -1,0 +1,350 @@
+"""Availability and sessions API: input validation, ownership, isolation, query counts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from practice.models import Practice, Role
+from sessions.models import Session, SessionStatus
+from tests.factories import PatientFactory, TherapistFactory, massage_type
+from tests.patients.factories import cleared_screening
+from tests.sessions.factories import session_row, therapist_with_week
+
+pytestmark = pytest.mark.django_db
+
+AVAILABILITY = "/api/v1/availability/"
+SESSIONS = "/api/v1/sessions/"
+
+
+def soon(practice: Practice, days: int = 3) -> date:
+    return timezone.now().astimezone(practice.zone).date() + timedelta(days=days)
+
+
+def local(practice: Practice, day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=practice.zone)
+
+
+@pytest.fixture
+def staff(practice, member):
+    return member(practice, Role.FRONT_DESK)
+
+
+def test_availability_for_a_therapist_in_the_practice_zone(practice, staff, api_as) -> None:
+    therapist = therapist_with_week(practice, starts=time(9), ends=time(10))
+    day = soon(practice)
+    response = api_as(staff).get(
+        AVAILABILITY, {"therapist": therapist.pk, "from": day, "to": day, "duration": 30}
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["time_zone"] == "Europe/Berlin"
+    starts = [s["starts_at"] for s in body["slots"]]
+    assert [s[11:16] for s in starts] == ["09:00", "09:15", "09:30"]
+    assert starts[0].endswith(local(practice, day, 9).isoformat()[-6:])
+    assert body["slots"][0]["therapists"] == [therapist.pk]
+
+
+def test_availability_for_a_massage_type_merges_qualified_therapists(
+    practice, staff, api_as
+) -> None:
+    kind = massage_type(practice, "honey")
+    qualified = therapist_with_week(practice, starts=time(9), ends=time(10))
+    unqualified = therapist_with_week(practice, starts=time(9), ends=time(10))
+    unqualified.massage_types.set([massage_type(practice, "classical")])
+    day = soon(practice)
+    response = api_as(staff).get(AVAILABILITY, {"massage_type": kind.pk, "from": day, "to": day})
+    body = response.json()
+    assert body["duration"] == kind.default_minutes
+    assert {t for slot in body["slots"] for t in slot["therapists"]} == {qualified.pk}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": 5, "to": 4, "duration": 30}, "to"),
+        ({"from": 0, "to": 92, "duration": 30}, "to"),
+        ({"from": 0, "to": 1, "duration": 0}, "duration"),
+        ({"from": 0, "to": 1, "duration": 241}, "duration"),
+        ({"from": 0, "to": 1}, "duration"),
+        ({"from": "soon", "to": 1, "duration": 30}, "from"),
+    ],
+    ids=["end before start", "93 days", "duration 0", "too long", "no duration", "not a date"],
+)
+def test_availability_bad_input_is_a_400_with_field_messages(
+    practice, staff, api_as, params: dict, field: str
+) -> None:
+    therapist = therapist_with_week(practice)
+    query = {
+        k: (soon(practice, v) if isinstance(v, int) and k in ("from", "to") else v)
+        for k, v in params.items()
+    }
+    response = api_as(staff).get(AVAILABILITY, {"therapist": therapist.pk, **query})
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+def test_availability_needs_a_therapist_or_a_type(practice, staff, api_as) -> None:
+    day = soon(practice)
+    response = api_as(staff).get(AVAILABILITY, {"from": day, "to": day, "duration": 30})
+    assert response.status_code == 400
+    assert "therapist" in response.json()["errors"]
+
+
+def test_isolation_another_practices_therapist_is_unknown(
+    practice, other_practice, staff, api_as
+) -> None:
+    foreign = therapist_with_week(other_practice)
+    day = soon(practice)
+    response = api_as(staff).get(
+        AVAILABILITY, {"therapist": foreign.pk, "from": day, "to": day, "duration": 30}
+    )
+    assert response.status_code == 400
+    assert "therapist" in response.json()["errors"]
+    booking = api_as(staff).post(
+        SESSIONS,
+        {
+            "patient": PatientFactory(practice=practice).pk,
+            "therapist": foreign.pk,
+            "massage_type": massage_type(practice).pk,
+            "starts_at": local(practice, day, 10).isoformat(),
+        },
+        format="json",
+    )
+    assert booking.status_code == 400
+    assert "therapist" in booking.json()["errors"]
+
+
+def test_isolation_another_practices_sessions_are_invisible(
+    practice, other_practice, staff, api_as
+) -> None:
+    day = soon(practice)
+    mine = session_row(
+        therapist=TherapistFactory(practice=practice), starts_at=local(practice, day, 10)
+    )
+    theirs = session_row(
+        therapist=TherapistFactory(practice=other_practice), starts_at=local(practice, day, 10)
+    )
+    client = api_as(staff)
+    assert [s["id"] for s in client.get(SESSIONS).json()["results"]] == [mine.pk]
+    assert client.get(f"{SESSIONS}{theirs.pk}/").status_code == 404
+    assert client.post(f"{SESSIONS}{theirs.pk}/cancel/", {}, format="json").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == SessionStatus.BOOKED
+
+
+def test_staff_books_and_a_taken_time_is_a_409_naming_it(practice, staff, api_as) -> None:
+    therapist = therapist_with_week(practice)
+    day = soon(practice)
+    payload = {
+        "patient": PatientFactory(practice=practice).pk,
+        "therapist": therapist.pk,
+        "massage_type": massage_type(practice, "therapeutic").pk,
+        "starts_at": local(practice, day, 10).isoformat(),
+    }
+    first = api_as(staff).post(SESSIONS, payload, format="json")
+    assert first.status_code == 201, first.json()
+    assert first.json()["minutes"] == 30
+    payload["patient"] = PatientFactory(practice=practice).pk
+    payload["starts_at"] = local(practice, day, 10, 30).isoformat()  # inside the buffer
+    second = api_as(staff).post(SESSIONS, payload, format="json")
+    assert second.status_code == 409
+    assert second.json()["conflicts_with"]["starts_at"].startswith(f"{day.isoformat()}T10:00")
+
+
+def test_booking_outside_hours_is_a_400(practice, staff, api_as) -> None:
+    therapist = therapist_with_week(practice)
+    response = api_as(staff).post(
+        SESSIONS,
+        {
+            "patient": PatientFactory(practice=practice).pk,
+            "therapist": therapist.pk,
+            "massage_type": massage_type(practice).pk,
+            "starts_at": local(practice, soon(practice), 7).isoformat(),
+            "minutes": 0,
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "minutes" in response.json()["errors"]
+
+
+def test_patient_books_for_themselves_only(practice, member, api_as) -> None:
+    user = member(practice, Role.PATIENT)
+    me = PatientFactory(practice=practice, user=user)
+    someone = PatientFactory(practice=practice)
+    therapist = therapist_with_week(practice)
+    day = soon(practice)
+    payload = {
+        "therapist": therapist.pk,
+        "massage_type": massage_type(practice).pk,
+        "starts_at": local(practice, day, 10).isoformat(),
+    }
+    client = api_as(user)
+    for_someone = client.post(SESSIONS, {**payload, "patient": someone.pk}, format="json")
+    assert for_someone.status_code == 400
+    assert "patient" in for_someone.json()["errors"]
+    mine = client.post(SESSIONS, payload, format="json")
+    assert mine.status_code == 201, mine.json()
+    assert mine.json()["patient"] == me.pk
+
+
+def test_patient_sees_and_cancels_only_their_own_sessions(practice, member, api_as) -> None:
+    user = member(practice, Role.PATIENT)
+    me = PatientFactory(practice=practice, user=user)
+    therapist = TherapistFactory(practice=practice)
+    day = soon(practice)
+    mine = session_row(therapist=therapist, patient=me, starts_at=local(practice, day, 10))
+    other = session_row(therapist=therapist, starts_at=local(practice, day, 12))
+    client = api_as(user)
+    assert [s["id"] for s in client.get(SESSIONS).json()["results"]] == [mine.pk]
+    assert client.get(f"{SESSIONS}{other.pk}/").status_code == 404
+    assert (
+        client.post(
+            f"{SESSIONS}{other.pk}/reschedule/",
+            {"starts_at": local(practice, day, 15).isoformat()},
+            format="json",
+        ).status_code
+        == 404
+    )
+    cancelled = client.post(f"{SESSIONS}{mine.pk}/cancel/", {"reason": "travel"}, format="json")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["session"]["status"] == "cancelled"
+    assert cancelled.json()["late"] is False
+
+
+def test_reschedule_endpoint_moves_the_session(practice, staff, api_as) -> None:
+    therapist = therapist_with_week(practice)
+    day = soon(practice)
+    session = session_row(therapist=therapist, starts_at=local(practice, day, 10))
+    response = api_as(staff).post(
+        f"{SESSIONS}{session.pk}/reschedule/",
+        {"starts_at": local(practice, day, 14).isoformat()},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["starts_at"].startswith(f"{day.isoformat()}T14:00")
+    assert response.json()["schedule_version"] == 2
+
+
+def test_list_filters_by_day_therapist_and_status(practice, staff, api_as) -> None:
+    day = soon(practice)
+    one, two = TherapistFactory(practice=practice), TherapistFactory(practice=practice)
+    wanted = session_row(therapist=one, starts_at=local(practice, day, 23, 30))
+    session_row(therapist=one, starts_at=local(practice, day + timedelta(days=1), 0, 30))
+    session_row(therapist=two, starts_at=local(practice, day, 10))
+    session_row(therapist=one, starts_at=local(practice, day, 8), status=SessionStatus.CANCELLED)
+    response = api_as(staff).get(
+        SESSIONS, {"from": day, "to": day, "therapist": one.pk, "status": "booked"}
+    )
+    assert [s["id"] for s in response.json()["results"]] == [wanted.pk]
+    bad = api_as(staff).get(SESSIONS, {"from": day, "to": day - timedelta(days=1)})
+    assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_session_list_takes_constant_queries(
+    practice, staff, api_as, django_assert_num_queries, rows: int
+) -> None:
+    therapist = TherapistFactory(practice=practice)
+    day = soon(practice)
+    for n in range(rows):
+        session_row(
+            therapist=therapist, starts_at=local(practice, day, 8) + timedelta(minutes=45 * n)
+        )
+    client = api_as(staff)
+    # The request's savepoint and its release (ATOMIC_REQUESTS), the membership (with the
+    # practice and its settings), the count and the page: never one per row.
+    with django_assert_num_queries(5):
+        response = client.get(SESSIONS)
+    assert response.json()["count"] == rows
+    assert Session.objects.count() == rows
+
+
+def test_isolation_a_member_of_one_practice_cannot_act_for_another(
+    practice, other_practice, member, api_as
+) -> None:
+    user = member(practice, Role.PATIENT)
+    foreign = therapist_with_week(other_practice)
+    day = soon(other_practice)
+    response = api_as(user).get(
+        AVAILABILITY,
+        {"therapist": foreign.pk, "from": day, "to": day, "duration": 30},
+        HTTP_X_PRACTICE=other_practice.slug,
+    )
+    assert response.status_code == 403
+    assert api_as(user).get(SESSIONS, HTTP_X_PRACTICE=other_practice.slug).status_code == 403
+
+
+def test_anonymous_gets_nothing(api_as) -> None:
+    assert api_as(None).get(SESSIONS).status_code in (401, 403)
+
+
+def test_r13_cancel_offers_rebooking_and_the_session_is_rebooked_into_its_course(
+    practice, member, api_as
+) -> None:
+    staff = member(practice, Role.FRONT_DESK)
+    patient = PatientFactory(practice=practice)
+    cleared_screening(patient, on=timezone.now().astimezone(practice.zone).date())
+    therapist = therapist_with_week(practice)
+    client = api_as(staff)
+    course = client.post(
+        "/api/v1/courses/",
+        {
+            "patient": patient.pk,
+            "therapist": therapist.pk,
+            "massage_type": massage_type(practice, "relaxing").pk,
+            "start_date": soon(practice).isoformat(),
+            "preferred_time": "10:00",
+        },
+        format="json",
+    ).json()
+    second = course["sessions"][1]
+    cancelled = client.post(f"{SESSIONS}{second['id']}/cancel/", {}, format="json").json()
+    assert cancelled["rebook_options"]
+    rebooked = client.post(
+        SESSIONS,
+        {
+            "patient": patient.pk,
+            "therapist": therapist.pk,
+            "massage_type": course["massage_type"],
+            "starts_at": cancelled["rebook_options"][-1],
+            "minutes": second["minutes"],
+            "course": course["id"],
+            "sequence": 2,
+        },
+        format="json",
+    )
+    assert rebooked.status_code == 201, rebooked.json()
+    assert rebooked.json()["course"] == course["id"]
+    progress = client.get(f"/api/v1/courses/{course['id']}/").json()["progress"]
+    assert progress == {"planned": 10, "completed": 0, "booked": 10, "missed": 1}
+
+
+def test_a_type_nobody_is_qualified_for_has_no_slots(practice, staff, api_as) -> None:
+    therapist = therapist_with_week(practice)
+    therapist.massage_types.set([massage_type(practice, "classical")])
+    day = soon(practice)
+    response = api_as(staff).get(
+        AVAILABILITY, {"massage_type": massage_type(practice, "honey").pk, "from": day, "to": day}
+    )
+    assert response.status_code == 200
+    assert response.json()["slots"] == []
+
+
+def test_a_session_number_without_its_course_is_a_400(practice, staff, api_as) -> None:
+    response = api_as(staff).post(
+        SESSIONS,
+        {
+            "patient": PatientFactory(practice=practice).pk,
+            "therapist": therapist_with_week(practice).pk,
+            "massage_type": massage_type(practice).pk,
+            "starts_at": local(practice, soon(practice), 10).isoformat(),
+            "sequence": 2,
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "course" in response.json()["errors"]

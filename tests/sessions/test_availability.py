@@ -1,0 +1,270 @@
+"""Availability (R23, R24, R19): pure calendar arithmetic first, then the loader's queries."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from practice.models import Practice
+from sessions.availability import Calendar, DayClosed, availability, epoch, subtract
+from sessions.models import SessionStatus
+from tests.factories import ClosureFactory, RoomFactory, TimeOffFactory, massage_type
+from tests.sessions.factories import session_row, therapist_with_week
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+MONDAY = date(2027, 1, 4)
+# Before opening on that Monday, so the whole day is bookable.
+NOW = datetime(2027, 1, 4, 6, 0, tzinfo=UTC)
+
+
+def at(day: date, hour: int, minute: int = 0, zone: zoneinfo.ZoneInfo = BERLIN) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=zone)
+
+
+def local_times(starts: list[int], zone: zoneinfo.ZoneInfo = BERLIN) -> list[str]:
+    return [datetime.fromtimestamp(s, tz=zone).strftime("%H:%M") for s in starts]
+
+
+def calendar(**overrides: object) -> Calendar:
+    fields: dict = {
+        "zone": BERLIN,
+        "grid_minutes": 15,
+        "buffer_minutes": 10,
+        "hours": {1: {0: [(time(9), time(12))]}},
+        "not_before": epoch(NOW),
+    }
+    fields.update(overrides)
+    return Calendar(**fields)
+
+
+# -- pure ------------------------------------------------------------------------------------
+
+
+def test_subtract_keeps_the_touching_ends() -> None:
+    assert subtract((0, 100), [(10, 20), (15, 30), (90, 120)]) == [(0, 10), (30, 90)]
+    assert subtract((0, 100), []) == [(0, 100)]
+    assert subtract((50, 60), [(0, 70)]) == []
+
+
+def test_r23_starts_only_inside_working_hours() -> None:
+    starts = calendar().free_starts(1, MONDAY, MONDAY, 60)
+    assert local_times(starts) == [
+        "09:00",
+        "09:15",
+        "09:30",
+        "09:45",
+        "10:00",
+        "10:15",
+        "10:30",
+        "10:45",
+        "11:00",
+    ]
+
+
+def test_r23_no_hours_that_weekday_means_no_starts() -> None:
+    tuesday = MONDAY + timedelta(days=1)
+    assert calendar().free_starts(1, tuesday, tuesday, 30) == []
+    assert calendar().why_closed(1, tuesday) == DayClosed.NOT_WORKING
+
+
+def test_r23_buffer_before_and_after_an_existing_session() -> None:
+    # 10:00-10:30, room ready at 10:40.
+    busy = {1: [(epoch(at(MONDAY, 10)), epoch(at(MONDAY, 10, 40)))]}
+    starts = calendar(sessions=busy).free_starts(1, MONDAY, MONDAY, 60)
+    # 09:00 would end 10:00 plus 10 minutes of buffer, into the session: nothing before it.
+    assert local_times(starts) == ["10:45", "11:00"]
+    starts_30 = calendar(sessions=busy).free_starts(1, MONDAY, MONDAY, 30)
+    assert "09:15" in local_times(starts_30)  # ends 09:45 + 10 buffer = 09:55 < 10:00
+    assert "09:30" not in local_times(starts_30)  # ends 10:00 + 10 buffer overlaps
+
+
+def test_r23_closures_and_time_off_remove_their_hours() -> None:
+    closure = [(epoch(at(MONDAY, 9)), epoch(at(MONDAY, 10)))]
+    off = {1: [(epoch(at(MONDAY, 11)), epoch(at(MONDAY, 12)))]}
+    starts = calendar(closures=closure, time_off=off).free_starts(1, MONDAY, MONDAY, 30)
+    assert local_times(starts) == ["10:00", "10:15", "10:30"]
+
+
+def test_r23_whole_day_closure_is_reported_as_closure() -> None:
+    closure = [(epoch(at(MONDAY, 0)), epoch(at(MONDAY + timedelta(days=1), 0)))]
+    cal = calendar(closures=closure)
+    assert cal.free_starts(1, MONDAY, MONDAY, 30) == []
+    assert cal.why_closed(1, MONDAY) == DayClosed.CLOSURE
+
+
+def test_r23_never_in_the_past_nor_beyond_the_horizon() -> None:
+    now = at(MONDAY, 10, 5)
+    starts = calendar(not_before=epoch(now)).free_starts(1, MONDAY, MONDAY, 60)
+    assert local_times(starts)[0] == "10:15"
+    horizon = calendar(not_after=epoch(at(MONDAY, 10)))
+    assert local_times(horizon.free_starts(1, MONDAY, MONDAY, 60))[-1] == "09:45"
+
+
+def test_r24_grid_keeps_local_wall_clock_across_the_spring_change() -> None:
+    saturday, sunday = date(2026, 3, 28), date(2026, 3, 29)
+    cal = calendar(
+        hours={1: {5: [(time(9), time(10))], 6: [(time(9), time(10))]}},
+        not_before=epoch(datetime(2026, 3, 1, tzinfo=UTC)),
+    )
+    starts = cal.free_starts(1, saturday, sunday, 30)
+    assert local_times(starts) == ["09:00", "09:15", "09:30"] * 2
+    utc_hours = [datetime.fromtimestamp(s, tz=UTC).hour for s in starts]
+    assert utc_hours == [8, 8, 8, 7, 7, 7]
+
+
+def test_r24_working_interval_across_the_autumn_change_walks_the_wall_clock() -> None:
+    # 01:00-04:00 on 25 October 2026 holds 02:00-03:00 twice; the grid follows the clock.
+    day = date(2026, 10, 25)
+    cal = calendar(
+        hours={1: {6: [(time(1), time(4))]}},
+        grid_minutes=60,
+        not_before=epoch(datetime(2026, 10, 1, tzinfo=UTC)),
+    )
+    starts = cal.free_starts(1, day, day, 60)
+    assert local_times(starts) == ["01:00", "02:00", "03:00"]
+
+
+# -- loaded from the database ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_r23_availability_skips_a_booked_session_and_its_buffer(practice: Practice) -> None:
+    therapist = therapist_with_week(practice, starts=time(9), ends=time(12))
+    session_row(therapist=therapist, starts_at=at(MONDAY, 10), minutes=30)
+    slots = availability(
+        practice=practice,
+        therapist_ids=[therapist.pk],
+        first=MONDAY,
+        last=MONDAY,
+        minutes=60,
+        now=NOW,
+    )
+    assert [s.starts_at.astimezone(BERLIN).strftime("%H:%M") for s in slots] == ["10:45", "11:00"]
+    assert all(s.therapist_ids == (therapist.pk,) for s in slots)
+
+
+@pytest.mark.django_db
+def test_r19_cancelled_and_no_show_sessions_free_their_time(practice: Practice) -> None:
+    therapist = therapist_with_week(practice, starts=time(9), ends=time(10))
+    session_row(therapist=therapist, starts_at=at(MONDAY, 9), status=SessionStatus.CANCELLED)
+    slots = availability(
+        practice=practice,
+        therapist_ids=[therapist.pk],
+        first=MONDAY,
+        last=MONDAY,
+        minutes=60,
+        now=NOW,
+    )
+    assert [s.starts_at for s in slots] == [at(MONDAY, 9)]
+
+
+@pytest.mark.django_db
+def test_r23_room_sessions_block_every_therapist_using_the_room(practice: Practice) -> None:
+    room = RoomFactory(practice=practice)
+    one = therapist_with_week(practice, starts=time(9), ends=time(10))
+    other = therapist_with_week(practice, starts=time(9), ends=time(10))
+    session_row(therapist=other, starts_at=at(MONDAY, 9), minutes=60, room=room)
+    kwargs = {
+        "practice": practice,
+        "therapist_ids": [one.pk],
+        "first": MONDAY,
+        "last": MONDAY,
+        "minutes": 60,
+        "now": NOW,
+    }
+    assert len(availability(**kwargs)) == 1
+    assert availability(**kwargs, room=room) == []
+
+
+@pytest.mark.django_db
+def test_r23_closure_and_time_off_from_the_database(practice: Practice) -> None:
+    therapist = therapist_with_week(practice, starts=time(9), ends=time(11))
+    ClosureFactory(practice=practice, starts_at=at(MONDAY, 9), ends_at=at(MONDAY, 10))
+    TimeOffFactory(therapist=therapist, starts_at=at(MONDAY, 10, 30), ends_at=at(MONDAY, 11))
+    slots = availability(
+        practice=practice,
+        therapist_ids=[therapist.pk],
+        first=MONDAY,
+        last=MONDAY,
+        minutes=30,
+        now=NOW,
+    )
+    assert [s.starts_at for s in slots] == [at(MONDAY, 10)]
+
+
+@pytest.mark.django_db
+def test_any_qualified_therapist_merges_starts(practice: Practice) -> None:
+    early = therapist_with_week(practice, starts=time(9), ends=time(10))
+    late = therapist_with_week(practice, starts=time(9, 30), ends=time(10, 30))
+    slots = availability(
+        practice=practice,
+        therapist_ids=[early.pk, late.pk],
+        first=MONDAY,
+        last=MONDAY,
+        minutes=30,
+        now=NOW,
+    )
+    by_time = {s.starts_at.astimezone(BERLIN).strftime("%H:%M"): s.therapist_ids for s in slots}
+    assert by_time["09:00"] == (early.pk,)
+    assert set(by_time["09:30"]) == {early.pk, late.pk}
+    assert by_time["10:00"] == (late.pk,)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("full", [False, True], ids=["empty day", "full day"])
+def test_availability_takes_three_queries_whatever_the_day_holds(
+    practice: Practice, django_assert_num_queries, full: bool
+) -> None:
+    therapist = therapist_with_week(practice, starts=time(9), ends=time(19))
+    # Years of history must not matter: they fall outside the range's index bounds.
+    for years in range(1, 4):
+        session_row(therapist=therapist, starts_at=at(MONDAY - timedelta(days=365 * years), 10))
+    if full:
+        for hour in range(9, 19):
+            session_row(therapist=therapist, starts_at=at(MONDAY, hour), minutes=45)
+    practice = Practice.objects.select_related("settings").get(pk=practice.pk)
+    with django_assert_num_queries(3):
+        slots = availability(
+            practice=practice,
+            therapist_ids=[therapist.pk],
+            first=MONDAY,
+            last=MONDAY,
+            minutes=30,
+            now=NOW,
+        )
+    assert (slots == []) is full
+
+
+@pytest.mark.django_db
+def test_availability_over_a_month_for_many_therapists_is_still_three_queries(
+    practice: Practice, django_assert_num_queries
+) -> None:
+    therapists = [therapist_with_week(practice) for _ in range(4)]
+    ClosureFactory(
+        practice=practice, starts_at=at(MONDAY, 0), ends_at=at(MONDAY + timedelta(days=1), 0)
+    )
+    practice = Practice.objects.select_related("settings").get(pk=practice.pk)
+    minutes = massage_type(practice).default_minutes
+    with django_assert_num_queries(3):
+        slots = availability(
+            practice=practice,
+            therapist_ids=[t.pk for t in therapists],
+            first=MONDAY,
+            last=MONDAY + timedelta(days=29),
+            minutes=minutes,
+            now=NOW,
+        )
+    assert slots
+    assert slots[0].starts_at.astimezone(BERLIN).date() == MONDAY + timedelta(days=1)
+    assert len(slots[0].therapist_ids) == 4
+
+
+def test_r23_overlapping_or_touching_hours_are_one_stretch() -> None:
+    cal = calendar(
+        hours={1: {0: [(time(9), time(10)), (time(10), time(11)), (time(9, 30), time(10, 30))]}}
+    )
+    starts = cal.free_starts(1, MONDAY, MONDAY, 60)
+    # Each start once, and 09:30-10:30 runs across the 10:00 seam.
+    assert local_times(starts) == ["09:00", "09:15", "09:30", "09:45", "10:00"]

@@ -1,0 +1,121 @@
+"""R19 under real concurrency: threads with their own PostgreSQL connections race for one slot.
+
+The services' check-first cannot see a booking that is not committed yet; the exclusion
+constraint does, and the loser's ExclusionViolation must come back as a 409, not a 500.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from courses.models import Cadence, Course
+from courses.services import CourseRequest, course_book, course_plan
+from practice.api_errors import Conflict
+from practice.models import Practice
+from sessions.models import Session
+from sessions.services import session_book
+from tests.factories import PatientFactory, massage_type
+from tests.patients.factories import cleared_screening
+from tests.sessions.factories import therapist_with_week
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+THREADS = 20
+
+
+def race(jobs: list[Callable[[], object]]) -> list[str]:
+    """Run the jobs at once, each in its own thread, connection and transaction."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(job: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():  # as ATOMIC_REQUESTS wraps each API request
+                job()
+            outcome = "booked"
+        except Conflict:
+            outcome = "conflict"
+        except Exception as error:  # anything else is a failure the assertion will show
+            outcome = repr(error)
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def soon(practice: Practice, days: int) -> datetime:
+    day = timezone.now().astimezone(practice.zone).date() + timedelta(days=days)
+    return datetime.combine(day, time(10), tzinfo=practice.zone)
+
+
+def test_r19_twenty_threads_booking_one_slot_exactly_one_wins(practice: Practice) -> None:
+    therapist = therapist_with_week(practice)
+    kind = massage_type(practice)
+    patients = [PatientFactory(practice=practice) for _ in range(THREADS)]
+    starts_at = soon(practice, 3)
+
+    def booking(patient) -> Callable[[], object]:
+        return lambda: session_book(
+            practice=practice,
+            patient=patient,
+            therapist=therapist,
+            massage_type=kind,
+            starts_at=starts_at,
+        )
+
+    outcomes = race([booking(p) for p in patients])
+    assert sorted(outcomes) == ["booked"] + ["conflict"] * (THREADS - 1)
+    assert Session.objects.count() == 1
+
+
+def test_r19_courses_racing_over_overlapping_days_one_wins(practice: Practice) -> None:
+    therapist = therapist_with_week(practice)
+    kind = massage_type(practice, "relaxing")
+    today = timezone.now().astimezone(practice.zone).date()
+    patients = [PatientFactory(practice=practice) for _ in range(10)]
+    for patient in patients:
+        cleared_screening(patient, on=today)
+
+    def request(patient, offset: int) -> CourseRequest:
+        # Every-other-day from day 2 and daily from day 3, both at 18:00: they share day 4.
+        return CourseRequest(
+            practice=practice,
+            patient=patient,
+            therapist=therapist,
+            massage_type=kind,
+            start_date=today + timedelta(days=2 + offset % 2),
+            preferred_time=time(18),
+            cadence=Cadence.DAILY if offset % 2 else Cadence.EVERY_OTHER_DAY,
+        )
+
+    # Each thread books the plan it was shown before anyone booked (a fresh plan would
+    # simply avoid the winner's sessions).
+    shown = {
+        offset: [
+            s.starts_at for s in course_plan(request=request(patients[offset], offset)).sessions
+        ]
+        for offset in (0, 1)
+    }
+
+    def booking(patient, offset: int) -> Callable[[], object]:
+        return lambda: course_book(request=request(patient, offset), starts=shown[offset % 2])
+
+    outcomes = race([booking(p, n) for n, p in enumerate(patients)])
+    assert sorted(outcomes) == ["booked"] + ["conflict"] * (len(patients) - 1)
+    assert Course.objects.count() == 1
+    assert Session.objects.count() == 10
