@@ -11,12 +11,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 
 from practice.db import PostgresOnlyExclusionConstraint
 from practice.models import PracticeOwned
+from sessions.messages import ReminderKind
+from sessions.techniques import Direction, Pressure
 
 # A session never lasts longer than this; with the largest buffer (120 min) a row's time span
 # is at most MAX_SPAN, which lets overlap queries bound `starts_at` from below and use the
@@ -188,3 +191,136 @@ class Session(PracticeOwned):
                         % {"n": MAX_SESSION_MINUTES}
                     }
                 )
+
+
+class CheckIn(PracticeOwned):
+    """What the patient said and what was measured on arrival (R7, R8), kept even when the
+    answers stop the session."""
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="check_in")
+    # The same-day questions, by catalogue item code: {"fever": false, "wound": true, ...}.
+    answers = models.JSONField(_("answers"), default=dict)
+    temperature = models.DecimalField(
+        _("temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True
+    )
+    systolic = models.PositiveSmallIntegerField(_("systolic (mmHg)"), null=True, blank=True)
+    diastolic = models.PositiveSmallIntegerField(_("diastolic (mmHg)"), null=True, blank=True)
+    pulse = models.PositiveSmallIntegerField(_("pulse (/min)"), null=True, blank=True)
+    # Findings that stopped the session today: [{"rule": "R8", "code": ..., "message": ...}].
+    blocked_by = models.JSONField(_("blocked by"), default=list, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("checked in at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
+
+    def __str__(self) -> str:
+        return f"{self.session} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SessionRecord(PracticeOwned):
+    """What was done in a completed session (R20)."""
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="record")
+    # Technique codes in the order they were used (R15), zone codes worked (sessions.techniques).
+    techniques = models.JSONField(_("techniques, in order"), default=list)
+    zones = models.JSONField(_("zones worked"), default=list)
+    pressure = models.CharField(_("pressure"), max_length=16, choices=Pressure.choices)
+    direction = models.CharField(_("direction"), max_length=16, choices=Direction.choices)
+    systolic_before = models.PositiveSmallIntegerField(_("systolic before"), null=True, blank=True)
+    diastolic_before = models.PositiveSmallIntegerField(
+        _("diastolic before"), null=True, blank=True
+    )
+    systolic_after = models.PositiveSmallIntegerField(_("systolic after"), null=True, blank=True)
+    diastolic_after = models.PositiveSmallIntegerField(_("diastolic after"), null=True, blank=True)
+    pain_before = models.PositiveSmallIntegerField(
+        _("pain before (0–10)"), validators=[MaxValueValidator(10)]
+    )
+    pain_after = models.PositiveSmallIntegerField(
+        _("pain after (0–10)"), validators=[MaxValueValidator(10)]
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("session record")
+        verbose_name_plural = _("session records")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pain_before__lte=10, pain_after__lte=10), name="record_r18_pain_0_to_10"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.session)
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Reminder(PracticeOwned):
+    """The outbox (R21, R22): one row per message to send. Beat sweeps due rows; the broker only
+    ever carries "sweep now", so a lost or redelivered task loses or duplicates nothing."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="reminders"
+    )
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    course = models.ForeignKey(
+        "courses.Course", on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=ReminderKind.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    due_at = models.DateTimeField(_("due"))
+    # The earliest next attempt: due_at at first, later than it after a transient failure.
+    send_after = models.DateTimeField(_("send after"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=200, blank=True)
+    # What makes this message this message, e.g. "session:41:v2:first_reminder:sms" (the
+    # session's schedule version included, so a moved session gets fresh reminders).
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["due_at", "id"]
+        constraints = [
+            # R22: the same message can never be queued twice.
+            models.UniqueConstraint(fields=["practice", "dedupe_key"], name="reminder_r22_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["send_after", "practice"],
+                condition=Q(status="pending"),
+                name="reminder_due_idx",
+            ),
+            models.Index(fields=["practice", "session"], name="reminder_session_idx"),
+            models.Index(fields=["practice", "patient", "due_at"], name="reminder_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.get_channel_display()} · {self.due_at:%Y-%m-%d}"
