@@ -288,7 +288,7 @@ def _unavailable(
                 room_id=request.room.pk if request.room else None,
                 patient_id=request.patient.pk,
             )
-            body["conflicts_with"] = named.detail["conflicts_with"]
+            body["conflicts_with"] = named.body["conflicts_with"]
     raise Conflict(body)
 
 
@@ -431,15 +431,13 @@ def _first_lost(practice: Practice, rows: list[Session]) -> Conflict:
             buffer=row.blocks_until - row.ends_at,
         )
         if taken is not None:
-            body = dict(
-                conflict(
-                    taken,
-                    practice,
-                    therapist_id=row.therapist_id,
-                    room_id=row.room_id,
-                    patient_id=row.patient_id,
-                ).detail
+            named = conflict(
+                taken,
+                practice,
+                therapist_id=row.therapist_id,
+                room_id=row.room_id,
+                patient_id=row.patient_id,
             )
-            body["sequence"] = row.sequence
+            body = {"detail": str(named.detail), **named.body, "sequence": row.sequence}
             return Conflict(body)
     return lost_race_conflict(practice, rows[0])

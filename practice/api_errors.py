@@ -19,11 +19,19 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class Conflict(exceptions.APIException):
-    """The request is valid but collides with the current state (a taken slot, a stale plan)."""
+    """The request is valid but collides with the current state (a taken slot, a stale plan).
+
+    Raised with a dict, its "detail" is the message and the other keys reach the client as
+    they are (kept in `body`, so numbers stay numbers), e.g. the conflicting time."""
 
     status_code = status.HTTP_409_CONFLICT
     default_detail = _("This conflicts with the current state.")
     default_code = "conflict"
+
+    def __init__(self, body: dict[str, Any] | str | None = None) -> None:
+        self.body = dict(body) if isinstance(body, dict) else {}
+        message = self.body.pop("detail", None) if isinstance(body, dict) else body
+        super().__init__(message)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -34,6 +42,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     response.data = _error_body(exc, response)
+    if isinstance(exc, Conflict):
+        response.data.update(exc.body)
     return response
 
 

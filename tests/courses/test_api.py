@@ -111,7 +111,7 @@ def test_booking_a_stale_plan_is_a_409_naming_the_session(practice, staff, api_a
         COURSES, {**data, "sessions": [s["starts_at"] for s in plan["sessions"]]}, format="json"
     )
     assert response.status_code == 409
-    assert response.json()["sequence"] == "3"
+    assert response.json()["sequence"] == 3
     assert not Course.objects.exists()
 
 

@@ -337,7 +337,7 @@ def test_r10_no_open_day_is_a_conflict_from_the_service(practice: Practice) -> N
             ),
             now=datetime.combine(MONDAY, time(6), tzinfo=BERLIN),
         )
-    assert "sequence" in caught.value.detail
+    assert caught.value.body["sequence"] == 14
 
 
 @pytest.mark.django_db

@@ -172,8 +172,8 @@ def test_booking_the_shown_plan_fails_whole_when_a_session_was_taken_since(
     )
     with pytest.raises(Conflict) as caught:
         course_book(request=request, starts=[s.starts_at for s in plan.sessions], now=NOW)
-    assert caught.value.detail["sequence"] == "4"
-    assert "conflicts_with" in caught.value.detail
+    assert caught.value.body["sequence"] == 4
+    assert "conflicts_with" in caught.value.body
     assert not Course.objects.exists()
     assert Session.objects.count() == 1
 

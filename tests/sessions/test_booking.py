@@ -80,8 +80,8 @@ def test_r19_taken_time_is_a_conflict_naming_the_session(practice: Practice) -> 
     book(practice, therapist, at(MONDAY, 10))
     with pytest.raises(Conflict) as caught:
         book(practice, therapist, at(MONDAY, 10, 15))  # inside 10:15's buffer
-    assert caught.value.detail["conflicts_with"]["holder"] == "therapist"
-    assert caught.value.detail["conflicts_with"]["starts_at"].startswith(
+    assert caught.value.body["conflicts_with"]["holder"] == "therapist"
+    assert caught.value.body["conflicts_with"]["starts_at"].startswith(
         "2026-06-01T10:00:00+02:00"
     )
     assert Session.objects.count() == 1
@@ -92,7 +92,7 @@ def test_r19_a_patient_cannot_be_in_two_sessions_at_once(practice: Practice) -> 
     book(practice, therapist_with_week(practice), at(MONDAY, 10), patient=patient)
     with pytest.raises(Conflict) as caught:
         book(practice, therapist_with_week(practice), at(MONDAY, 10), patient=patient)
-    assert caught.value.detail["conflicts_with"]["holder"] == "patient"
+    assert caught.value.body["conflicts_with"]["holder"] == "patient"
 
 
 def test_r19_a_room_holds_one_session_at_a_time(practice: Practice) -> None:
@@ -100,7 +100,7 @@ def test_r19_a_room_holds_one_session_at_a_time(practice: Practice) -> None:
     book(practice, therapist_with_week(practice), at(MONDAY, 10), room=room)
     with pytest.raises(Conflict) as caught:
         book(practice, therapist_with_week(practice), at(MONDAY, 10), room=room)
-    assert caught.value.detail["conflicts_with"]["holder"] == "room"
+    assert caught.value.body["conflicts_with"]["holder"] == "room"
     # Without the room the other therapist is free.
     assert book(practice, therapist_with_week(practice), at(MONDAY, 10)).pk
 
