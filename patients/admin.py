@@ -140,7 +140,7 @@ class ScreeningAdmin(PracticeScopedAdmin):
     are read, and only the free notes can be corrected."""
 
     list_display = ("patient", "screened_on", "valid_until", "status", "recorded_by", "practice")
-    list_filter = ("practice", "status")
+    list_filter = ("practice", "status", "self_reported")
     search_fields = ("patient__given_name", "patient__family_name")
     list_select_related = ("patient", "recorded_by", "practice")
     date_hierarchy = "screened_on"
@@ -157,6 +157,9 @@ class ScreeningAdmin(PracticeScopedAdmin):
         "pulse",
         "status",
         "outcome_summary",
+        "self_reported",
+        "confirmed_by",
+        "confirmed_at",
     )
     fields = (*readonly_fields, "notes")
     inlines = [AnswerInline, ClearanceInline]

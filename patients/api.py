@@ -356,6 +356,7 @@ class ClearanceSerializer(serializers.ModelSerializer):
 
 class ScreeningSerializer(serializers.ModelSerializer):
     recorded_by = serializers.StringRelatedField()
+    confirmed_by = serializers.StringRelatedField()
     answers = AnswerSerializer(many=True)
     clearances = ClearanceSerializer(many=True)
     outcome = serializers.SerializerMethodField()
@@ -374,6 +375,9 @@ class ScreeningSerializer(serializers.ModelSerializer):
             "diastolic",
             "pulse",
             "notes",
+            "self_reported",
+            "confirmed_by",
+            "confirmed_at",
             "answers",
             "clearances",
             "outcome",

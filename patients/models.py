@@ -358,6 +358,22 @@ class Screening(PracticeOwned):
     valid_until = models.DateField(_("valid until"), help_text=_("Last day it is valid (R1)."))
     status = models.CharField(_("outcome"), max_length=20, choices=Status.choices)
     outcome_data = models.JSONField(_("outcome details"), default=dict, blank=True)
+    # A questionnaire the patient filled in the portal counts for nothing (R1) until a staff
+    # member has gone through it with them and measured the vitals: `screening_confirm`.
+    self_reported = models.BooleanField(
+        _("self-reported"),
+        default=False,
+        help_text=_("Filled in by the patient in the portal; valid only once confirmed."),
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("screening")
@@ -372,7 +388,12 @@ class Screening(PracticeOwned):
             models.CheckConstraint(
                 condition=Q(valid_until__gte=models.F("screened_on")),
                 name="screening_valid_after_date",
-            )
+            ),
+            # Only a patient's own questionnaire waits for a confirmation.
+            models.CheckConstraint(
+                condition=Q(confirmed_at=None) | Q(self_reported=True),
+                name="screening_confirmed_only_if_self_reported",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -382,7 +403,13 @@ class Screening(PracticeOwned):
     def outcome(self) -> Outcome:
         return Outcome.from_json(self.outcome_data)
 
+    @property
+    def awaiting_confirmation(self) -> bool:
+        return self.self_reported and self.confirmed_at is None
+
     def is_valid_on(self, day: date) -> bool:
+        if self.awaiting_confirmation:
+            return False  # R1: a self-reported screening counts only once staff confirm it
         return self.screened_on <= day <= self.valid_until
 
     def clean(self) -> None:

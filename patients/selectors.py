@@ -149,10 +149,13 @@ class ScreeningStatus:
 
 def patient_screening_status(*, patient: Patient, on: date) -> ScreeningStatus:
     """The latest screening dated on or before `on` that is still valid then: a later
-    screening supersedes an earlier one, even when its outcome is worse (R1)."""
+    screening supersedes an earlier one, even when its outcome is worse (R1). A self-reported
+    screening not yet confirmed by staff is not a screening yet: it neither counts nor
+    supersedes."""
     latest = (
         Screening.objects.for_practice(patient.practice_id)
         .filter(patient=patient, screened_on__lte=on)
+        .exclude(self_reported=True, confirmed_at=None)
         .order_by("-screened_on", "-recorded_at", "-id")
         .first()
     )
@@ -165,7 +168,7 @@ def screenings_of(*, patient: Patient) -> QuerySet[Screening]:
     return (
         Screening.objects.for_practice(patient.practice_id)
         .filter(patient=patient)
-        .select_related("recorded_by")
+        .select_related("recorded_by", "confirmed_by")
         .prefetch_related(
             Prefetch("answers", ScreeningAnswer.objects.select_related("contraindication")),
             Prefetch("clearances", DoctorClearance.objects.select_related("contraindication")),

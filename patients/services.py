@@ -38,17 +38,21 @@ from patients.selectors import catalogue_for, duplicates_of, patient_screening_s
 from practice.models import MassageType, Practice, User
 
 __all__ = [
+    "AlreadyConfirmed",
     "AnswerInput",
     "ClearanceInput",
     "DuplicatePatient",
     "Eligibility",
     "Finding",
+    "ScreeningInvalid",
     "clearance_add",
     "patient_archive",
     "patient_create",
     "patient_may_receive",
     "patient_update",
+    "screening_confirm",
     "screening_eligibility",
+    "screening_preview",
     "screening_record",
 ]
 
@@ -144,6 +148,21 @@ def patient_archive(*, patient: Patient) -> Patient:
     return patient
 
 
+class ScreeningInvalid(ValidationError):
+    """A screening refused before anything was written. `item_errors` keeps which catalogue
+    item (code) and which of its fields ("yes", "zone", "note") each answer error is about,
+    so a form can show it next to the question; the message dict is what the API returns."""
+
+    def __init__(
+        self,
+        message: dict[str, list[str]],
+        *,
+        item_errors: dict[str, dict[str, list[str]]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.item_errors = item_errors or {}
+
+
 @dataclass(frozen=True)
 class AnswerInput:
     code: str
@@ -200,8 +219,9 @@ def _answer_rows(
     if missing:
         errors.append(_("Answer every item; missing: %(codes)s.") % {"codes": ", ".join(missing)})
     if errors:
-        raise ValidationError({"answers": errors})
+        raise ScreeningInvalid({"answers": errors})
     rows = []
+    item_errors: dict[str, dict[str, list[str]]] = {}
     for answer in answers:
         row = ScreeningAnswer(
             practice_id=screening.practice_id,
@@ -214,6 +234,7 @@ def _answer_rows(
         try:
             row.full_clean(exclude=["screening"])
         except ValidationError as exc:
+            item_errors[answer.code] = exc.message_dict
             errors.extend(
                 f"{answer.code}: {message}"
                 for messages in exc.message_dict.values()
@@ -221,7 +242,7 @@ def _answer_rows(
             )
         rows.append(row)
     if errors:
-        raise ValidationError({"answers": errors})
+        raise ScreeningInvalid({"answers": errors}, item_errors=item_errors)
     return rows
 
 
@@ -260,24 +281,31 @@ def _clearance_rows(
     return rows
 
 
-@transaction.atomic
-def screening_record(
+@dataclass(frozen=True)
+class _CheckedScreening:
+    screening: Screening
+    answers: list[ScreeningAnswer]
+    clearances: list[DoctorClearance]
+    outcome: Outcome
+
+
+def _screening_check(
     *,
     patient: Patient,
     answers: Sequence[AnswerInput],
-    recorded_by: User | None = None,
-    screened_on: date | None = None,
-    temperature: Decimal | None = None,
-    systolic: int | None = None,
-    diastolic: int | None = None,
-    pulse: int | None = None,
-    notes: str = "",
-    clearances: Sequence[ClearanceInput] = (),
-) -> Screening:
-    """Record a screening with an answer to every item of the practice's catalogue and store
-    its computed outcome. It is valid for the practice's screening validity from its date (R1)
-    and supersedes earlier ones. Refused (nothing saved) on an impossible value, an unknown or
-    missing item, or a hypertensive patient without a blood-pressure reading (R7)."""
+    recorded_by: User | None,
+    screened_on: date | None,
+    temperature: Decimal | None,
+    systolic: int | None,
+    diastolic: int | None,
+    pulse: int | None,
+    notes: str,
+    clearances: Sequence[ClearanceInput],
+    self_reported: bool,
+) -> _CheckedScreening:
+    """Build and validate a screening and compute its outcome, writing nothing: the one path
+    behind both `screening_record` and `screening_preview`, so a preview can never differ
+    from what saving would store."""
     practice = patient.practice
     settings = practice.settings
     screened_on = screened_on or timezone.localdate(timezone=practice.zone)
@@ -294,19 +322,163 @@ def screening_record(
         notes=notes,
         valid_until=screened_on + timedelta(days=settings.screening_validity_days - 1),
         status="",
+        self_reported=self_reported,
     )
     errors: dict[str, list[str]] = {}
+    item_errors: dict[str, dict[str, list[str]]] = {}
     answer_rows: list[ScreeningAnswer] = []
     clearance_rows: list[DoctorClearance] = []
     try:
         answer_rows = _answer_rows(screening, answers, catalogue)
-    except ValidationError as exc:
+    except ScreeningInvalid as exc:
         errors.update(exc.message_dict)
+        item_errors = exc.item_errors
     try:
         clearance_rows = _clearance_rows(screening, clearances, catalogue)
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    said_hypertensive = any(a.code == "hypertension" and a.yes for a in answers)
+    if not self_reported:
+        # R7 is checked when staff confirm a self-reported screening: a patient at home has
+        # no blood-pressure reading to give.
+        said_hypertensive = any(a.code == "hypertension" and a.yes for a in answers)
+        missing = missing_measurements(  # R7
+            hypertensive=patient.hypertensive or said_hypertensive,
+            systolic=systolic,
+            diastolic=diastolic,
+        )
+        errors.update((name, [message]) for name, message in missing.items())
+    try:
+        screening.full_clean(exclude=["status", "outcome_data"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        # Everything is checked before anything is written: one 400 lists every problem.
+        raise ScreeningInvalid(errors, item_errors=item_errors)
+
+    outcome = _outcome_of(
+        screening=screening,
+        answers=answer_rows,
+        cleared_codes=[row.contraindication.code for row in clearance_rows],
+    )
+    return _CheckedScreening(screening, answer_rows, clearance_rows, outcome)
+
+
+def screening_preview(
+    *,
+    patient: Patient,
+    answers: Sequence[AnswerInput],
+    screened_on: date | None = None,
+    temperature: Decimal | None = None,
+    systolic: int | None = None,
+    diastolic: int | None = None,
+    pulse: int | None = None,
+    notes: str = "",
+    clearances: Sequence[ClearanceInput] = (),
+) -> Outcome:
+    """The outcome `screening_record` would store for these answers and vitals, with the same
+    validation (`ScreeningInvalid`), without writing anything."""
+    return _screening_check(
+        patient=patient,
+        answers=answers,
+        recorded_by=None,
+        screened_on=screened_on,
+        temperature=temperature,
+        systolic=systolic,
+        diastolic=diastolic,
+        pulse=pulse,
+        notes=notes,
+        clearances=clearances,
+        self_reported=False,
+    ).outcome
+
+
+@transaction.atomic
+def screening_record(
+    *,
+    patient: Patient,
+    answers: Sequence[AnswerInput],
+    recorded_by: User | None = None,
+    screened_on: date | None = None,
+    temperature: Decimal | None = None,
+    systolic: int | None = None,
+    diastolic: int | None = None,
+    pulse: int | None = None,
+    notes: str = "",
+    clearances: Sequence[ClearanceInput] = (),
+    self_reported: bool = False,
+) -> Screening:
+    """Record a screening with an answer to every item of the practice's catalogue and store
+    its computed outcome. It is valid for the practice's screening validity from its date (R1)
+    and supersedes earlier ones. Refused (nothing saved) on an impossible value, an unknown or
+    missing item, or a hypertensive patient without a blood-pressure reading (R7).
+
+    `self_reported`: the patient filled it in the portal; it counts for nothing (R1) until
+    `screening_confirm`, which is also when R7 is checked."""
+    checked = _screening_check(
+        patient=patient,
+        answers=answers,
+        recorded_by=recorded_by,
+        screened_on=screened_on,
+        temperature=temperature,
+        systolic=systolic,
+        diastolic=diastolic,
+        pulse=pulse,
+        notes=notes,
+        clearances=clearances,
+        self_reported=self_reported,
+    )
+    screening = checked.screening
+    _store_outcome(screening, checked.outcome)
+    screening.save()
+    ScreeningAnswer.objects.bulk_create(checked.answers)
+    for row in checked.clearances:
+        row.screening = screening
+        row.save()
+    return screening
+
+
+class AlreadyConfirmed(ValidationError):
+    """Someone confirmed this screening first."""
+
+
+@transaction.atomic
+def screening_confirm(
+    *,
+    screening: Screening,
+    confirmed_by: User,
+    temperature: Decimal | None = None,
+    systolic: int | None = None,
+    diastolic: int | None = None,
+    pulse: int | None = None,
+) -> Screening:
+    """A staff member confirms a patient's self-reported screening after going through it
+    with them and measuring the vitals. From now on it is a screening like any other (R1):
+    dated and valid from today, its outcome recomputed with today's temperature and blood
+    pressure (R2, R8) and refused without a reading for a hypertensive patient (R7)."""
+    # Locked, so two desks confirming at once cannot both re-date and recompute it.
+    screening = (
+        Screening.objects.select_for_update(of=("self",))
+        .select_related("patient__practice__settings")
+        .get(pk=screening.pk)
+    )
+    if not screening.self_reported:
+        raise ValidationError(_("Only a self-reported screening needs a confirmation."))
+    if screening.confirmed_at is not None:
+        raise AlreadyConfirmed(_("This screening is already confirmed."))
+    patient = screening.patient
+    practice = patient.practice
+    answers = list(screening.answers.select_related("contraindication"))
+    today = timezone.localdate(timezone=practice.zone)
+    screening.screened_on = today
+    screening.valid_until = today + timedelta(days=practice.settings.screening_validity_days - 1)
+    screening.temperature = temperature
+    screening.systolic = systolic
+    screening.diastolic = diastolic
+    screening.pulse = pulse
+    screening.confirmed_by = confirmed_by
+    screening.confirmed_at = timezone.now()
+    errors: dict[str, list[str]] = {}
+    said_hypertensive = any(a.yes and a.contraindication.code == "hypertension" for a in answers)
     missing = missing_measurements(  # R7
         hypertensive=patient.hypertensive or said_hypertensive,
         systolic=systolic,
@@ -318,20 +490,12 @@ def screening_record(
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:
-        # Everything is checked before anything is written: one 400 lists every problem.
         raise ValidationError(errors)
-
-    outcome = _outcome_of(
-        screening=screening,
-        answers=answer_rows,
-        cleared_codes=[row.contraindication.code for row in clearance_rows],
+    cleared = screening.clearances.values_list("contraindication__code", flat=True)
+    _store_outcome(
+        screening, _outcome_of(screening=screening, answers=answers, cleared_codes=cleared)
     )
-    _store_outcome(screening, outcome)
     screening.save()
-    ScreeningAnswer.objects.bulk_create(answer_rows)
-    for row in clearance_rows:
-        row.screening = screening
-        row.save()
     return screening
 
 
