@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from collections.abc import Callable
+from functools import wraps
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from practice.models import Role
+from practice.models import PracticeSettings, Role
 
 
 def managed_practice_ids(request: HttpRequest) -> frozenset[int]:
@@ -50,6 +55,16 @@ class ManagerAuthenticationForm(AdminAuthenticationForm):
             )
 
 
+def managed_zone(request: HttpRequest) -> zoneinfo.ZoneInfo | None:
+    """The time zone of the practices this user manages, when they share one (R24)."""
+    zones = set(
+        PracticeSettings.objects.filter(practice__in=managed_practice_ids(request)).values_list(
+            "time_zone", flat=True
+        )
+    )
+    return zoneinfo.ZoneInfo(zones.pop()) if len(zones) == 1 else None
+
+
 class PracticeAdminSite(admin.AdminSite):
     site_header = _("Massage practice")
     site_title = _("Massage practice admin")
@@ -58,3 +73,14 @@ class PracticeAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return may_use_admin(request)
+
+    def admin_view(self, view: Callable, cacheable: bool = False) -> Callable:
+        guarded = super().admin_view(view, cacheable)
+
+        @wraps(guarded)
+        def in_practice_zone(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+            zone = managed_zone(request) if request.user.is_authenticated else None
+            with timezone.override(zone):
+                return guarded(request, *args, **kwargs)
+
+        return in_practice_zone

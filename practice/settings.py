@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,7 +58,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "practice.tenancy.PracticeTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "practice.urls"
@@ -234,4 +234,52 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Beat only ever says "sweep now": due work lives in database rows (the reminder outbox), never
+# in far-future ETA tasks, which Redis redelivers after the visibility timeout (R22).
+CELERY_BEAT_SCHEDULE: dict = {
+    "dispatch-due-reminders": {
+        "task": "sessions.tasks.dispatch_due_reminders",
+        "schedule": 60.0,
+        # A sweep not started within the minute is superseded by the next one.
+        "options": {"expires": 55},
+    },
+    "remind-expiring-screenings": {
+        "task": "sessions.tasks.remind_expiring_screenings",
+        "schedule": crontab(minute=10, hour="*/6"),
+    },
+    "flag-interrupted-courses": {
+        "task": "sessions.tasks.flag_interrupted_courses",
+        "schedule": crontab(minute=20, hour="*/6"),
+    },
+    "remind-next-courses-due": {
+        "task": "sessions.tasks.remind_next_courses_due",
+        "schedule": crontab(minute=30, hour="*/6"),
+    },
+}
+
+# --- Reminders (R21, R22) --------------------------------------------------------------------
+# SMS delivery (read by sessions/channels.py): the backend's dotted path (the console backend
+# logs and keeps messages; "sessions.channels.HttpSmsBackend" posts to a provider), the
+# provider's URL, bearer token and timeout in seconds, and the default sender id.
+REMINDER_SMS_BACKEND = env.str(
+    "REMINDER_SMS_BACKEND", default="sessions.channels.ConsoleSmsBackend"
+)
+REMINDER_SMS_HTTP_URL = env.str("REMINDER_SMS_HTTP_URL", default="")
+REMINDER_SMS_HTTP_TOKEN = env.str("REMINDER_SMS_HTTP_TOKEN", default="")
+REMINDER_SMS_HTTP_TIMEOUT = env.float("REMINDER_SMS_HTTP_TIMEOUT", default=10.0)
+REMINDER_SMS_SENDER = env.str("REMINDER_SMS_SENDER", default="")
+# The console backend also appends one JSON line per send here (tests count sends across
+# worker processes with it); empty: no file.
+REMINDER_SMS_LOG_FILE = env.str("REMINDER_SMS_LOG_FILE", default="")
+# Test-only: seconds the console backend waits before each send, so the worker-kill test can
+# land its SIGKILL in the middle of a batch. Leave 0 anywhere else.
+REMINDER_SMS_CONSOLE_DELAY = env.float("REMINDER_SMS_CONSOLE_DELAY", default=0.0)
+# A transiently failing reminder is retried after base x 2^(attempt - 1) seconds (capped at an
+# hour, or later when the provider asks) and marked failed after this many attempts.
+REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=6)
+REMINDER_RETRY_BASE_SECONDS = env.int("REMINDER_RETRY_BASE_SECONDS", default=60)
+# One dispatcher sweep: at most this many reminders per practice per round (round-robin over
+# the practices with due rows, so none starves another) and this many seconds in all, below
+# the task's soft time limit.
+REMINDER_DISPATCH_BATCH = env.int("REMINDER_DISPATCH_BATCH", default=50)
+REMINDER_DISPATCH_TIME_BUDGET = env.float("REMINDER_DISPATCH_TIME_BUDGET", default=50.0)

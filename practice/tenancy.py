@@ -7,11 +7,6 @@ portal's URL. Everything reachable from a request is then scoped with `for_pract
 
 from __future__ import annotations
 
-import zoneinfo
-from collections.abc import Callable
-
-from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from practice.models import Membership, User
@@ -48,30 +43,3 @@ def membership_for(user: User, practice_slug: str | None) -> Membership:
             % {"header": PRACTICE_HEADER}
         )
     return found[0]
-
-
-class PracticeTimeZoneMiddleware:
-    """Show pages in the practice's time zone (R24) for a signed-in user of one practice."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        zone_name = self._zone_name(request)
-        if zone_name:
-            timezone.activate(zoneinfo.ZoneInfo(zone_name))
-        try:
-            return self.get_response(request)
-        finally:
-            timezone.deactivate()
-
-    @staticmethod
-    def _zone_name(request: HttpRequest) -> str | None:
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return None
-        try:
-            membership = membership_for(user, request.headers.get(PRACTICE_HEADER))
-        except (NotAMember, PracticeNotChosen):
-            return None
-        return membership.practice.settings.time_zone

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
+from patients.models import Contraindication
 from practice.models import Practice, Role, User
 from tests.factories import MembershipFactory, PracticeFactory, UserFactory
 from tests.run import answers
@@ -67,13 +70,25 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+def default_catalogue() -> None:
+    """The shared contraindication catalogue comes from a data migration, and a transactional
+    test's flush empties it for the transactional tests after it: load it again with that
+    very migration when it is missing. (serialized_rollback clashes with the content types
+    other transactional tests recreate.)"""
+    if not Contraindication.objects.filter(practice=None).exists():
+        migration = importlib.import_module("patients.migrations.0004_default_contraindications")
+        migration.load_defaults(django_apps, None)
+
+
 @pytest.fixture
 def practice(db: None) -> Practice:
+    default_catalogue()
     return PracticeFactory(name="Linden", slug="linden", time_zone="Europe/Berlin")
 
 
 @pytest.fixture
 def other_practice(db: None) -> Practice:
+    default_catalogue()
     return PracticeFactory(name="Harbour", slug="harbour", time_zone="America/New_York")
 
 

@@ -4,12 +4,10 @@ fills the questionnaire in the portal and the desk confirms it; axe on every pag
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import Page, expect
 
 from patients.models import Patient, Screening
@@ -20,15 +18,6 @@ from tests.factories import PatientFactory
 from tests.patients.factories import cleared_screening, screening_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _default_catalogue(transactional_db: None) -> None:
-    # The shared contraindication catalogue comes from a data migration, and a transactional
-    # test's flush empties it for the tests after it: load it again with that very migration.
-    # (serialized_rollback clashes with the content types other transactional tests recreate.)
-    migration = importlib.import_module("patients.migrations.0004_default_contraindications")
-    migration.load_defaults(django_apps, None)
 
 
 PASSWORD = "correct-horse-battery"
