@@ -17,7 +17,7 @@ from patients.models import (
     ScreeningAnswer,
 )
 from patients.selectors import duplicates_of
-from patients.services import DuplicatePatient
+from patients.services import PATIENT_EDITABLE_FIELDS, DuplicatePatient
 from practice.admin import ManagedInline, PracticeScopedAdmin
 from practice.admin_site import managed_practice_ids
 from practice.models import Role, User
@@ -30,27 +30,7 @@ class PatientAdminForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = (
-            "practice",
-            "user",
-            "given_name",
-            "family_name",
-            "date_of_birth",
-            "sex",
-            "phone",
-            "email",
-            "consent_email",
-            "consent_sms",
-            "consent_given_on",
-            "emergency_contact_name",
-            "emergency_contact_phone",
-            "hypertensive",
-            "chronic_plan",
-            "allergic_to_honey",
-            "allergies",
-            "notes",
-            "archived",
-        )
+        fields = ("practice", *PATIENT_EDITABLE_FIELDS, "archived")
 
     def _post_clean(self) -> None:
         super()._post_clean()  # the model's checks, which also normalise the phone numbers

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patients.models import Contraindication, DoctorClearance, Patient
 from patients.screening import ZONED_KINDS, Zone
-from patients.services import AnswerInput
+from patients.services import PATIENT_EDITABLE_FIELDS, AnswerInput
 from practice.models import Practice, Role, User
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -49,25 +49,7 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = [
-            "given_name",
-            "family_name",
-            "date_of_birth",
-            "sex",
-            "phone",
-            "email",
-            "consent_email",
-            "consent_sms",
-            "consent_given_on",
-            "emergency_contact_name",
-            "emergency_contact_phone",
-            "hypertensive",
-            "chronic_plan",
-            "allergic_to_honey",
-            "allergies",
-            "notes",
-            "user",
-        ]
+        fields = list(PATIENT_EDITABLE_FIELDS)
         widgets = {
             "date_of_birth": DATE_INPUT,
             "consent_given_on": DATE_INPUT,

@@ -56,27 +56,28 @@ __all__ = [
     "screening_record",
 ]
 
-PATIENT_EDITABLE = frozenset(
-    {
-        "user",
-        "given_name",
-        "family_name",
-        "date_of_birth",
-        "sex",
-        "phone",
-        "email",
-        "consent_email",
-        "consent_sms",
-        "consent_given_on",
-        "emergency_contact_name",
-        "emergency_contact_phone",
-        "hypertensive",
-        "chronic_plan",
-        "allergic_to_honey",
-        "allergies",
-        "notes",
-    }
+# The fields staff edit on a patient, in the order forms show them; the API, the pages and the
+# admin all list these.
+PATIENT_EDITABLE_FIELDS = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "consent_email",
+    "consent_sms",
+    "consent_given_on",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "hypertensive",
+    "chronic_plan",
+    "allergic_to_honey",
+    "allergies",
+    "notes",
+    "user",
 )
+PATIENT_EDITABLE = frozenset(PATIENT_EDITABLE_FIELDS)
 
 
 class DuplicatePatient(ValidationError):
