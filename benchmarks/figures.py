@@ -169,9 +169,17 @@ def course(world: World) -> Iterator[str]:
     yield line("plan_and_book_15_session_course", median_ms(run, COURSE_RUNS), "ms", COURSE_RUNS)
 
 
+def dispatcher(world: World) -> Iterator[str]:
+    # Imported here: benchmarks.dispatch imports `line` from this module.
+    from benchmarks.dispatch import dispatcher_throughput
+
+    yield from dispatcher_throughput(world)
+
+
 FIGURES: list[Callable[[World], Iterator[str]]] = [
     day_availability,
     month_availability,
     booking,
     course,
+    dispatcher,
 ]

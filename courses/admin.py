@@ -44,6 +44,9 @@ class CourseAdmin(PracticeScopedAdmin):
         "warnings",
         "override_reasons",
         "created_by",
+        "screening",
+        "paused_at",
+        "pause_reason",
     )
     inlines = [CourseSessionInline]
 

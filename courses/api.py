@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from courses.models import DEFAULT_SESSIONS, Cadence, Course, CourseStatus
-from courses.selectors import course_list
+from courses.selectors import course_list, course_progress
 from courses.services import CourseRequest, course_book, course_plan
 from patients.models import Patient
 from practice.models import MassageType, Room, Therapist
@@ -141,6 +141,8 @@ class CourseSerializer(serializers.ModelSerializer):
             "start_date",
             "preferred_time",
             "status",
+            "paused_at",
+            "pause_reason",
             "warnings",
             "override_reasons",
             "progress",
@@ -149,12 +151,47 @@ class CourseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SessionProgressSerializer(serializers.Serializer):
+    session = serializers.IntegerField(source="session_id")
+    sequence = serializers.IntegerField(allow_null=True)
+    starts_at = serializers.DateTimeField()
+    status = status_field(SessionStatus)
+    pain_before = serializers.IntegerField(allow_null=True, help_text=_("R18: 0-10."))
+    pain_after = serializers.IntegerField(allow_null=True, help_text=_("R18: 0-10."))
+    systolic_before = serializers.IntegerField(
+        allow_null=True, help_text=_("R7: from the check-in (the reading R8 stopped it on).")
+    )
+    diastolic_before = serializers.IntegerField(allow_null=True)
+    systolic_after = serializers.IntegerField(allow_null=True)
+    diastolic_after = serializers.IntegerField(allow_null=True)
+
+
+class CourseProgressSerializer(serializers.Serializer):
+    planned = serializers.IntegerField()
+    done = serializers.IntegerField()
+    left = serializers.IntegerField(help_text=_("Positions not completed yet."))
+    to_come = serializers.IntegerField(help_text=_("Sessions still booked."))
+    missed = serializers.IntegerField(help_text=_("Positions missed and not rebooked."))
+    missed_in_a_row = serializers.IntegerField(help_text=_("R13: more than 2 flags the course."))
+    flagged = serializers.BooleanField(help_text=_("R13: interrupted."))
+    paused = serializers.BooleanField(help_text=_("R8: stopped at a check-in until resumed."))
+    sessions = SessionProgressSerializer(many=True)
+
+
 class CourseDetailSerializer(CourseSerializer):
     sessions = CourseSessionSerializer(many=True, read_only=True)
+    course_progress = serializers.SerializerMethodField(
+        help_text=_("Done and left, R13's missed run, pain and blood pressure per session.")
+    )
 
     class Meta(CourseSerializer.Meta):
-        fields = [*CourseSerializer.Meta.fields, "sessions"]
+        fields = [*CourseSerializer.Meta.fields, "sessions", "course_progress"]
         read_only_fields = fields
+
+    @extend_schema_field(CourseProgressSerializer)
+    def get_course_progress(self, course: Course) -> dict:
+        # The sessions come prefetched with their records and check-ins (course_list).
+        return CourseProgressSerializer(course_progress(course, course.sessions.all())).data
 
 
 class CoursePlanView(GenericAPIView):

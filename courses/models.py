@@ -69,6 +69,11 @@ class Course(PracticeOwned):
     status = models.CharField(
         _("status"), max_length=16, choices=CourseStatus.choices, default=CourseStatus.PLANNED
     )
+    # R8/R2: a check-in that stopped a session pauses the course until its next session
+    # starts. A flag beside the lifecycle status rather than a status of its own: a paused
+    # course is still planned or active, and R13 may still find it interrupted.
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
+    pause_reason = models.CharField(_("pause reason"), max_length=300, blank=True)
     # Warnings shown when the course was booked (e.g. R12), kept with the record.
     warnings = models.JSONField(_("warnings"), default=list, blank=True)
     # [{"rule": "R12", "reason": "...", "by": user id, "at": iso time}]: who overrode what, why.
@@ -103,3 +108,7 @@ class Course(PracticeOwned):
 
     def __str__(self) -> str:
         return f"{self.patient} · {self.massage_type} · {self.start_date:%Y-%m-%d}"
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None

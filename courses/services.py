@@ -35,6 +35,7 @@ from practice.api_errors import Conflict
 from practice.models import MassageType, Practice, Room, Therapist, User
 from sessions.availability import Calendar, calendar_load, epoch, horizon_end
 from sessions.models import Session
+from sessions.reminders import reminders_after_course_booked
 from sessions.services import (
     booking_inputs_validate,
     conflict,
@@ -396,6 +397,8 @@ def course_book(
             Session.objects.bulk_create(rows)
 
         r19_write(insert, lambda: _first_lost(practice, rows))
+        # R21: the course's confirmation and reminders commit with it or not at all.
+        reminders_after_course_booked(course, rows, now=now)
     for finding in overrides:
         logger.info(
             "override %s on course %s by %s: %s",

@@ -16,15 +16,30 @@ Settings read here (all optional; the defaults suit local development and tests)
   names none.
 - `REMINDER_SMS_LOG_FILE` (str path, default ""): when set, `ConsoleSmsBackend` also appends
   one JSON line per message there, so a test can count sends across worker processes.
+- `REMINDER_SMS_CONSOLE_DELAY` (float seconds, default 0): test-only; `ConsoleSmsBackend`
+  sleeps this long before each send, so a test can kill a worker in the middle of a batch.
+- `ICS_UID_DOMAIN` (str, default "massage-practice.invalid"): the right-hand side of the
+  deterministic Message-ID of an email that carries an idempotency key.
 - Django's own `EMAIL_BACKEND` and `DEFAULT_FROM_EMAIL` for email.
+
+Idempotency (R22): a message may carry `idempotency_key` (the dispatcher builds it from the
+reminder's dedupe key). A worker killed after sending but before recording the send makes the
+dispatcher send again with the same key: the HTTP backend passes it as an `Idempotency-Key`
+header for providers that deduplicate by it, the console backend delivers (and logs) a key only
+once, and an email gets the same `Message-ID` each time. SMTP has no such thing: a resent email
+can reach the mailbox twice, recognisably the same message (many clients collapse it).
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import logging
 import os
+import re
 import threading
+import time
 import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
@@ -93,6 +108,8 @@ class OutgoingMessage:
     sender_email: str = ""
     reply_to: str = ""
     sms_sender: str = ""
+    # What makes a resend of this message recognisable as the same message (see above).
+    idempotency_key: str = ""
 
 
 class Channel(Protocol):
@@ -143,8 +160,13 @@ class EmailChannel:
         address = email_or_error(to)
         sender = message.sender_email or settings.DEFAULT_FROM_EMAIL
         from_email = formataddr((message.sender_name, sender)) if message.sender_name else sender
-        # Our own Message-ID, so the id we return is the one the recipient's server sees.
-        message_id = make_msgid(domain=str(DNS_NAME))
+        # Our own Message-ID, so the id we return is the one the recipient's server sees; with
+        # an idempotency key it is the same on every resend (R22).
+        message_id = (
+            deterministic_message_id(message.idempotency_key)
+            if message.idempotency_key
+            else make_msgid(domain=str(DNS_NAME))
+        )
         mail = EmailMultiAlternatives(
             subject=message.subject,
             body=message.text,
@@ -180,11 +202,24 @@ class EmailChannel:
         return str(mail.extra_headers["Message-ID"])
 
 
+def deterministic_message_id(key: str) -> str:
+    """A Message-ID that depends only on `key`: readable, and a hash so that it is unique and
+    valid whatever characters the key holds. The domain is a setting, not this host's name,
+    because a resend may come from another worker."""
+    domain = getattr(settings, "ICS_UID_DOMAIN", "") or "massage-practice.invalid"
+    readable = re.sub(r"[^A-Za-z0-9-]+", ".", key).strip(".")[:60].rstrip(".")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"<{readable}.{digest}@{domain}>"
+
+
 class SmsBackend(ABC):
-    """Sends one text message; `to` is already E.164. Returns the provider's id ("" if none)."""
+    """Sends one text message; `to` is already E.164. Returns the provider's id ("" if none).
+
+    `idempotency_key`, when given, names the message: a second send with the same key is a
+    resend after a crash, and a backend that can should deliver it only once (R22)."""
 
     @abstractmethod
-    def send(self, *, to: str, text: str, sender: str = "") -> str: ...
+    def send(self, *, to: str, text: str, sender: str = "", idempotency_key: str = "") -> str: ...
 
 
 @dataclass(frozen=True)
@@ -193,6 +228,7 @@ class SentSms:
     text: str
     sender: str
     message_id: str
+    idempotency_key: str = ""
 
 
 # The in-memory log serves tests; a worker left on the console backend for months must not
@@ -205,6 +241,11 @@ class _SentLog:
     lock: threading.Lock = field(default_factory=threading.Lock)
     messages: deque[SentSms] = field(default_factory=lambda: deque(maxlen=SENT_LOG_LIMIT))
     counter: int = 0
+    # Idempotency key -> message id of what was delivered, in this process and, read from the
+    # log file, in every other; `file_offset` is how far the file has been read.
+    delivered: dict[str, str] = field(default_factory=dict)
+    file_offset: int = 0
+    file_path: str = ""
 
 
 class ConsoleSmsBackend(SmsBackend):
@@ -212,6 +253,12 @@ class ConsoleSmsBackend(SmsBackend):
 
     The log is per process; with `REMINDER_SMS_LOG_FILE` set, every send is also appended as
     one JSON line to that file, which survives a killed worker.
+
+    Like a provider that honours idempotency keys, it delivers a key once: a resend with a key
+    already delivered (by this process or, through the log file, any other) returns the first
+    message id and is not delivered again. The log file still gets a line for the attempt,
+    marked `"duplicate": true`, so a test sees both what reached the patient and how often the
+    dispatcher tried.
     """
 
     _log: ClassVar[_SentLog] = _SentLog()
@@ -225,23 +272,72 @@ class ConsoleSmsBackend(SmsBackend):
     def clear(cls) -> None:
         with cls._log.lock:
             cls._log.messages.clear()
+            cls._log.delivered.clear()
+            cls._log.file_offset = 0
+            cls._log.file_path = ""
 
-    def send(self, *, to: str, text: str, sender: str = "") -> str:
-        with self._log.lock:
-            self._log.counter += 1
-            message_id = f"console-{os.getpid()}-{self._log.counter}"
-            record = SentSms(to=to, text=text, sender=sender, message_id=message_id)
-            self._log.messages.append(record)
+    def send(self, *, to: str, text: str, sender: str = "", idempotency_key: str = "") -> str:
+        delay = float(getattr(settings, "REMINDER_SMS_CONSOLE_DELAY", 0) or 0)
+        if delay > 0:
+            time.sleep(delay)
         log_file = getattr(settings, "REMINDER_SMS_LOG_FILE", "")
-        if log_file:
-            line = json.dumps(
-                {"to": to, "text": text, "sender": sender, "id": message_id}, ensure_ascii=False
+        with self._log.lock:
+            if log_file:
+                return self._send_logged(log_file, to, text, sender, idempotency_key)
+            earlier = self._log.delivered.get(idempotency_key) if idempotency_key else None
+            if earlier is not None:
+                logger.info("SMS %s already delivered as %s; not again", idempotency_key, earlier)
+                return earlier
+            return self._deliver(to, text, sender, idempotency_key)
+
+    def _deliver(self, to: str, text: str, sender: str, idempotency_key: str) -> str:
+        # The caller holds the lock.
+        self._log.counter += 1
+        message_id = f"console-{os.getpid()}-{self._log.counter}"
+        self._log.messages.append(
+            SentSms(
+                to=to,
+                text=text,
+                sender=sender,
+                message_id=message_id,
+                idempotency_key=idempotency_key,
             )
-            # One write of one line to a file opened for append is atomic enough for
-            # concurrent workers on a local disk.
-            with open(log_file, "a", encoding="utf-8") as out:
-                out.write(line + "\n")
+        )
+        if idempotency_key:
+            self._log.delivered[idempotency_key] = message_id
         logger.info("SMS to %s from %r: %s", to, sender, text)
+        return message_id
+
+    def _send_logged(
+        self, log_file: str, to: str, text: str, sender: str, idempotency_key: str
+    ) -> str:
+        """Deliver and append one line, under an exclusive lock on the file: the check for an
+        earlier delivery of the key and the append must not interleave with another worker's."""
+        with open(log_file, "a+", encoding="utf-8") as out:
+            fcntl.flock(out, fcntl.LOCK_EX)
+            try:
+                if self._log.file_path != log_file:
+                    self._log.delivered.clear()
+                    self._log.file_offset = 0
+                    self._log.file_path = log_file
+                # Read only what other processes appended since this one last looked.
+                out.seek(self._log.file_offset)
+                for raw in out.read().splitlines():
+                    entry = json.loads(raw)
+                    if entry.get("key") and not entry.get("duplicate"):
+                        self._log.delivered.setdefault(entry["key"], entry["id"])
+                earlier = self._log.delivered.get(idempotency_key) if idempotency_key else None
+                message_id = earlier or self._deliver(to, text, sender, idempotency_key)
+                entry = {"to": to, "text": text, "sender": sender, "id": message_id}
+                entry["key"] = idempotency_key
+                if earlier is not None:
+                    entry["duplicate"] = True
+                # Opened for append, every write lands at the end whatever the read position.
+                out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                out.flush()
+                self._log.file_offset = out.tell()
+            finally:
+                fcntl.flock(out, fcntl.LOCK_UN)
         return message_id
 
 
@@ -269,11 +365,14 @@ class HttpSmsBackend(SmsBackend):
         if urlparse(self.url).scheme not in ("http", "https"):
             raise ImproperlyConfigured("REMINDER_SMS_HTTP_URL must be an http(s) URL.")
 
-    def send(self, *, to: str, text: str, sender: str = "") -> str:
+    def send(self, *, to: str, text: str, sender: str = "", idempotency_key: str = "") -> str:
         body = json.dumps({"to": to, "text": text, "sender": sender}).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        if idempotency_key:
+            # R22: a provider that honours it delivers a resend after our crash only once.
+            headers["Idempotency-Key"] = idempotency_key
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -332,7 +431,9 @@ class SmsChannel:
         if not text.strip():
             raise PermanentDeliveryError("Empty SMS text.")
         sender = message.sms_sender or getattr(settings, "REMINDER_SMS_SENDER", "")
-        return self.backend.send(to=number, text=text, sender=sender)
+        return self.backend.send(
+            to=number, text=text, sender=sender, idempotency_key=message.idempotency_key
+        )
 
 
 def channel_for(name: str) -> Channel:

@@ -198,7 +198,8 @@ class CheckIn(PracticeOwned):
     answers stop the session."""
 
     session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="check_in")
-    # The same-day questions, by catalogue item code: {"fever": false, "wound": true, ...}.
+    # The same-day questions, by catalogue item code:
+    # {"fever": {"yes": false, "zone": ""}, "wound": {"yes": true, "zone": "lower_back"}, ...}.
     answers = models.JSONField(_("answers"), default=dict)
     temperature = models.DecimalField(
         _("temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True
@@ -206,7 +207,9 @@ class CheckIn(PracticeOwned):
     systolic = models.PositiveSmallIntegerField(_("systolic (mmHg)"), null=True, blank=True)
     diastolic = models.PositiveSmallIntegerField(_("diastolic (mmHg)"), null=True, blank=True)
     pulse = models.PositiveSmallIntegerField(_("pulse (/min)"), null=True, blank=True)
-    # Findings that stopped the session today: [{"rule": "R8", "code": ..., "message": ...}].
+    # Findings that stopped the session today, and local ones (effect "zone") that closed a
+    # zone for the day: `patients.screening.Finding.as_json()` rows, e.g.
+    # [{"rule": "R8", "code": "systolic_over_160", "effect": "block", "message": ...}].
     blocked_by = models.JSONField(_("blocked by"), default=list, blank=True)
     checked_in_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -301,6 +304,11 @@ class Reminder(PracticeOwned):
     # What makes this message this message, e.g. "session:41:v2:first_reminder:sms" (the
     # session's schedule version included, so a moved session gets fresh reminders).
     dedupe_key = models.CharField(_("dedupe key"), max_length=200)
+    # The session's schedule_version this row was written for: the dispatcher sends only while
+    # the session still has it, so a moved session never gets a stale reminder (R22).
+    session_version = models.PositiveIntegerField(_("session version"), null=True, blank=True)
+    # Values fixed when the row was queued and shown in the message, e.g. {"due_on": "..."}.
+    details = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -317,6 +325,13 @@ class Reminder(PracticeOwned):
                 fields=["send_after", "practice"],
                 condition=Q(status="pending"),
                 name="reminder_due_idx",
+            ),
+            # The dispatcher claims a practice's next due row in this order (LIMIT 1, SKIP
+            # LOCKED): read straight off the index instead of sorting every pending row.
+            models.Index(
+                fields=["practice", "send_after", "id"],
+                condition=Q(status="pending"),
+                name="reminder_claim_idx",
             ),
             models.Index(fields=["practice", "session"], name="reminder_session_idx"),
             models.Index(fields=["practice", "patient", "due_at"], name="reminder_patient_idx"),

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.models import Course, CourseStatus
 from courses.rules import r10_gap_days, r13_interrupts
 from patients.models import Patient
+from patients.services import patient_may_receive
 from practice.api_errors import Conflict
 from practice.models import MassageType, Practice, Room, Therapist, User
 from sessions.availability import (
@@ -30,6 +31,11 @@ from sessions.availability import (
     from_epoch,
 )
 from sessions.models import ACTIVE, MAX_SESSION_MINUTES, MAX_SPAN, Session, SessionStatus
+from sessions.reminders import (
+    reminders_after_booking,
+    reminders_after_cancel,
+    reminders_after_reschedule,
+)
 
 try:
     from psycopg.errors import DeadlockDetected, ExclusionViolation, UniqueViolation
@@ -314,12 +320,27 @@ def session_book(
     sequence: int | None = None,
     booked_by: User | None = None,
     now: datetime | None = None,
+    by_patient: bool = False,
 ) -> Session:
-    """Book one session, or rebook a missed session of a course (`course` and `sequence`)."""
+    """Book one session, or rebook a missed session of a course (`course` and `sequence`).
+
+    Staff may book ahead of a screening (R1 is checked when the session starts); a patient
+    booking for themselves (`by_patient`) may only choose a type their screening clears on
+    that day (R1-R8)."""
     now = now or timezone.now()
     booking_inputs_validate(
         practice=practice, patient=patient, therapist=therapist, massage_type=massage_type
     )
+    if by_patient and course is None:
+        eligibility = patient_may_receive(
+            patient=patient,
+            massage_type=massage_type,
+            on=starts_at.astimezone(practice.zone).date(),
+        )
+        if not eligibility.allowed:
+            raise ValidationError(
+                {"massage_type": [f"{f.rule}: {f.message}" for f in eligibility.reasons]}
+            )
     if room is not None and (room.practice_id != practice.pk or not room.active):
         raise ValidationError({"room": _("Choose an active room of this practice.")})
     minutes = minutes if minutes is not None else massage_type.default_minutes
@@ -366,7 +387,10 @@ def session_book(
         session._state.adding = True
         session.save()
 
-    r19_write(insert, lambda: lost_race_conflict(practice, session))
+    with transaction.atomic():
+        r19_write(insert, lambda: lost_race_conflict(practice, session))
+        # R21: the confirmation and the reminders commit with the booking or not at all.
+        reminders_after_booking(session, now=now)
     return session
 
 
@@ -410,21 +434,35 @@ def session_reschedule(
         r19_write(
             lambda: locked.save(update_fields=fields), lambda: lost_race_conflict(practice, locked)
         )
+        # R22: the old time's pending reminders go, the new time's come, in this transaction.
+        reminders_after_reschedule(locked, now=now)
     logger.info("session %s moved to %s by %s", locked.pk, starts_at.isoformat(), by)
     return locked
 
 
+def cancellation_is_late(session: Session, now: datetime) -> bool:
+    """A cancel now would fall inside the practice's cancellation notice: pages warn with it
+    before, and `session_cancel` records it."""
+    notice = timedelta(hours=session.practice.settings.cancellation_notice_hours)
+    return session.starts_at - now < notice
+
+
 def session_cancel(
-    *, session: Session, by: User | None, reason: str = "", now: datetime | None = None
+    *,
+    session: Session,
+    by: User | None,
+    reason: str = "",
+    now: datetime | None = None,
+    medical: bool = False,
 ) -> Cancellation:
     """Cancel a booked session; inside the notice period it is recorded as late.
 
     R13: for a course session the answer offers times to rebook it within the cadence, and a
-    course with more than two missed sessions in a row is marked interrupted.
+    course with more than two missed sessions in a row is marked interrupted. `medical`: the
+    check-in stopped it (R2, R8), which is never the patient's late cancellation.
     """
     now = now or timezone.now()
-    practice = session.practice
-    late = session.starts_at - now < timedelta(hours=practice.settings.cancellation_notice_hours)
+    late = not medical and cancellation_is_late(session, now)
     with transaction.atomic():
         # A conditional update: of two concurrent cancels (or a cancel and a check-in) one wins.
         changed = Session.objects.filter(
@@ -440,18 +478,27 @@ def session_cancel(
         if not changed:
             raise Conflict({"detail": str(_("Only a booked session can be cancelled."))})
         session.refresh_from_db()
+        reminders_after_cancel(session)  # R22: a cancelled session gets no reminder
         options: tuple[datetime, ...] = ()
         if session.course_id is not None:
             course = Course.objects.select_for_update().get(pk=session.course_id)
-            held = course.sessions.values_list("sequence", "status")
-            if r13_interrupts(
-                (position or 0, status not in (SessionStatus.CANCELLED, SessionStatus.NO_SHOW))
-                for position, status in held
-            ) and course.status in (CourseStatus.PLANNED, CourseStatus.ACTIVE):
-                course.status = CourseStatus.INTERRUPTED
-                course.save(update_fields=["status", "updated_at"])
+            r13_flag_if_interrupted(course)
             options = r13_rebook_options(session=session, course=course, now=now)
     return Cancellation(session=session, late=late, rebook_options=options)
+
+
+def r13_flag_if_interrupted(course: Course) -> bool:
+    """R13: more than two missed sessions in a row mark a planned or active course
+    interrupted. The caller holds the course's row lock. True when the course was flagged."""
+    held = course.sessions.values_list("sequence", "status")
+    if r13_interrupts(
+        (position or 0, status not in (SessionStatus.CANCELLED, SessionStatus.NO_SHOW))
+        for position, status in held
+    ) and course.status in (CourseStatus.PLANNED, CourseStatus.ACTIVE):
+        course.status = CourseStatus.INTERRUPTED
+        course.save(update_fields=["status", "updated_at"])
+        return True
+    return False
 
 
 def r13_rebook_options(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from practice.models import Practice, Role
 from sessions.models import Session, SessionStatus
 from tests.factories import PatientFactory, TherapistFactory, massage_type
-from tests.patients.factories import cleared_screening
+from tests.patients.factories import cleared_screening, screening_with
 from tests.sessions.factories import session_row, therapist_with_week
 
 pytestmark = pytest.mark.django_db
@@ -174,6 +174,7 @@ def test_booking_outside_hours_is_a_400(practice, staff, api_as) -> None:
 def test_patient_books_for_themselves_only(practice, member, api_as) -> None:
     user = member(practice, Role.PATIENT)
     me = PatientFactory(practice=practice, user=user)
+    cleared_screening(me)
     someone = PatientFactory(practice=practice)
     therapist = therapist_with_week(practice)
     day = soon(practice)
@@ -189,6 +190,32 @@ def test_patient_books_for_themselves_only(practice, member, api_as) -> None:
     mine = client.post(SESSIONS, payload, format="json")
     assert mine.status_code == 201, mine.json()
     assert mine.json()["patient"] == me.pk
+
+
+def test_r1_a_patient_books_only_types_their_screening_clears(practice, member, api_as) -> None:
+    user = member(practice, Role.PATIENT)
+    me = PatientFactory(practice=practice, user=user)
+    therapist = therapist_with_week(practice)
+    payload = {
+        "therapist": therapist.pk,
+        "massage_type": massage_type(practice, "cupping").pk,
+        "starts_at": local(practice, soon(practice), 10).isoformat(),
+    }
+    client = api_as(user)
+
+    unscreened = client.post(SESSIONS, payload, format="json")
+    screening_with(me, yes={"pregnancy": ""})
+    pregnant = client.post(SESSIONS, payload, format="json")
+    classical = client.post(
+        SESSIONS, {**payload, "massage_type": massage_type(practice).pk}, format="json"
+    )
+
+    assert unscreened.status_code == 400
+    assert unscreened.json()["errors"]["massage_type"][0].startswith("R1")
+    assert pregnant.status_code == 400
+    assert pregnant.json()["errors"]["massage_type"][0].startswith("R4")
+    assert classical.status_code == 201, classical.json()
+    assert Session.objects.filter(patient=me).count() == 1
 
 
 def test_patient_sees_and_cancels_only_their_own_sessions(practice, member, api_as) -> None:

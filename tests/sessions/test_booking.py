@@ -81,9 +81,7 @@ def test_r19_taken_time_is_a_conflict_naming_the_session(practice: Practice) -> 
     with pytest.raises(Conflict) as caught:
         book(practice, therapist, at(MONDAY, 10, 15))  # inside 10:15's buffer
     assert caught.value.body["conflicts_with"]["holder"] == "therapist"
-    assert caught.value.body["conflicts_with"]["starts_at"].startswith(
-        "2026-06-01T10:00:00+02:00"
-    )
+    assert caught.value.body["conflicts_with"]["starts_at"].startswith("2026-06-01T10:00:00+02:00")
     assert Session.objects.count() == 1
 
 
