@@ -21,6 +21,9 @@ api_v1 = [
 urlpatterns = [
     path("", home, name="home"),
     path("p/<slug:practice_slug>/", include("patients.web_urls")),
+    path("p/<slug:practice_slug>/", include("sessions.web_urls")),
+    path("p/<slug:practice_slug>/", include("courses.web_urls")),
+    path("p/<slug:practice_slug>/", include("sessions.portal_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

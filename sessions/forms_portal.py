@@ -1,0 +1,110 @@
+"""Forms of the patient portal's booking pages. They check shapes only (a date is a date, a
+type is one of those offered); whether a time is free and whether a patient may have a type
+are decided by `sessions.services`, `sessions.availability` and `patients.services`, whose
+answers the views put next to the fields."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import SetPasswordForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from practice.models import MassageType, User
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class DayForm(forms.Form):
+    """The day to look for free times on (the practice's local date)."""
+
+    day = forms.DateField(label=_("Date"), widget=DATE_INPUT)
+
+    def __init__(self, *args: Any, first: date, last: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.first, self.last = first, last
+        self.fields["day"].widget.attrs.update(min=first.isoformat(), max=last.isoformat())
+
+    def clean_day(self) -> date:
+        day: date = self.cleaned_data["day"]
+        # Only to say so plainly: outside these days availability simply finds nothing (R23).
+        if day < self.first:
+            raise forms.ValidationError(_("Choose today or a later day."))
+        if day > self.last:
+            raise forms.ValidationError(
+                _("The practice takes bookings up to %(day)s.")
+                % {"day": self.last.strftime("%Y-%m-%d")}
+            )
+        return day
+
+
+class BookingSearchForm(DayForm):
+    """A massage type the patient is cleared for, and a day."""
+
+    massage_type = forms.ModelChoiceField(
+        label=_("Massage type"), queryset=MassageType.objects.none(), empty_label=None
+    )
+
+    field_order = ["massage_type", "day"]
+
+    def __init__(self, *args: Any, massage_types: QuerySet[MassageType], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the types offered (R1): any other id, even typed into a crafted request, is
+        # "not one of the available choices".
+        self.fields["massage_type"].queryset = massage_types
+
+
+def parse_start(value: str) -> datetime | None:
+    """A slot's start as the page sent it (ISO 8601 with its offset), or None."""
+    try:
+        parsed = parse_datetime(value or "")
+    except ValueError:
+        return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return parsed
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    # Set by the page that showed the late-cancellation warning: a cancel that became late
+    # after the page was opened is shown the warning again instead of going through.
+    late_confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class InvitationNewAccountForm(SetPasswordForm):
+    """A password for a new portal account, checked by Django's password validators."""
+
+
+class InvitationExistingAccountForm(forms.Form):
+    """The address already has an account: its owner proves it with their password, which
+    the invitation never changes (the link is shown to staff too)."""
+
+    password = forms.CharField(
+        label=_("Your current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user: User, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user, self.request = user, request
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        # Through authenticate(), like the login page: failed attempts send the same signal
+        # (and meet the same limits) as a failed login, and an inactive account is refused.
+        if authenticate(self.request, email=self.user.email, password=password) is None:
+            raise forms.ValidationError(_("This is not the password of this account."))
+        return password
