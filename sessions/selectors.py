@@ -6,9 +6,10 @@ from datetime import date
 
 from django.db.models import QuerySet
 
+from patients.models import Patient
 from practice.models import Membership, Role
 from sessions.availability import local_range
-from sessions.models import Session
+from sessions.models import Reminder, Session
 
 
 def session_list(
@@ -31,3 +32,12 @@ def session_list(
     if last is not None:
         sessions = sessions.filter(starts_at__lt=local_range(practice, last, last)[1])
     return sessions.filter(**{name: value for name, value in filters.items() if value})
+
+
+def patient_reminders(*, patient: Patient, limit: int = 20) -> QuerySet[Reminder]:
+    """A patient's latest reminders, sent or not, newest first (for the staff record page)."""
+    return (
+        Reminder.objects.for_practice(patient.practice_id)
+        .filter(patient=patient)
+        .order_by("-due_at", "-id")[:limit]
+    )
