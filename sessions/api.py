@@ -41,6 +41,7 @@ from sessions.services import (
 )
 from sessions.session_day import (
     CheckInAnswer,
+    may_run_session,
     session_check_in,
     session_complete,
     session_no_show,
@@ -652,8 +653,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def _own_session(self) -> Session:
         """A therapist starts and completes their own sessions only; a manager any."""
         session = self._session()
-        membership = self.request.membership
-        if membership.role == Role.THERAPIST and session.therapist.user_id != membership.user_id:
+        if not may_run_session(membership=self.request.membership, session=session):
             raise exceptions.PermissionDenied(_("This is another therapist's session."))
         return session
 

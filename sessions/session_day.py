@@ -41,7 +41,7 @@ from patients.screening import (
 from patients.selectors import catalogue_for, patient_screening_status
 from patients.services import screening_eligibility
 from practice.api_errors import Conflict
-from practice.models import User
+from practice.models import Membership, Role, User
 from sessions.availability import calendar_load, from_epoch
 from sessions.models import ACTIVE, CheckIn, Session, SessionRecord, SessionStatus
 from sessions.protocol import Note, SessionProtocol, session_protocol
@@ -112,6 +112,13 @@ class Clinical:
     eligibility: Eligibility
     hypertensive: bool
     blocked_zones: frozenset[str]
+
+
+def may_run_session(*, membership: Membership, session: Session) -> bool:
+    """Who starts and completes a session: a manager any, a therapist their own only."""
+    if membership.role == Role.MANAGER:
+        return True
+    return membership.role == Role.THERAPIST and session.therapist.user_id == membership.user_id
 
 
 def _state_conflict(session: Session, wanted: str) -> Conflict:

@@ -26,8 +26,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework import exceptions
-from rest_framework.request import Request
 
 from patients.forms import YES_NO, errors_to_form
 from patients.models import Contraindication
@@ -36,7 +34,6 @@ from patients.views import NOTICES as PATIENT_NOTICES
 from practice.api_errors import Conflict
 from practice.models import Practice, Room, Therapist
 from practice.web import staff_page
-from sessions.api import SessionViewSet
 from sessions.availability import (
     Calendar,
     Span,
@@ -59,6 +56,7 @@ from sessions.session_day import (
     CheckInAnswer,
     CheckInResult,
     local_day,
+    may_run_session,
     same_day_questions,
     session_check_in,
     session_clinical,
@@ -742,34 +740,12 @@ def chart_zones(protocol: SessionProtocol, chosen: Iterable[str]) -> list[ChartZ
     ]
 
 
-def _clinical_session(request: HttpRequest, pk: int, action: str = "start") -> Session:
-    """The session, if this user may start or complete it: the API's own check, not a copy.
-
-    `SessionViewSet` decides it in two places, its `IsClinician` permission (a therapist or a
-    manager) and `_own_session()` (a therapist only their own sessions); both are run here on
-    a viewset built for this request, so a change to the rule changes the page too.
-    """
-    drf_request = Request(request)
-    # The page's login (not the API's authenticators) says who this is.
-    drf_request.user = request.user
-    view = SessionViewSet(
-        request=drf_request, args=(), kwargs={"pk": pk}, action=action, format_kwarg=None
-    )
-    for permission in view.get_permissions():
-        if not permission.has_permission(drf_request, view):
-            raise PermissionDenied(str(getattr(permission, "message", "")))
-    try:
-        return view._own_session()
-    except exceptions.PermissionDenied as exc:
-        raise PermissionDenied(str(exc.detail)) from exc
-
-
-def _may_run(request: HttpRequest, session: Session) -> bool:
-    try:
-        _clinical_session(request, session.pk)
-    except PermissionDenied:
-        return False
-    return True
+def _clinical_session(request: HttpRequest, pk: int) -> Session:
+    """The session, if this user may start or complete it (`may_run_session`, as the API)."""
+    session = _detail_session(request, pk)
+    if not may_run_session(membership=request.membership, session=session):
+        raise PermissionDenied(_("Only the session's therapist or a manager may do this."))
+    return session
 
 
 def _detail_session(request: HttpRequest, pk: int) -> Session:
@@ -835,7 +811,7 @@ def _session_page(
         "errors": errors or [],
         "result": result,
         "notice": SESSION_NOTICES.get(request.GET.get("notice", "")),
-        "may_run": _may_run(request, session),
+        "may_run": may_run_session(membership=request.membership, session=session),
         # The service refuses a no-show before the session's time; the button waits for it.
         "may_no_show": session.status == SessionStatus.BOOKED
         and timezone.now() >= session.starts_at,
@@ -935,7 +911,7 @@ def session_start_view(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page
 @require_POST
 def session_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _clinical_session(request, pk, "complete")
+    session = _clinical_session(request, pk)
     form = RecordForm(request.POST)
     if not form.is_valid():
         return _session_page(request, _detail_session(request, pk), record_form=form, status=400)
