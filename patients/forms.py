@@ -91,9 +91,9 @@ class PatientSearchForm(forms.Form):
     archived = forms.BooleanField(label=_("Archived patients"), required=False)
 
 
-class ScreeningForm(forms.Form):
-    """The practice's catalogue as questions (yes/no, a zone for local items, a note), and
-    for staff the vitals. `with_vitals=False` is the patient's own questionnaire."""
+class QuestionsForm(forms.Form):
+    """Yes/no questions from the contraindication catalogue (a zone for local items, a note
+    where `item_notes`) and the vitals: shared by the screening form and the check-in."""
 
     temperature = forms.DecimalField(
         label=_("Temperature (°C)"),
@@ -105,25 +105,23 @@ class ScreeningForm(forms.Form):
     systolic = forms.IntegerField(label=_("Systolic (mmHg)"), required=False)
     diastolic = forms.IntegerField(label=_("Diastolic (mmHg)"), required=False)
     pulse = forms.IntegerField(label=_("Pulse (per minute)"), required=False)
-    notes = forms.CharField(
-        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
 
     VITALS = ("temperature", "systolic", "diastolic", "pulse")
+    item_notes = True
 
     def __init__(
         self,
         *args: Any,
-        catalogue: Iterable[Contraindication],
+        items: Iterable[Contraindication],
         with_vitals: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.catalogue = list(catalogue)
+        self.items = list(items)
         if not with_vitals:
             for name in self.VITALS:
                 del self.fields[name]
-        for item in self.catalogue:
+        for item in self.items:
             # Explicit yes or no, never a preselected "no": an unanswered question must not
             # pass as a negative answer.
             self.fields[f"item_{item.code}"] = forms.ChoiceField(
@@ -135,9 +133,10 @@ class ScreeningForm(forms.Form):
                     choices=[("", _("— choose —")), *Zone.choices],
                     required=False,
                 )
-            self.fields[f"note_{item.code}"] = forms.CharField(
-                label=_("Note"), required=False, max_length=300
-            )
+            if self.item_notes:
+                self.fields[f"note_{item.code}"] = forms.CharField(
+                    label=_("Note"), required=False, max_length=300
+                )
 
     @property
     def vitals(self) -> list[forms.BoundField]:
@@ -150,21 +149,49 @@ class ScreeningForm(forms.Form):
             {
                 "item": item,
                 "answer": self[f"item_{item.code}"],
-                "zone": self[f"zone_{item.code}"] if f"zone_{item.code}" in self.fields else None,
-                "note": self[f"note_{item.code}"],
+                "zone": self._bound(f"zone_{item.code}"),
+                "note": self._bound(f"note_{item.code}"),
             }
-            for item in self.catalogue
+            for item in self.items
         ]
+
+    def _bound(self, name: str) -> forms.BoundField | None:
+        return self[name] if name in self.fields else None
+
+    def answered(self, item: Contraindication) -> tuple[bool, str]:
+        """Yes or no, and the zone, of one item (after validation)."""
+        return (
+            self.cleaned_data[f"item_{item.code}"] == "yes",
+            self.cleaned_data.get(f"zone_{item.code}", ""),
+        )
+
+
+class ScreeningForm(QuestionsForm):
+    """The practice's catalogue as questions, and for staff the vitals. `with_vitals=False`
+    is the patient's own questionnaire."""
+
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        catalogue: Iterable[Contraindication],
+        with_vitals: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, items=catalogue, with_vitals=with_vitals, **kwargs)
 
     def answers(self) -> list[AnswerInput]:
         return [
             AnswerInput(
                 code=item.code,
-                yes=self.cleaned_data[f"item_{item.code}"] == "yes",
-                zone=self.cleaned_data.get(f"zone_{item.code}", ""),
+                yes=self.answered(item)[0],
+                zone=self.answered(item)[1],
                 note=self.cleaned_data[f"note_{item.code}"],
             )
-            for item in self.catalogue
+            for item in self.items
         ]
 
     def service_kwargs(self) -> dict[str, Any]:

@@ -27,9 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from patients.forms import YES_NO, errors_to_form
+from patients.forms import QuestionsForm, errors_to_form
 from patients.models import Contraindication
-from patients.screening import ZONED_KINDS, Zone
 from patients.views import NOTICES as PATIENT_NOTICES
 from practice.api_errors import Conflict
 from practice.models import Practice, Room, Therapist
@@ -566,67 +565,22 @@ SESSION_NOTICES = {
 TECHNIQUE_ROWS = 10
 
 
-class CheckInForm(forms.Form):
+class CheckInForm(QuestionsForm):
     """The same-day questions the service asks (yes/no, a zone for a local item) and the
     vitals. Whether an answer needs a zone, and R7's blood pressure, are the service's call."""
 
-    temperature = forms.DecimalField(
-        label=_("Temperature (°C)"),
-        required=False,
-        max_digits=4,
-        decimal_places=1,
-        widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
-    )
-    systolic = forms.IntegerField(label=_("Systolic (mmHg)"), required=False)
-    diastolic = forms.IntegerField(label=_("Diastolic (mmHg)"), required=False)
-    pulse = forms.IntegerField(label=_("Pulse (per minute)"), required=False)
-
-    VITALS = ("temperature", "systolic", "diastolic", "pulse")
+    item_notes = False
 
     def __init__(
         self, *args: Any, questions: list[Contraindication], hypertensive: bool, **kwargs: Any
     ) -> None:
-        super().__init__(*args, **kwargs)
-        self.questions_items = questions
+        super().__init__(*args, items=questions, **kwargs)
         if hypertensive:
             for name in ("systolic", "diastolic"):
                 self.fields[name].help_text = _("R7: the patient is hypertensive; required.")
-        for item in questions:
-            # Explicit yes or no: an unanswered question must not pass as a "no".
-            self.fields[f"item_{item.code}"] = forms.ChoiceField(
-                label=item.question, choices=YES_NO, widget=forms.RadioSelect
-            )
-            if item.kind in ZONED_KINDS:
-                self.fields[f"zone_{item.code}"] = forms.ChoiceField(
-                    label=_("Affected zone"),
-                    choices=[("", _("— choose —")), *Zone.choices],
-                    required=False,
-                )
-
-    @property
-    def vitals(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.VITALS]
-
-    @property
-    def questions(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "item": item,
-                "answer": self[f"item_{item.code}"],
-                "zone": self[f"zone_{item.code}"] if f"zone_{item.code}" in self.fields else None,
-            }
-            for item in self.questions_items
-        ]
 
     def answers(self) -> list[CheckInAnswer]:
-        return [
-            CheckInAnswer(
-                item.code,
-                self.cleaned_data[f"item_{item.code}"] == "yes",
-                self.cleaned_data.get(f"zone_{item.code}", ""),
-            )
-            for item in self.questions_items
-        ]
+        return [CheckInAnswer(item.code, *self.answered(item)) for item in self.items]
 
 
 def _ordinal_label(n: int) -> str:
