@@ -4,12 +4,13 @@ pytest-django's live server. Screenshots go to tests/artifacts/ for a person to 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.conftest import CHROMIUM
 
@@ -19,6 +20,24 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PHONE = {"width": 375, "height": 812}
+PASSWORD = "correct-horse-battery"  # UserFactory's
+
+
+def log_in(page: Page, live_server, email: str, password: str = PASSWORD) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def logged_in(page: Page, live_server, email: str, password: str = PASSWORD) -> None:
+    log_in(page, live_server, email, password)
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+
+
+def fits_the_phone(page: Page) -> bool:
+    """Nothing sticks out sideways at 375 px."""
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

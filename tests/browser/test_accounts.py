@@ -7,18 +7,9 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from practice.models import Role
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PASSWORD = "correct-horse-battery"
-
-
-def log_in(page: Page, live_server, email: str, password: str = PASSWORD) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_a_manager_logs_in_on_a_phone_and_sees_their_practice(

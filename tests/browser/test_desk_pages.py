@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from courses.models import Course
 from practice.models import Practice, Role
 from sessions.models import SessionRecord, SessionStatus
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, fits_the_phone, logged_in
 from tests.factories import PatientFactory
 from tests.patients.factories import cleared_screening
 from tests.sessions.day_factories import course_of
@@ -23,23 +23,9 @@ from tests.sessions.factories import therapist_with_week
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PASSWORD = "correct-horse-battery"
-
-
-def log_in(page: Page, live_server, email: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-
 
 def today(practice: Practice) -> date:
     return timezone.now().astimezone(practice.zone).date()
-
-
-def fits_the_phone(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def local_hhmm(practice: Practice, moment: datetime) -> str:
@@ -54,7 +40,7 @@ def test_the_desk_plans_books_moves_and_cancels(
     patient = PatientFactory(practice=practice, given_name="Ann", family_name="Berg")
     cleared_screening(patient, on=today(practice))
     start = today(practice) + timedelta(days=2)
-    log_in(page, live_server, "desk@example.com")
+    logged_in(page, live_server, "desk@example.com")
 
     # From the patient's record to the plan page.
     page.goto(f"{live_server.url}/p/{practice.slug}/patients/{patient.pk}/")
@@ -155,7 +141,7 @@ def test_the_calendar_fits_a_phone(
     course = course_of(practice, first=today(practice) + timedelta(days=1))
     therapist_with_week(practice)
     page.set_viewport_size(PHONE)
-    log_in(page, live_server, "desk@example.com")
+    logged_in(page, live_server, "desk@example.com")
     day = course.sessions.get(sequence=1).starts_at.astimezone(practice.zone).date()
     page.goto(f"{live_server.url}/p/{practice.slug}/calendar/?date={day.isoformat()}")
     expect(page.locator("li.block-session")).to_have_count(1)
@@ -197,7 +183,7 @@ def test_the_course_page_charts_pain_and_blood_pressure(
             systolic_after=systolic - 8,
             diastolic_after=diastolic - 4,
         )
-    log_in(page, live_server, "desk@example.com")
+    logged_in(page, live_server, "desk@example.com")
     page.get_by_role("link", name="Patients").first.click()
     page.get_by_role("link", name="Courses").first.click()
     page.get_by_role("link", name=re.compile("Ann Berg")).click()
@@ -218,7 +204,7 @@ def test_the_desk_pages_render_in_russian(
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     course = course_of(practice, first=today(practice) + timedelta(days=1))
     session = course.sessions.get(sequence=1)
-    log_in(page, live_server, "desk@example.com")
+    logged_in(page, live_server, "desk@example.com")
     page.goto(f"{live_server.url}/p/{practice.slug}/calendar/")
     page.get_by_label("Language").select_option("ru")
     page.get_by_role("button", name="Change").click()

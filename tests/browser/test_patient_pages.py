@@ -13,22 +13,11 @@ from playwright.sync_api import Page, expect
 from patients.models import Patient, Screening
 from patients.screening import Status
 from practice.models import Role
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, fits_the_phone, logged_in
 from tests.factories import PatientFactory
 from tests.patients.factories import cleared_screening, screening_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-PASSWORD = "correct-horse-battery"
-
-
-def log_in(page: Page, live_server, email: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
 
 
 def answer_every_question_no(page: Page) -> None:
@@ -43,10 +32,6 @@ def question(page: Page, text: str):
     return page.locator("fieldset.question").filter(has_text=text)
 
 
-def fits_the_phone(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-
-
 def test_the_front_desk_screens_a_new_patient(
     page: Page, live_server, practice, member, assert_accessible, screenshot
 ) -> None:
@@ -54,7 +39,7 @@ def test_the_front_desk_screens_a_new_patient(
     PatientFactory(practice=practice, given_name="Ann", family_name="Berg")
     PatientFactory(practice=practice, given_name="Otto", family_name="Lang")
     page.set_viewport_size(PHONE)
-    log_in(page, live_server, "desk@example.com")
+    logged_in(page, live_server, "desk@example.com")
 
     # Search, with results arriving as the name is typed (htmx): no button is pressed.
     page.get_by_role("link", name="Patients").click()
@@ -124,7 +109,7 @@ def test_errors_appear_next_to_the_fields_in_the_browser(
 ) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     patient = PatientFactory(practice=practice, hypertensive=True)
-    log_in(page, live_server, "desk@example.com")
+    logged_in(page, live_server, "desk@example.com")
 
     page.goto(f"{live_server.url}/p/{practice.slug}/patients/{patient.pk}/screenings/new/")
     answer_every_question_no(page)
@@ -145,7 +130,7 @@ def test_a_patient_fills_the_questionnaire_and_the_desk_confirms_it(
     PatientFactory(practice=practice, user=user, given_name="Ann", family_name="Berg")
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     page.set_viewport_size(PHONE)
-    log_in(page, live_server, "ann@example.com")
+    logged_in(page, live_server, "ann@example.com")
 
     page.get_by_role("link", name="My record").first.click()
     expect(page.get_by_role("heading", name="My record")).to_be_visible()
@@ -174,7 +159,7 @@ def test_a_patient_fills_the_questionnaire_and_the_desk_confirms_it(
 
     page.get_by_role("button", name="Log out").click()
     page.set_viewport_size({"width": 1280, "height": 900})
-    log_in(page, live_server, "desk@example.com")
+    logged_in(page, live_server, "desk@example.com")
     page.get_by_role("link", name="Patients").click()
     page.get_by_role("link", name="Berg, Ann").click()
     expect(page.get_by_text("Self-reported, to confirm")).to_be_visible()
@@ -198,7 +183,7 @@ def test_a_patient_cannot_open_another_patients_screening(
     PatientFactory(practice=practice, user=ann)
     bob = PatientFactory(practice=practice, user=member(practice, Role.PATIENT))
     bobs = cleared_screening(bob)
-    log_in(page, live_server, "ann@example.com")
+    logged_in(page, live_server, "ann@example.com")
 
     response = page.goto(f"{live_server.url}/p/{practice.slug}/me/screenings/{bobs.pk}/")
     assert response is not None
@@ -213,7 +198,7 @@ def test_the_patients_pages_render_in_russian(
 ) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     patient = PatientFactory(practice=practice)
-    log_in(page, live_server, "desk@example.com")
+    logged_in(page, live_server, "desk@example.com")
     page.goto(f"{live_server.url}/p/{practice.slug}/patients/new/")
 
     page.get_by_label("Language").select_option("ru")
@@ -239,7 +224,7 @@ def test_a_doctors_letter_is_uploaded_and_downloaded_by_staff_only(
     screening = screening_with(patient, yes={"tuberculosis": ""})
     letter = tmp_path / "letter.pdf"
     letter.write_bytes(b"%PDF-1.4 cleared")
-    log_in(page, live_server, "desk@example.com")
+    logged_in(page, live_server, "desk@example.com")
     record = f"{live_server.url}/p/{practice.slug}/patients/{patient.pk}/"
 
     # The other staff pages pass axe too.

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from patients.models import Patient
 from practice.models import Practice, PracticeSettings, Role
 from sessions.models import Session, SessionStatus
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, fits_the_phone, logged_in
 from tests.factories import PatientFactory, massage_type
 from tests.patients.factories import cleared_screening
 from tests.sessions.factories import session_row, therapist_with_week
@@ -24,18 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 STAFF_PASSWORD = "correct-horse-battery"
 NEW_PASSWORD = "lilac-harbour-917-kettle"
-
-
-def log_in(page: Page, live_server, email: str, password: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-
-
-def fits_the_phone(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def in_days(practice: Practice, days: int) -> date:
@@ -54,7 +42,7 @@ def test_a_patient_joins_books_moves_cancels_and_downloads_the_ics(
     day = in_days(practice, 3)
 
     # The front desk invites Erika from her record and sees the link.
-    log_in(page, live_server, "desk@example.com", STAFF_PASSWORD)
+    logged_in(page, live_server, "desk@example.com", STAFF_PASSWORD)
     page.goto(f"{live_server.url}/p/{practice.slug}/patients/{erika.pk}/")
     page.get_by_role("button", name="Invite to the portal").click()
     expect(page.get_by_text("The invitation was emailed to erika@example.com.")).to_be_visible()
@@ -83,7 +71,7 @@ def test_a_patient_joins_books_moves_cancels_and_downloads_the_ics(
     page.goto(link)
     expect(page.get_by_text("This invitation was already used.")).to_be_visible()
     assert_accessible(page)
-    log_in(page, live_server, "erika@example.com", NEW_PASSWORD)
+    logged_in(page, live_server, "erika@example.com", NEW_PASSWORD)
     page.get_by_role("link", name="My record").first.click()
 
     # Booking: a type, a day (free times arrive by htmx), a time.
@@ -161,7 +149,7 @@ def test_a_session_is_cancelled_outside_the_notice_without_a_warning(
     user = member(practice, Role.PATIENT, email="ann@example.com")
     ann = PatientFactory(practice=practice, user=user)
     cleared_screening(ann)
-    log_in(page, live_server, "ann@example.com", STAFF_PASSWORD)
+    logged_in(page, live_server, "ann@example.com", STAFF_PASSWORD)
     page.goto(
         f"{live_server.url}/p/{practice.slug}/me/book/"
         f"?massage_type={massage_type(practice).pk}&day={in_days(practice, 4)}"
@@ -191,7 +179,7 @@ def test_a_patient_cannot_open_another_patients_session(
         patient=bob,
         starts_at=timezone.now() + timedelta(days=2),
     )
-    log_in(page, live_server, "a@x.org", STAFF_PASSWORD)
+    logged_in(page, live_server, "a@x.org", STAFF_PASSWORD)
     for path in ("", "move/", "cancel/", "session.ics"):
         response = page.request.get(
             f"{live_server.url}/p/{practice.slug}/me/sessions/{bobs.pk}/{path}"
@@ -206,7 +194,7 @@ def test_the_portal_pages_render_in_russian(
     user = member(practice, Role.PATIENT, email="ann@example.com")
     ann: Patient = PatientFactory(practice=practice, user=user)
     cleared_screening(ann)
-    log_in(page, live_server, "ann@example.com", STAFF_PASSWORD)
+    logged_in(page, live_server, "ann@example.com", STAFF_PASSWORD)
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/p/{practice.slug}/me/sessions/")
     page.get_by_label("Language").select_option("ru")

@@ -13,25 +13,11 @@ from playwright.sync_api import Page, expect
 from practice.models import Practice, Role, Therapist, User
 from sessions.models import Session, SessionRecord, SessionStatus
 from sessions.session_day import session_check_in, session_complete, session_start
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, fits_the_phone, logged_in
 from tests.sessions.day_factories import all_no, good_record, noon, single_session
 from tests.sessions.factories import therapist_with_week
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PASSWORD = "correct-horse-battery"
-
-
-def log_in(page: Page, live_server, email: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-
-
-def fits_the_phone(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def session_url(live_server, session: Session) -> str:
@@ -58,7 +44,7 @@ def test_the_desk_checks_in_and_the_therapist_records_on_the_body_chart(
     )
 
     # The front desk finds the session on the calendar and opens its page.
-    log_in(page, live_server, "desk@example.com")
+    logged_in(page, live_server, "desk@example.com")
     page.goto(f"{live_server.url}/p/{practice.slug}/calendar/")
     page.locator("li.block-session", has_text="Ann Berg").get_by_role(
         "link", name=re.compile("^Open")
@@ -84,7 +70,7 @@ def test_the_desk_checks_in_and_the_therapist_records_on_the_body_chart(
     page.get_by_role("button", name="Log out").click()
 
     # The therapist starts it and records it on the body chart.
-    log_in(page, live_server, "therapist@example.com")
+    logged_in(page, live_server, "therapist@example.com")
     page.goto(session_url(live_server, session))
     page.get_by_role("button", name="Start the session").click()
     expect(page.get_by_text("The session has started.")).to_be_visible()
@@ -150,7 +136,7 @@ def test_record_errors_are_shown_next_to_the_fields_and_the_form_fits_a_phone(
     session_check_in(session=session, answers=all_no(), by=None)
     session_start(session=session, by=None)
     page.set_viewport_size(PHONE)
-    log_in(page, live_server, "therapist@example.com")
+    logged_in(page, live_server, "therapist@example.com")
     page.goto(session_url(live_server, session))
     expect(page.get_by_role("heading", name="Record the session")).to_be_visible()
     assert fits_the_phone(page)
@@ -189,7 +175,7 @@ def test_the_session_page_renders_in_russian_in_every_state_on_a_phone(
 
     # Russian labels run longer: every state is checked at phone width too.
     page.set_viewport_size(PHONE)
-    log_in(page, live_server, "manager@example.com")
+    logged_in(page, live_server, "manager@example.com")
     page.goto(session_url(live_server, booked))
     page.get_by_label("Language").select_option("ru")
     page.get_by_role("button", name="Change").click()
