@@ -96,6 +96,18 @@ class DuplicatePatient(ValidationError):
         )
 
 
+def _r7_errors(
+    *, patient: Patient, said_hypertensive: bool, systolic: int | None, diastolic: int | None
+) -> dict[str, list[str]]:
+    """R7: a hypertensive patient's screening needs a blood-pressure reading."""
+    missing = missing_measurements(
+        hypertensive=patient.hypertensive or said_hypertensive,
+        systolic=systolic,
+        diastolic=diastolic,
+    )
+    return {name: [message] for name, message in missing.items()}
+
+
 def _check_fields(fields: dict[str, Any]) -> None:
     unknown = set(fields) - PATIENT_EDITABLE
     if unknown:
@@ -342,12 +354,14 @@ def _screening_check(
         # R7 is checked when staff confirm a self-reported screening: a patient at home has
         # no blood-pressure reading to give.
         said_hypertensive = any(a.code == "hypertension" and a.yes for a in answers)
-        missing = missing_measurements(  # R7
-            hypertensive=patient.hypertensive or said_hypertensive,
-            systolic=systolic,
-            diastolic=diastolic,
+        errors.update(
+            _r7_errors(
+                patient=patient,
+                said_hypertensive=said_hypertensive,
+                systolic=systolic,
+                diastolic=diastolic,
+            )
         )
-        errors.update((name, [message]) for name, message in missing.items())
     try:
         screening.full_clean(exclude=["status", "outcome_data"])
     except ValidationError as exc:
@@ -480,12 +494,14 @@ def screening_confirm(
     screening.confirmed_at = timezone.now()
     errors: dict[str, list[str]] = {}
     said_hypertensive = any(a.yes and a.contraindication.code == "hypertension" for a in answers)
-    missing = missing_measurements(  # R7
-        hypertensive=patient.hypertensive or said_hypertensive,
-        systolic=systolic,
-        diastolic=diastolic,
+    errors.update(
+        _r7_errors(
+            patient=patient,
+            said_hypertensive=said_hypertensive,
+            systolic=systolic,
+            diastolic=diastolic,
+        )
     )
-    errors.update((name, [message]) for name, message in missing.items())
     try:
         screening.full_clean(exclude=["status", "outcome_data"])
     except ValidationError as exc:
