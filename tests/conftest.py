@@ -103,6 +103,16 @@ def member(db: None) -> Callable[..., User]:
 
 
 @pytest.fixture
+def desk(practice: Practice, member: Callable[..., User]) -> User:
+    return member(practice, Role.FRONT_DESK, email="desk@example.com")
+
+
+@pytest.fixture
+def other_desk(other_practice: Practice, member: Callable[..., User]) -> User:
+    return member(other_practice, Role.FRONT_DESK, email="desk@harbour.example.com")
+
+
+@pytest.fixture
 def api_as() -> Callable[[User | None], APIClient]:
     """An API client authenticated as `user` (anonymous when None)."""
 

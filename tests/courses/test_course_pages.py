@@ -20,6 +20,7 @@ from patients.models import Patient
 from practice.models import Practice, Role, Therapist
 from sessions.models import Session, SessionRecord, SessionStatus
 from tests.factories import ClosureFactory, PatientFactory, massage_type
+from tests.pages import field_errors, text
 from tests.patients.factories import cleared_screening
 from tests.sessions.day_factories import course_of
 from tests.sessions.factories import session_row, therapist_with_week
@@ -39,25 +40,6 @@ def logged_in(user) -> Client:
 
 def today(practice: Practice) -> date:
     return timezone.now().astimezone(practice.zone).date()
-
-
-def field_errors(html: str, name: str) -> str:
-    found = re.search(rf'id="id_{name}_errors"[^>]*>(.*?)</div>', html, re.S)
-    return found.group(1) if found else ""
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-@pytest.fixture
-def desk(practice, member):
-    return member(practice, Role.FRONT_DESK, email="desk@example.com")
-
-
-@pytest.fixture
-def other_desk(other_practice, member):
-    return member(other_practice, Role.FRONT_DESK, email="desk@harbour.example.com")
 
 
 @pytest.fixture

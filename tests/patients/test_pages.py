@@ -3,7 +3,6 @@ patients), forms and their errors, the screening preview, clearances and the por
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -19,6 +18,7 @@ from patients.selectors import patient_screening_status
 from patients.services import clearance_add, screening_record
 from practice.models import Role
 from tests.factories import PatientFactory
+from tests.pages import field_errors
 from tests.patients.factories import answers_all_no, cleared_screening, screening_with
 
 pytestmark = pytest.mark.django_db
@@ -32,22 +32,6 @@ def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def field_errors(html: str, name: str) -> str:
-    """The error block rendered next to field `name` (empty when there is none)."""
-    found = re.search(rf'id="id_{name}_errors"[^>]*>(.*?)</div>', html, re.S)
-    return found.group(1) if found else ""
-
-
-@pytest.fixture
-def desk(practice, member):
-    return member(practice, Role.FRONT_DESK, email="desk@example.com")
-
-
-@pytest.fixture
-def other_desk(other_practice, member):
-    return member(other_practice, Role.FRONT_DESK, email="desk@harbour.example.com")
 
 
 @pytest.fixture

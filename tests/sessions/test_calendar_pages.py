@@ -19,6 +19,7 @@ from courses.models import Course
 from practice.models import Practice, Role
 from sessions.models import Session, SessionStatus
 from tests.factories import ClosureFactory, PatientFactory, RoomFactory, TimeOffFactory
+from tests.pages import field_errors, text
 from tests.sessions.day_factories import course_of
 from tests.sessions.factories import session_row, therapist_with_week
 
@@ -43,28 +44,9 @@ def local(practice: Practice, day: date, hour: int, minute: int = 0) -> datetime
     return datetime.combine(day, time(hour, minute), tzinfo=practice.zone)
 
 
-def field_errors(html: str, name: str) -> str:
-    found = re.search(rf'id="id_{name}_errors"[^>]*>(.*?)</div>', html, re.S)
-    return found.group(1) if found else ""
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-@pytest.fixture
-def desk(practice, member):
-    return member(practice, Role.FRONT_DESK, email="desk@example.com")
-
-
 @pytest.fixture
 def therapist_user(practice, member):
     return member(practice, Role.THERAPIST, email="therapist@example.com")
-
-
-@pytest.fixture
-def other_desk(other_practice, member):
-    return member(other_practice, Role.FRONT_DESK, email="desk@harbour.example.com")
 
 
 @pytest.fixture

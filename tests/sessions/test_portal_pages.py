@@ -24,6 +24,7 @@ from sessions import portal
 from sessions.ics import ICS_CONTENT_TYPE
 from sessions.models import Session, SessionStatus
 from tests.factories import PatientFactory, massage_type
+from tests.pages import field_errors
 from tests.patients.factories import cleared_screening, screening_with
 from tests.sessions.factories import session_row, therapist_with_week
 
@@ -48,11 +49,6 @@ def tomorrow(practice: Practice) -> date:
 
 def local(practice: Practice, day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=practice.zone)
-
-
-def field_errors(html: str, name: str) -> str:
-    found = re.search(rf'id="id_{name}_errors"[^>]*>(.*?)</div>', html, re.S)
-    return found.group(1) if found else ""
 
 
 def offered_type_codes(html: str, practice: Practice) -> set[str]:
@@ -81,11 +77,6 @@ def bob(practice, member) -> Patient:
     patient = PatientFactory(practice=practice, user=user, given_name="Bob", family_name="Stone")
     cleared_screening(patient)
     return patient
-
-
-@pytest.fixture
-def desk(practice, member) -> User:
-    return member(practice, Role.FRONT_DESK, email="desk@example.com")
 
 
 @pytest.fixture

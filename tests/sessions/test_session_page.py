@@ -18,6 +18,7 @@ from practice.models import Practice, Role, Therapist, User
 from sessions.models import Session, SessionRecord, SessionStatus
 from sessions.session_day import SAME_DAY_QUESTIONS, session_check_in, session_start
 from tests.factories import PatientFactory
+from tests.pages import text
 from tests.patients.factories import screening_with
 from tests.sessions.day_factories import all_no, course_of, single_session
 
@@ -34,10 +35,6 @@ def logged_in(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 def errors_of(html: str, element_id: str) -> str:
@@ -75,11 +72,6 @@ def record_post(**changes: object) -> dict[str, object]:
     }
     data.update(changes)
     return {name: value for name, value in data.items() if value is not None}
-
-
-@pytest.fixture
-def desk(practice: Practice, member) -> User:
-    return member(practice, Role.FRONT_DESK, email="desk@example.com")
 
 
 @pytest.fixture
