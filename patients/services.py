@@ -96,16 +96,24 @@ class DuplicatePatient(ValidationError):
         )
 
 
-def _r7_errors(
-    *, patient: Patient, said_hypertensive: bool, systolic: int | None, diastolic: int | None
+def _screening_errors(
+    *, screening: Screening, patient: Patient, said_hypertensive: bool, require_bp: bool
 ) -> dict[str, list[str]]:
-    """R7: a hypertensive patient's screening needs a blood-pressure reading."""
-    missing = missing_measurements(
-        hypertensive=patient.hypertensive or said_hypertensive,
-        systolic=systolic,
-        diastolic=diastolic,
-    )
-    return {name: [message] for name, message in missing.items()}
+    """What is wrong with a screening row before it is written: R7 (a hypertensive patient's
+    screening needs a blood-pressure reading) and the model's own checks."""
+    errors: dict[str, list[str]] = {}
+    if require_bp:
+        missing = missing_measurements(  # R7
+            hypertensive=patient.hypertensive or said_hypertensive,
+            systolic=screening.systolic,
+            diastolic=screening.diastolic,
+        )
+        errors.update((name, [message]) for name, message in missing.items())
+    try:
+        screening.full_clean(exclude=["status", "outcome_data"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    return errors
 
 
 def _check_fields(fields: dict[str, Any]) -> None:
@@ -350,22 +358,16 @@ def _screening_check(
         clearance_rows = _clearance_rows(screening, clearances, catalogue)
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    if not self_reported:
-        # R7 is checked when staff confirm a self-reported screening: a patient at home has
-        # no blood-pressure reading to give.
-        said_hypertensive = any(a.code == "hypertension" and a.yes for a in answers)
-        errors.update(
-            _r7_errors(
-                patient=patient,
-                said_hypertensive=said_hypertensive,
-                systolic=systolic,
-                diastolic=diastolic,
-            )
+    # R7 is checked when staff confirm a self-reported screening: a patient at home has no
+    # blood-pressure reading to give.
+    errors.update(
+        _screening_errors(
+            screening=screening,
+            patient=patient,
+            said_hypertensive=any(a.code == "hypertension" and a.yes for a in answers),
+            require_bp=not self_reported,
         )
-    try:
-        screening.full_clean(exclude=["status", "outcome_data"])
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
+    )
     if errors:
         # Everything is checked before anything is written: one 400 lists every problem.
         raise ScreeningInvalid(errors, item_errors=item_errors)
@@ -492,20 +494,12 @@ def screening_confirm(
     screening.pulse = pulse
     screening.confirmed_by = confirmed_by
     screening.confirmed_at = timezone.now()
-    errors: dict[str, list[str]] = {}
-    said_hypertensive = any(a.yes and a.contraindication.code == "hypertension" for a in answers)
-    errors.update(
-        _r7_errors(
-            patient=patient,
-            said_hypertensive=said_hypertensive,
-            systolic=systolic,
-            diastolic=diastolic,
-        )
+    errors = _screening_errors(
+        screening=screening,
+        patient=patient,
+        said_hypertensive=any(a.yes and a.contraindication.code == "hypertension" for a in answers),
+        require_bp=True,
     )
-    try:
-        screening.full_clean(exclude=["status", "outcome_data"])
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     cleared = screening.clearances.values_list("contraindication__code", flat=True)
