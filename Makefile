@@ -24,9 +24,13 @@ run: install
 test: install
 	$(PY) -m tests.run $(ARGS)
 
+# ruff, the one-way layers of the apps (import-linter, [tool.importlinter]), the types (mypy with
+# django-stubs, [tool.mypy]) and migrations that match the models.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 
 bench: install
