@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from benchmarks.data import World
 from patients.models import Patient
-from sessions.channels import ConsoleSmsBackend
-from sessions.messages import ReminderKind
 from sessions.models import Channel, Reminder, Session
-from sessions.reminders import reminders_dispatch
+from sessions.reminders.channels import ConsoleSmsBackend
+from sessions.reminders.dispatch import reminders_dispatch
+from sessions.reminders.messages import ReminderKind
 
 REMINDERS = 10_000
 SESSIONS = 100

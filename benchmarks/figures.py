@@ -12,10 +12,11 @@ from django.utils import timezone
 from benchmarks.data import World
 from benchmarks.run import median_ms
 from courses.models import Cadence
-from courses.services import CourseRequest, course_book, course_plan
+from courses.services import CourseRequest
 from sessions.availability import availability
+from sessions.booking.courses import course_book, course_plan
+from sessions.booking.sessions import session_book
 from sessions.models import Session
-from sessions.services import session_book
 from tests.patients.factories import cleared_screening
 
 DAY_RUNS = 200

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from courses.models import Cadence
 from courses.rules import r10_gap_days, r14_minutes
-from sessions.availability import DAY_CLOSED_MESSAGES, Calendar, DayClosed, from_epoch, local_epoch
+from practice.calendar import DAY_CLOSED_MESSAGES, Calendar, DayClosed, from_epoch, local_epoch
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,23 @@ def r11_yearly_limit_error(existing_starts: Iterable[date], new_start: date) -> 
     )
 
 
+# R11: two to four courses a year, spread through it: the next one a quarter after the last.
+SPREAD = timedelta(days=365 // MAX_COURSES_PER_YEAR)
+
+
+def r11_next_course_due_on(existing_starts: Iterable[date], last_start: date) -> date:
+    """R11: a quarter after the last course started, later if a course starting then would be
+    the fifth in some 365 days: then the day the oldest course in the way leaves the window."""
+    starts = sorted(existing_starts)
+    due = last_start + SPREAD
+    while r11_yearly_limit_error(starts, due) is not None:
+        # The earliest start that still shares a 365-day window with `due`; `due` moves to
+        # the day it drops out, so the loop always advances and ends.
+        oldest = min(s for s in starts if due - s < YEAR)
+        due = oldest + YEAR
+    return due
+
+
 def r11_course_due(existing_starts: Iterable[date], today: date, *, chronic_plan: bool) -> bool:
     """A patient in a chronic/prevention plan with fewer than 2 courses in the last year."""
     recent = [s for s in existing_starts if today - YEAR < s <= today]

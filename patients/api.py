@@ -1,4 +1,5 @@
-"""Patients, screenings and the contraindication catalogue over the API.
+"""Patients and the signed-in user over the API (screenings and the catalogue:
+`patients.screening_api`).
 
 Views are thin: an input serializer checks shapes, one service decides (rules, duplicates,
 validation), an output serializer answers. Every queryset is scoped by `patients_visible_to`:
@@ -10,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -23,33 +23,57 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from patients.models import Contraindication, DoctorClearance, Patient, Screening, ScreeningAnswer
-from patients.screening import Outcome, Status, Zone
+from patients.models import Patient
+from patients.screening import Outcome, Status
 from patients.selectors import (
     ScreeningStatus,
-    catalogue_for,
+    patient_records_of,
     patient_screening_status,
     patient_search,
     patients_visible_to,
-    screenings_of,
 )
 from patients.services import (
     PATIENT_EDITABLE_FIELDS,
-    AnswerInput,
-    ClearanceInput,
     DuplicatePatient,
-    clearance_add,
     patient_archive,
     patient_create,
     patient_update,
-    screening_record,
 )
-from practice.permissions import IsPracticeMember, IsStaff
+from practice.api import (
+    MembershipSerializer,
+    PracticeSerializer,
+    ScopedFieldsSerializer,
+    is_patient,
+)
+from practice.models import Role, User
+from practice.permissions import IsPracticeMember, IsStaff, request_membership
+
+
+class PatientScopedSerializer(ScopedFieldsSerializer):
+    """Related fields choose only among the request's practice's rows (and, for a patient,
+    only their own patient record), so another practice's ids are simply "not found"."""
+
+    def scope(self, queryset: QuerySet, request: Request) -> QuerySet:
+        if queryset.model is Patient and is_patient(request):
+            return queryset.filter(user=request.user)
+        return queryset
+
+    def patient_of(self, request: Request) -> Patient:
+        """The patient named, or the signed-in patient's own record."""
+        patient = self.validated_data.get("patient")
+        if patient is not None:
+            return patient
+        if is_patient(request):
+            own = Patient.objects.for_practice(request.practice).filter(user=request.user).first()
+            if own is not None:
+                return own
+        raise serializers.ValidationError({"patient": [_("This field is required.")]})
+
 
 # --- Patients ---------------------------------------------------------------------------------
 
@@ -319,204 +343,53 @@ class PatientViewSet(
         return Response(ScreeningStatusSerializer(body).data)
 
 
-# --- Screenings -------------------------------------------------------------------------------
+# --- The signed-in user ----------------------------------------------------------------------
+# Here rather than in practice/: a patient's "me" carries their own record and screening.
 
 
-class AnswerSerializer(serializers.ModelSerializer):
-    item = serializers.CharField(source="contraindication.code")
-    question = serializers.CharField(source="contraindication.question")
-
-    class Meta:
-        model = ScreeningAnswer
-        fields = ["item", "question", "yes", "zone", "note"]
-
-
-class ClearanceSerializer(serializers.ModelSerializer):
-    item = serializers.CharField(source="contraindication.code")
-
-    class Meta:
-        model = DoctorClearance
-        fields = ["id", "item", "doctor_name", "issued_on", "document", "created_at"]
-
-
-class ScreeningSerializer(serializers.ModelSerializer):
-    recorded_by = serializers.StringRelatedField()
-    confirmed_by = serializers.StringRelatedField()
-    answers = AnswerSerializer(many=True)
-    clearances = ClearanceSerializer(many=True)
-    outcome = serializers.SerializerMethodField()
+class MeSerializer(serializers.ModelSerializer):
+    practice = PracticeSerializer(source="current_membership.practice")
+    role = serializers.CharField(source="current_membership.role")
+    memberships = MembershipSerializer(many=True)
+    patient = PatientSelfSerializer(
+        source="current_patient",
+        allow_null=True,
+        read_only=True,
+        help_text="For a patient: their own record and the screening valid today.",
+    )
 
     class Meta:
-        model = Screening
+        model = User
         fields = [
             "id",
+            "email",
+            "full_name",
+            "language",
+            "practice",
+            "role",
+            "memberships",
             "patient",
-            "screened_on",
-            "valid_until",
-            "recorded_at",
-            "recorded_by",
-            "temperature",
-            "systolic",
-            "diastolic",
-            "pulse",
-            "notes",
-            "self_reported",
-            "confirmed_by",
-            "confirmed_at",
-            "answers",
-            "clearances",
-            "outcome",
         ]
 
-    @extend_schema_field(OutcomeSerializer)
-    def get_outcome(self, screening: Screening) -> dict[str, Any]:
-        return outcome_summary(screening.outcome)
 
+class MeView(GenericAPIView):
+    """The signed-in user, the practice this request acts for, and all their practices."""
 
-class AnswerInputSerializer(serializers.Serializer):
-    item = serializers.CharField(max_length=40)
-    yes = serializers.BooleanField()
-    zone = serializers.ChoiceField(choices=Zone.choices, required=False, allow_blank=True)
-    note = serializers.CharField(max_length=300, required=False, allow_blank=True)
-
-
-class ClearanceInputSerializer(serializers.Serializer):
-    item = serializers.CharField(max_length=40)
-    doctor_name = serializers.CharField(max_length=200)
-    issued_on = serializers.DateField()
-
-
-class ClearanceUploadSerializer(ClearanceInputSerializer):
-    document = serializers.FileField(required=False)
-
-
-class ScreeningInputSerializer(serializers.Serializer):
-    """Shapes only: ranges (temperature 30-45 °C, systolic 60-300 mmHg, ...), the catalogue
-    and R7 are checked by the service, so the admin and the API say the same."""
-
-    screened_on = serializers.DateField(required=False)
-    temperature = serializers.DecimalField(
-        max_digits=4, decimal_places=1, required=False, allow_null=True
-    )
-    systolic = serializers.IntegerField(required=False, allow_null=True)
-    diastolic = serializers.IntegerField(required=False, allow_null=True)
-    pulse = serializers.IntegerField(required=False, allow_null=True)
-    notes = serializers.CharField(required=False, allow_blank=True)
-    answers = AnswerInputSerializer(many=True, allow_empty=False)
-    clearances = ClearanceInputSerializer(many=True, required=False)
-
-
-@extend_schema_view(
-    list=extend_schema(summary="A patient's screenings, latest first"),
-    retrieve=extend_schema(summary="One screening with its computed outcome"),
-    create=extend_schema(request=ScreeningInputSerializer, responses={201: ScreeningSerializer}),
-)
-class ScreeningViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Contraindication screenings of one patient (R1-R8). The outcome is computed by the
-    service from the answers and the catalogue. Staff record; a patient reads their own."""
-
-    serializer_class = ScreeningSerializer
-    queryset = Screening.objects.none()
-
-    def get_permissions(self) -> list[BasePermission]:
-        if self.action in ("list", "retrieve"):
-            return [IsPracticeMember()]
-        return [IsStaff()]
-
-    def get_patient(self) -> Patient:
-        visible = patients_visible_to(membership=self.request.membership)
-        return get_object_or_404(visible, pk=self.kwargs["patient_pk"])
-
-    def get_queryset(self) -> QuerySet[Screening]:
-        if getattr(self, "swagger_fake_view", False):
-            return Screening.objects.none()
-        return screenings_of(patient=self.get_patient())
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        patient = self.get_patient()
-        serializer = ScreeningInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        answers = [
-            AnswerInput(a["item"], a["yes"], a.get("zone", ""), a.get("note", ""))
-            for a in data.pop("answers")
-        ]
-        clearances = [
-            ClearanceInput(c["item"], c["doctor_name"], c["issued_on"])
-            for c in data.pop("clearances", [])
-        ]
-        screening = screening_record(
-            patient=patient,
-            answers=answers,
-            clearances=clearances,
-            recorded_by=request.user,
-            **data,
-        )
-        screening = screenings_of(patient=patient).get(pk=screening.pk)
-        return Response(ScreeningSerializer(screening).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=ClearanceUploadSerializer, responses={201: ScreeningSerializer})
-    @action(
-        detail=True,
-        methods=["post"],
-        parser_classes=[MultiPartParser, FormParser, JSONParser],
-    )
-    def clearances(self, request: Request, patient_pk: str, pk: str) -> Response:
-        """Add a doctor's clearance (with its document) to a screening; the outcome is
-        recomputed (R2: never oncology or fever; R6)."""
-        screening = self.get_object()
-        serializer = ClearanceUploadSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        clearance_add(
-            screening=screening,
-            code=data["item"],
-            doctor_name=data["doctor_name"],
-            issued_on=data["issued_on"],
-            document=data.get("document"),
-        )
-        screening = self.get_queryset().get(pk=screening.pk)
-        return Response(ScreeningSerializer(screening).data, status=status.HTTP_201_CREATED)
-
-
-# --- Catalogue --------------------------------------------------------------------------------
-
-
-class ContraindicationSerializer(serializers.ModelSerializer):
-    rule = serializers.SerializerMethodField()
-    shared = serializers.BooleanField(source="is_shared")
-
-    class Meta:
-        model = Contraindication
-        fields = [
-            "id",
-            "code",
-            "name",
-            "question",
-            "kind",
-            "rule",
-            "blocks_types",
-            "clearable",
-            "shared",
-        ]
-
-    def get_rule(self, item: Contraindication) -> str:
-        return item.as_item().rule
-
-
-class ContraindicationViewSet(viewsets.ReadOnlyModelViewSet):
-    """The practice's contraindication catalogue: the shared default less the items it
-    switched off, plus its own (edited in the admin)."""
-
-    serializer_class = ContraindicationSerializer
     permission_classes = [IsPracticeMember]
-    queryset = Contraindication.objects.none()
-    pagination_class = None
+    serializer_class = MeSerializer
 
-    def get_queryset(self) -> QuerySet[Contraindication]:
-        return catalogue_for(practice=self.request.practice)
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        membership = request_membership(request)
+        user = User.objects.prefetch_related("memberships__practice__settings").get(
+            pk=request.user.pk
+        )
+        user.current_membership = membership
+        user.current_patient = (
+            patient_records_of(user=user, practice=membership.practice)
+            .select_related("practice__settings")
+            .first()
+            if membership.role == Role.PATIENT
+            else None
+        )
+        return Response(self.get_serializer(user).data)

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
-from patients.api import ContraindicationViewSet, PatientViewSet, ScreeningViewSet
+from patients.api import PatientViewSet
+from patients.screening_api import ContraindicationViewSet, ScreeningViewSet
 
 router = SimpleRouter()
 router.register("patients", PatientViewSet, basename="patient")

@@ -16,10 +16,8 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.forms import Form
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.shortcuts import render as django_render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +30,6 @@ from patients.forms import (
     PatientForm,
     PatientSearchForm,
     ScreeningForm,
-    errors_to_form,
 )
 from patients.models import DoctorClearance, Patient, Screening
 from patients.screening import Outcome, Status, Zone
@@ -56,21 +53,23 @@ from patients.services import (
     screening_record,
 )
 from practice.models import MassageType
+from practice.pages import Notices, errors_to_form, form_status, redirect_with_notice
 from practice.web import patient_page, staff_page
 
 PAGE_SIZE = 25
-# What a page says after a redirect ("?notice=saved"). A fixed list, so no text from the URL
-# is ever shown, and not django.contrib.messages: base.html renders those as list items in a
-# role="status" list, which axe reports as a serious violation (listitem).
-NOTICES = {
-    "saved": _lazy("Saved."),
-    "archived": _lazy("The patient is archived."),
-    "screening-saved": _lazy("Screening saved."),
-    "screening-confirmed": _lazy("Screening confirmed."),
-    "already-confirmed": _lazy("This screening is already confirmed."),
-    "clearance-saved": _lazy("Clearance recorded; the outcome was recomputed."),
-    "questionnaire-sent": _lazy("Thank you. The practice will go through your answers with you."),
-}
+NOTICES = Notices(
+    {
+        "saved": _lazy("Saved."),
+        "archived": _lazy("The patient is archived."),
+        "screening-saved": _lazy("Screening saved."),
+        "screening-confirmed": _lazy("Screening confirmed."),
+        "already-confirmed": _lazy("This screening is already confirmed."),
+        "clearance-saved": _lazy("Clearance recorded; the outcome was recomputed."),
+        "questionnaire-sent": _lazy(
+            "Thank you. The practice will go through your answers with you."
+        ),
+    }
+)
 ZONE_NAMES = dict(Zone.choices)
 
 
@@ -86,25 +85,14 @@ def _screening(patient: Patient, pk: int) -> Screening:
     return get_object_or_404(screenings_of(patient=patient), pk=pk)
 
 
-def render_page(
-    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
-) -> HttpResponse:
-    notice = NOTICES.get(request.GET.get("notice", ""))
-    return django_render(request, template, {**context, "notice": notice}, status=status)
+render_page = NOTICES.render
 
 
 def _to_record(request: HttpRequest, pk: int, notice: str) -> HttpResponse:
     target = reverse(
         "patients:patient-detail", kwargs={"practice_slug": request.practice.slug, "pk": pk}
     )
-    return redirect(f"{target}?{urlencode({'notice': notice})}")
-
-
-def _form_status(request: HttpRequest, form: Form) -> int:
-    """400 for a form sent back with errors, except to htmx, which swaps only 2xx answers in."""
-    if form.is_bound and form.errors and not request.headers.get("HX-Request"):
-        return 400
-    return 200
+    return redirect_with_notice(target, notice)
 
 
 def outcome_context(outcome: Outcome, type_names: dict[str, str]) -> dict[str, Any]:
@@ -201,7 +189,7 @@ def _patient_form(request: HttpRequest, patient: Patient | None) -> HttpResponse
         request,
         "patients/patient_form.html",
         {"form": form, "patient": patient, "duplicates": duplicates},
-        status=_form_status(request, form),
+        status=form_status(request, form),
     )
 
 
@@ -274,7 +262,7 @@ def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "patients/screening_form.html",
         {"patient": patient, "form": form, "outcome": outcome},
-        status=_form_status(request, form),
+        status=form_status(request, form),
     )
 
 
@@ -305,7 +293,7 @@ def screening_confirm_view(request: HttpRequest, pk: int, screening_pk: int) -> 
             "outcome": outcome_context(screening.outcome, _type_names(request)),
             "form": form,
         },
-        status=_form_status(request, form),
+        status=form_status(request, form),
     )
 
 
@@ -337,7 +325,7 @@ def clearance_new(request: HttpRequest, pk: int, screening_pk: int) -> HttpRespo
         request,
         "patients/clearance_form.html",
         {"patient": patient, "screening": screening, "form": form},
-        status=_form_status(request, form),
+        status=form_status(request, form),
     )
 
 
@@ -415,12 +403,12 @@ def portal_screening_new(request: HttpRequest) -> HttpResponse:
                 "patients:portal-screening",
                 kwargs={"practice_slug": request.practice.slug, "pk": screening.pk},
             )
-            return redirect(f"{target}?{urlencode({'notice': 'questionnaire-sent'})}")
+            return redirect_with_notice(target, "questionnaire-sent")
     return render_page(
         request,
         "patients/portal_screening_form.html",
         {"patient": patient, "form": form},
-        status=_form_status(request, form),
+        status=form_status(request, form),
     )
 
 

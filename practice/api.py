@@ -1,15 +1,17 @@
+"""What every API view shares: practice-scoped querysets and related fields, and small
+field helpers."""
+
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.generics import GenericAPIView
-from rest_framework.request import Request
-from rest_framework.response import Response
+from typing import Any
 
-from patients.api import PatientSelfSerializer
-from patients.selectors import patient_records_of
-from practice.models import Membership, Practice, PracticeOwnedQuerySet, Role, User
-from practice.permissions import IsPracticeMember, request_membership
+from django.db import models
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from practice.models import Membership, Practice, PracticeOwnedQuerySet, Role
 
 
 class PracticeScopedMixin:
@@ -38,49 +40,44 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["practice", "role"]
 
 
-class MeSerializer(serializers.ModelSerializer):
-    practice = PracticeSerializer(source="current_membership.practice")
-    role = serializers.CharField(source="current_membership.role")
-    memberships = MembershipSerializer(many=True)
-    patient = PatientSelfSerializer(
-        source="current_patient",
-        allow_null=True,
-        read_only=True,
-        help_text="For a patient: their own record and the screening valid today.",
-    )
-
-    class Meta:
-        model = User
-        fields = [
-            "id",
-            "email",
-            "full_name",
-            "language",
-            "practice",
-            "role",
-            "memberships",
-            "patient",
-        ]
+def is_patient(request: Request) -> bool:
+    return request.membership.role == Role.PATIENT
 
 
-class MeView(GenericAPIView):
-    """The signed-in user, the practice this request acts for, and all their practices."""
+class ScopedFieldsSerializer(serializers.Serializer):
+    """Related fields choose only among the request's practice's rows, so another practice's
+    ids are simply "not found". `scope()` may narrow a field further for the requester."""
 
-    permission_classes = [IsPracticeMember]
-    serializer_class = MeSerializer
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        practice = getattr(request, "practice", None)
+        if request is None or practice is None:
+            return
+        for field in self.fields.values():
+            queryset = getattr(field, "queryset", None)
+            if queryset is not None:
+                field.queryset = self.scope(queryset.for_practice(practice), request)
 
-    @extend_schema(responses=MeSerializer)
-    def get(self, request: Request) -> Response:
-        membership = request_membership(request)
-        user = User.objects.prefetch_related("memberships__practice__settings").get(
-            pk=request.user.pk
-        )
-        user.current_membership = membership
-        user.current_patient = (
-            patient_records_of(user=user, practice=membership.practice)
-            .select_related("practice__settings")
-            .first()
-            if membership.role == Role.PATIENT
-            else None
-        )
-        return Response(self.get_serializer(user).data)
+    def scope(self, queryset: QuerySet, request: Request) -> QuerySet:
+        return queryset
+
+
+def renamed(fields: dict, **names: str) -> dict:
+    """Parameters named like Python keywords (`from`): declared as `from_`, shown as `from`."""
+    for public, declared in names.items():
+        fields[public] = fields.pop(declared)
+    return fields
+
+
+def status_field(choices: type[models.TextChoices], **kwargs: Any) -> serializers.Field:
+    """A status, described as a plain string: several apps have a `status` field with
+    different choices, and drf-spectacular names every such enum "StatusEnum", so they would
+    collide (until settings.ENUM_NAME_OVERRIDES names them)."""
+    values = ", ".join(choices.values)
+
+    @extend_schema_field({"type": "string", "description": f"One of: {values}."})
+    class StatusField(serializers.ChoiceField):
+        pass
+
+    return StatusField(choices=choices.choices, **kwargs)

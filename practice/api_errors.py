@@ -17,33 +17,29 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from practice.errors import Conflict
 
-class Conflict(exceptions.APIException):
-    """The request is valid but collides with the current state (a taken slot, a stale plan).
 
-    Raised with a dict, its "detail" is the message and the other keys reach the client as
-    they are (kept in `body`, so numbers stay numbers), e.g. the conflicting time."""
+class ConflictResponse(exceptions.APIException):
+    """A domain `Conflict` on its way to the client as a 409."""
 
     status_code = status.HTTP_409_CONFLICT
     default_detail = _("This conflicts with the current state.")
     default_code = "conflict"
 
-    def __init__(self, body: dict[str, Any] | str | None = None) -> None:
-        self.body = dict(body) if isinstance(body, dict) else {}
-        message = self.body.pop("detail", None) if isinstance(body, dict) else body
-        super().__init__(message)
-
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    body: dict[str, Any] = {}
     if isinstance(exc, DjangoValidationError):
         # Services validate with full_clean(); their messages reach the client as a 400.
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Conflict):
+        body = exc.body
+        exc = ConflictResponse(exc.detail)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    response.data = _error_body(exc, response)
-    if isinstance(exc, Conflict):
-        response.data.update(exc.body)
+    response.data = {**_error_body(exc, response), **body}
     return response
 
 

@@ -264,10 +264,10 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 # --- Reminders (R21, R22) --------------------------------------------------------------------
 # SMS delivery (read by sessions/channels.py): the backend's dotted path (the console backend
-# logs and keeps messages; "sessions.channels.HttpSmsBackend" posts to a provider), the
+# logs and keeps messages; "sessions.reminders.channels.HttpSmsBackend" posts to a provider), the
 # provider's URL, bearer token and timeout in seconds, and the default sender id.
 REMINDER_SMS_BACKEND = env.str(
-    "REMINDER_SMS_BACKEND", default="sessions.channels.ConsoleSmsBackend"
+    "REMINDER_SMS_BACKEND", default="sessions.reminders.channels.ConsoleSmsBackend"
 )
 REMINDER_SMS_HTTP_URL = env.str("REMINDER_SMS_HTTP_URL", default="")
 REMINDER_SMS_HTTP_TOKEN = env.str("REMINDER_SMS_HTTP_TOKEN", default="")

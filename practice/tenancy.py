@@ -7,11 +7,30 @@ portal's URL. Everything reachable from a request is then scoped with `for_pract
 
 from __future__ import annotations
 
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from rest_framework.request import Request
 
-from practice.models import Membership, User
+from practice.models import Membership, Practice, User
 
 PRACTICE_HEADER = "X-Practice"
+
+
+class PracticeRequest(HttpRequest):
+    """A page's request once `practice.web.practice_page` has resolved its practice: for type
+    checking only (views receive Django's own request, with these attributes set)."""
+
+    practice: Practice
+    membership: Membership
+    user: User
+
+
+class PracticeAPIRequest(Request):
+    """An API request once `practice.permissions` has resolved its practice (for typing)."""
+
+    practice: Practice
+    membership: Membership
+    user: User
 
 
 class PracticeNotChosen(Exception):

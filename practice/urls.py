@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from practice.api import MeView
+from patients.api import MeView
 from practice.health import healthz
 from practice.views import home
 
@@ -14,16 +14,15 @@ api_v1 = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("", include("patients.urls")),
-    path("", include("courses.urls")),
-    path("", include("sessions.urls")),
+    path("", include("sessions.api.urls")),
 ]
 
 urlpatterns = [
     path("", home, name="home"),
     path("p/<slug:practice_slug>/", include("patients.web_urls")),
-    path("p/<slug:practice_slug>/", include("sessions.web_urls")),
-    path("p/<slug:practice_slug>/", include("courses.web_urls")),
-    path("p/<slug:practice_slug>/", include("sessions.portal_urls")),
+    path("p/<slug:practice_slug>/", include("sessions.pages.urls")),
+    path("p/<slug:practice_slug>/", include("sessions.pages.course_urls")),
+    path("p/<slug:practice_slug>/", include("sessions.portal.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from courses.models import Course
 from patients.screening import Effect
-from practice.admin import PracticeScopedAdmin
+from practice.admin import ManagerPermissions, PracticeScopedAdmin
+from practice.errors import Conflict
+from sessions.booking.courses import course_cancel
 from sessions.models import CheckIn, Reminder, Session, SessionRecord
-from sessions.reminders import reminders_retry
+from sessions.reminders.outbox import reminders_retry
 
 
 @admin.register(Session)
@@ -183,6 +186,88 @@ class ReminderAdmin(PracticeScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # Read-only rows; the action still runs, since it needs only the view permission.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class CourseSessionInline(ManagerPermissions, admin.TabularInline):
+    model = Session
+    fields = ("sequence", "starts_at", "ends_at", "status", "therapist", "room")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("starts_at",)
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return False
+
+
+@admin.register(Course)
+class CourseAdmin(PracticeScopedAdmin):
+    """Courses are planned and booked through the API and the desk's pages (R9 to R14 live in
+    their services); the admin shows them and their sessions, and cancels them. Here rather
+    than in courses/ because it shows and cancels the course's sessions."""
+
+    list_display = ("patient", "massage_type", "therapist", "start_date", "status", "practice")
+    list_filter = ("practice", "status", "massage_type", "therapist")
+    search_fields = ("patient__family_name", "patient__given_name", "therapist__name")
+    date_hierarchy = "start_date"
+    list_select_related = ("patient", "therapist", "massage_type", "practice")
+    readonly_fields = (
+        "practice",
+        "patient",
+        "therapist",
+        "massage_type",
+        "room",
+        "sessions_count",
+        "cadence",
+        "start_date",
+        "preferred_time",
+        "warnings",
+        "override_reasons",
+        "created_by",
+        "screening",
+        "paused_at",
+        "pause_reason",
+        # Written only by the course's lifecycle: cancel with the action, which cancels the
+        # sessions still to come and their reminders too.
+        "status",
+    )
+    inlines = [CourseSessionInline]
+    actions = ["cancel"]
+
+    @admin.action(description=_("Cancel the selected courses and their sessions to come"))
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
+        cancelled = refused = 0
+        for course in queryset:
+            try:
+                course_cancel(
+                    course=course, by=request.user, reason=str(_("Cancelled in the admin."))
+                )
+            except Conflict:
+                refused += 1
+            else:
+                cancelled += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d course cancelled.", "%(count)d courses cancelled.", cancelled)
+            % {"count": cancelled},
+        )
+        if refused:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d course had already ended and was left as it was.",
+                    "%(count)d courses had already ended and were left as they were.",
+                    refused,
+                )
+                % {"count": refused},
+                level=messages.WARNING,
+            )
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:

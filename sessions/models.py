@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from practice.db import PostgresOnlyExclusionConstraint
 from practice.models import PracticeOwned
-from sessions.messages import ReminderKind
-from sessions.techniques import Direction, Pressure
+from sessions.records.techniques import Direction, Pressure
+from sessions.reminders.messages import ReminderKind
 
 # A session never lasts longer than this; with the largest buffer (120 min) a row's time span
 # is at most MAX_SPAN, which lets overlap queries bound `starts_at` from below and use the
@@ -45,6 +45,8 @@ class SessionStatus(models.TextChoices):
 # Rows in these states no longer hold their time: the slot may be booked again (R19).
 FREEING_STATUSES = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW)
 ACTIVE = ~Q(status__in=FREEING_STATUSES)
+# Sessions still to come: they hold their time.
+HELD_STATUSES = (SessionStatus.BOOKED, SessionStatus.CHECKED_IN, SessionStatus.IN_PROGRESS)
 
 
 class Session(PracticeOwned):

@@ -12,12 +12,12 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from courses.lifecycle import courses_flag_interrupted
 from courses.models import Course
-from sessions.reminders import (
+from sessions.booking.interruptions import courses_flag_interrupted
+from sessions.reminders.dispatch import reminders_dispatch
+from sessions.reminders.outbox import (
     course_next_due_remind,
     courses_next_due_remind,
-    reminders_dispatch,
     screenings_expiring_remind,
 )
 

@@ -1,4 +1,5 @@
-"""Courses API: plan (saves nothing), book a plan, list and read courses with their progress."""
+"""Courses API: plan (saves nothing), book a plan, list and read courses with their progress,
+cancel a course as a whole (staff)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,24 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from courses.models import DEFAULT_SESSIONS, Cadence, Course, CourseStatus
-from courses.selectors import course_list, course_progress
-from courses.services import CourseRequest, course_book, course_plan
+from courses.services import CourseRequest
+from patients.api import PatientScopedSerializer
 from patients.models import Patient
+from practice.api import status_field
 from practice.models import MassageType, Room, Therapist
-from practice.permissions import IsPracticeMember
-from sessions.api import ScopedFieldsSerializer, status_field
+from practice.permissions import IsPracticeMember, IsStaff
+from sessions.booking.courses import course_book, course_cancel, course_plan
 from sessions.models import Session, SessionStatus
+from sessions.selectors import course_list, course_progress
 
 
-class CourseRequestSerializer(ScopedFieldsSerializer):
+class CourseRequestSerializer(PatientScopedSerializer):
     patient = serializers.PrimaryKeyRelatedField(
         queryset=Patient.objects.filter(archived=False),
         required=False,
@@ -214,6 +218,10 @@ class CoursePlanView(GenericAPIView):
         return Response(CoursePlanSerializer(plan).data)
 
 
+class CourseCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
 class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Courses of the practice (a patient sees their own), with their progress."""
 
@@ -250,3 +258,23 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         created = course_list(membership=request.membership, with_sessions=True).get(pk=course.pk)
         return Response(CourseDetailSerializer(created).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=CourseCancelSerializer,
+        responses={
+            200: CourseDetailSerializer,
+            409: OpenApiResponse(
+                description="The course is completed or cancelled already: `course_status`."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel the course: its sessions still to come are cancelled with it, and none of
+        their reminders is sent."""
+        course = self.get_object()
+        given = CourseCancelSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        course_cancel(course=course, by=request.user, reason=given.validated_data["reason"])
+        cancelled = course_list(membership=request.membership, with_sessions=True).get(pk=course.pk)
+        return Response(CourseDetailSerializer(cancelled).data)

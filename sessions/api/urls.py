@@ -1,14 +1,23 @@
+"""The API's course and session endpoints under /api/v1/ (included by practice.urls)."""
+
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
-from sessions.api import AvailabilityView, SessionViewSet
+from sessions.api.availability import AvailabilityView
+from sessions.api.courses import CoursePlanView, CourseViewSet
+from sessions.api.sessions import SessionViewSet
 
-router = SimpleRouter()
-router.register("sessions", SessionViewSet, basename="session")
+courses = SimpleRouter()
+courses.register("courses", CourseViewSet, basename="course")
+sessions = SimpleRouter()
+sessions.register("sessions", SessionViewSet, basename="session")
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    # Before the router, whose `courses/<pk>/` would otherwise take "plan" for a pk.
+    path("courses/plan/", CoursePlanView.as_view(), name="course-plan"),
+    *courses.urls,
     path("availability/", AvailabilityView.as_view(), name="availability"),
-    *router.urls,
+    *sessions.urls,
 ]

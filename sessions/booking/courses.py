@@ -1,8 +1,11 @@
-"""Planning and booking courses (R9 to R12, R14; screening R1 to R8 via patients).
+"""Planning, booking and cancelling courses as sessions (R9 to R12, R14; screening R1 to R8
+via patients). The course's own rules are `courses.services`; its status is written only by
+`courses.lifecycle`.
 
 `course_plan()` saves nothing: it checks the rules, then lays out the sessions. `course_book()`
 books a plan (the one the client was shown, or a fresh one) in one transaction: all sessions
 or none, and a session taken since the plan was shown fails the whole booking naming it.
+`course_cancel()` calls a course off with its sessions still to come and their reminders.
 """
 
 from __future__ import annotations
@@ -10,157 +13,58 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import DEFAULT_SESSIONS, Cadence, Course, CourseStatus
+from courses.lifecycle import course_mark_cancelled
+from courses.models import Course
 from courses.planning import NoOpenDay, PlannedSession, plan_sessions
 from courses.rules import (
-    Finding,
-    r9_sessions_count_error,
     r10_cadence_error,
-    r11_yearly_limit_error,
-    r12_next_type,
-    r12_repeats_previous,
     r14_minutes,
 )
+from courses.services import (
+    CoursePlan,
+    CourseRequest,
+    course_overrides,
+    course_request_validate,
+    course_rule_findings,
+    course_screening_findings,
+)
 from patients.models import Patient
-from patients.services import patient_may_receive
-from practice.api_errors import Conflict
-from practice.models import MassageType, Practice, Room, Therapist, User
-from sessions.availability import Calendar, calendar_load, epoch, horizon_end
-from sessions.models import Session
-from sessions.reminders import reminders_after_course_booked
-from sessions.services import (
-    booking_inputs_validate,
+from practice.calendar import Calendar, epoch, horizon_end
+from practice.errors import Conflict
+from practice.models import Practice, User
+from sessions.availability import calendar_load
+from sessions.booking.conflicts import (
     conflict,
     conflicting_session,
     lost_race_conflict,
     r19_write,
     r23_refusal,
 )
+from sessions.booking.sessions import booking_inputs_validate
+from sessions.models import Session, SessionStatus
+from sessions.reminders.outbox import (
+    reminders_after_course_booked,
+    reminders_after_course_cancelled,
+)
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CourseRequest:
-    """What a course is asked to be; planning and booking both start from it."""
-
-    practice: Practice
-    patient: Patient
-    therapist: Therapist
-    massage_type: MassageType
-    start_date: date
-    preferred_time: time
-    sessions_count: int = DEFAULT_SESSIONS
-    cadence: Cadence | str = Cadence.EVERY_OTHER_DAY
-    room: Room | None = None
-
-
-@dataclass(frozen=True)
-class CoursePlan:
-    request: CourseRequest
-    sessions: tuple[PlannedSession, ...]
-    warnings: tuple[Finding, ...]
-    # R12: the type the rotation proposes instead, when the requested one repeats the last.
-    proposed_massage_type: MassageType | None
-    override_required: bool
-
-
-def _finding(rule: str, code: str, message: object) -> Finding:
-    return Finding(rule, code, str(message))
-
-
-def _screening_findings(request: CourseRequest) -> tuple[list[Finding], int | None]:
-    """R1 to R8 through the patients app: refuse with its reasons, keep its warnings, and
-    name the screening that opens the course."""
-    eligibility = patient_may_receive(
-        patient=request.patient, massage_type=request.massage_type, on=request.start_date
-    )
-    if not eligibility.allowed:
-        raise ValidationError(
-            {
-                "patient": [f"{reason.rule}: {reason.message}" for reason in eligibility.reasons]
-                or [str(_("The screening does not allow this massage type."))]
-            }
-        )
-    warnings = [_finding(w.rule, w.code, w.message) for w in eligibility.warnings]
-    return warnings, eligibility.screening_id
-
-
-def _validate_request(request: CourseRequest, now: datetime) -> None:
-    errors: dict[str, object] = {}
-    if finding := r9_sessions_count_error(request.sessions_count):
-        errors["sessions_count"] = f"R9: {finding.message}"
-    if request.cadence not in Cadence.values:
-        errors["cadence"] = _("Choose daily or every other day (R10).")
-    practice = request.practice
-    today = now.astimezone(practice.zone).date()
-    if request.start_date < today:
-        errors["start_date"] = _("The course cannot start in the past.")
-    elif request.start_date > today + timedelta(days=practice.settings.booking_horizon_days):
-        errors["start_date"] = _("This is beyond the booking horizon.")
-    room = request.room
-    if room is not None and (room.practice_id != practice.pk or not room.active):
-        errors["room"] = _("Choose an active room of this practice.")
-    if errors:
-        raise ValidationError(errors)
+def _validate(request: CourseRequest, now: datetime) -> None:
+    course_request_validate(request, now)
     booking_inputs_validate(
-        practice=practice,
+        practice=request.practice,
         patient=request.patient,
         therapist=request.therapist,
         massage_type=request.massage_type,
     )
-
-
-def _rules_findings(request: CourseRequest) -> tuple[list[Finding], MassageType | None]:
-    """R11 (block) and R12 (warn and propose the next type in the rotation)."""
-    practice, patient = request.practice, request.patient
-    earlier = list(
-        Course.objects.for_practice(practice)
-        .filter(patient=patient)
-        .exclude(status=CourseStatus.CANCELLED)
-        .order_by("start_date", "id")
-        .values_list("start_date", "massage_type_id", "therapist_id")
-    )
-    if finding := r11_yearly_limit_error([row[0] for row in earlier], request.start_date):
-        raise ValidationError({"start_date": f"{finding.rule}: {finding.message}"})
-    before = [row for row in earlier if row[0] <= request.start_date]
-    previous_type_id, previous_therapist_id = before[-1][1:] if before else (None, None)
-    repeat = r12_repeats_previous(
-        previous_type_id=previous_type_id,
-        previous_therapist_id=previous_therapist_id,
-        type_id=request.massage_type.pk,
-        therapist_id=request.therapist.pk,
-    )
-    if repeat is None:
-        return [], None
-    qualified = request.therapist.massage_types.through.objects.filter(
-        therapist_id=request.therapist.pk, massagetype_id=OuterRef("pk")
-    )
-    catalogue = list(
-        MassageType.objects.for_practice(practice)
-        .filter(active=True)
-        .annotate(qualified=Exists(qualified))
-        .order_by("rotation_order", "name")
-    )
-    rotation = [t.pk for t in catalogue]
-    by_id = {t.pk: t for t in catalogue}
-    candidates = {t.pk for t in catalogue if t.qualified}
-    # Skip the types the screening blocks, asking only as far down the rotation as needed.
-    while (proposed_id := r12_next_type(rotation, request.massage_type.pk, candidates)) is not None:
-        if patient_may_receive(
-            patient=patient, massage_type=by_id[proposed_id], on=request.start_date
-        ).allowed:
-            return [repeat], by_id[proposed_id]
-        candidates.discard(proposed_id)
-    return [repeat], None
 
 
 def _calendar(request: CourseRequest, now: datetime) -> tuple[Calendar, date]:
@@ -212,9 +116,9 @@ def _lay_out(
 def course_plan(*, request: CourseRequest, now: datetime | None = None) -> CoursePlan:
     """Propose the sessions of a course without saving anything."""
     now = now or timezone.now()
-    _validate_request(request, now)
-    warnings, _screening_id = _screening_findings(request)
-    rule_warnings, proposed = _rules_findings(request)
+    _validate(request, now)
+    warnings, _screening_id = course_screening_findings(request)
+    rule_warnings, proposed = course_rule_findings(request)
     calendar, last_day = _calendar(request, now)
     return CoursePlan(
         request=request,
@@ -309,37 +213,21 @@ def course_book(
     """
     now = now or timezone.now()
     practice = request.practice
-    _validate_request(request, now)
+    _validate(request, now)
     with transaction.atomic():
         # One booking per patient at a time: R11 counts the patient's courses, and two
         # concurrent bookings must not both count four.
         Patient.objects.select_for_update().filter(pk=request.patient.pk).first()
-        warnings, screening_id = _screening_findings(request)
-        rule_warnings, proposed = _rules_findings(request)
-        overrides = []
-        if rule_warnings:
-            reason = override_reason.strip()
-            if not reason:
-                hint = (
-                    _(" The rotation proposes %(type)s.") % {"type": proposed.name}
-                    if proposed
-                    else ""
-                )
-                first = rule_warnings[0]
-                raise ValidationError({"override_reason": f"{first.rule}: {first.message}{hint}"})
-            if not may_override:
-                raise ValidationError(
-                    {"override_reason": _("Only the practice's staff may override a rule.")}
-                )
-            overrides = [
-                {
-                    "rule": finding.rule,
-                    "reason": reason,
-                    "by": booked_by.pk if booked_by else None,
-                    "at": now.isoformat(),
-                }
-                for finding in rule_warnings
-            ]
+        warnings, screening_id = course_screening_findings(request)
+        rule_warnings, proposed = course_rule_findings(request)
+        overrides = course_overrides(
+            rule_warnings=rule_warnings,
+            proposed=proposed,
+            override_reason=override_reason,
+            may_override=may_override,
+            booked_by=booked_by,
+            now=now,
+        )
         calendar, last_day = _calendar(request, now)
         planned = (
             _lay_out(request, calendar, last_day)
@@ -444,3 +332,48 @@ def _first_lost(practice: Practice, rows: list[Session]) -> Conflict:
             body = {"detail": str(named.detail), **named.body, "sequence": row.sequence}
             return Conflict(body)
     return lost_race_conflict(practice, rows[0])
+
+
+@dataclass(frozen=True)
+class CourseCancellation:
+    course: Course
+    # The course's sessions still to come that were cancelled with it.
+    sessions_cancelled: int
+
+
+def course_cancel(
+    *, course: Course, by: User | None, reason: str = "", now: datetime | None = None
+) -> CourseCancellation:
+    """Cancel a course as a whole, in one transaction: its status (through the lifecycle), its
+    sessions still to come (never a patient's late cancellation: the course was called off)
+    and every pending reminder of the course and its sessions (R22). A session already begun
+    keeps its state. A course already completed or cancelled is a conflict."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The course's lock, as session_cancel and the R13 sweep take it: none of them decides
+        # on a course another is changing.
+        locked = Course.objects.select_for_update().get(pk=course.pk)
+        if not course_mark_cancelled(course_id=locked.pk, now=now):
+            raise Conflict(
+                {
+                    "detail": str(
+                        _("This course is %(status)s; it can no longer be cancelled.")
+                        % {"status": locked.get_status_display().lower()}
+                    ),
+                    "course_status": locked.status,
+                }
+            )
+        cancelled = Session.objects.filter(
+            course=locked, status=SessionStatus.BOOKED, starts_at__gt=now
+        ).update(
+            status=SessionStatus.CANCELLED,
+            cancelled_by=by,
+            cancelled_at=now,
+            cancellation_reason=reason[:300],
+            late_cancellation=False,
+            updated_at=now,
+        )
+        reminders_after_course_cancelled(locked)
+        locked.refresh_from_db()
+    logger.info("course %s cancelled by %s with %d sessions", locked.pk, by, cancelled)
+    return CourseCancellation(course=locked, sessions_cancelled=cancelled)

@@ -1,46 +1,41 @@
-"""Booking, moving and cancelling sessions (R19, R23, R13).
+"""Booking, moving and cancelling single sessions (R19, R23, R10, R13).
 
-Race safety: each write checks first (so the client hears a friendly 409 naming the session it
-collides with) and then relies on the exclusion constraints; an `ExclusionViolation` raised by a
-concurrent booking that won is turned into the same 409.
+Each write checks the time first and names what it collides with; the database's exclusion
+constraints decide a race (`sessions.booking.conflicts`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Course, CourseStatus
-from courses.rules import r10_gap_days, r13_interrupts
+from courses.models import Course
 from patients.models import Patient
 from patients.services import patient_may_receive
-from practice.api_errors import Conflict
+from practice.calendar import epoch
+from practice.errors import Conflict
 from practice.models import MassageType, Practice, Room, Therapist, User
-from sessions.availability import (
-    Calendar,
-    calendar_load,
-    epoch,
-    from_epoch,
+from sessions.availability import calendar_load
+from sessions.booking.conflicts import (
+    conflict,
+    conflicting_session,
+    lost_race_conflict,
+    r19_write,
+    r23_refusal,
 )
-from sessions.models import ACTIVE, MAX_SESSION_MINUTES, MAX_SPAN, Session, SessionStatus
-from sessions.reminders import (
+from sessions.booking.interruptions import r13_flag_if_interrupted, r13_rebook_options
+from sessions.models import ACTIVE, MAX_SESSION_MINUTES, Session, SessionStatus
+from sessions.reminders.outbox import (
     reminders_after_booking,
     reminders_after_cancel,
     reminders_after_reschedule,
 )
-
-try:
-    from psycopg.errors import DeadlockDetected, ExclusionViolation, UniqueViolation
-except ImportError:  # pragma: no cover - psycopg is a dependency; SQLite never raises them
-    DeadlockDetected = ExclusionViolation = UniqueViolation = None
 
 logger = logging.getLogger(__name__)
 
@@ -89,128 +84,6 @@ def booking_inputs_validate(
         errors["massage_type"] = str(_("This therapist is not qualified for this massage type."))
     if errors:
         raise ValidationError(errors)
-
-
-def r23_refusal(calendar: Calendar, therapist_id: int, start: int, minutes: int) -> str | None:
-    """Why `start` is not bookable apart from other sessions (R23), or None when it is."""
-    without_sessions = replace(calendar, sessions={}, room_sessions=[], patient_sessions=[])
-    if without_sessions.is_free(therapist_id, start, minutes):
-        return None
-    end = start + minutes * 60
-    if start < calendar.not_before:
-        return str(_("This time is in the past."))
-    if start >= calendar.not_after:
-        return str(_("This is beyond the booking horizon."))
-    day = from_epoch(start).astimezone(calendar.zone).date()
-    if not any(a <= start and end <= b for a, b in calendar.working_spans(therapist_id, day)):
-        return str(_("R23: this is outside the therapist's working hours."))
-    if any(a < end and b > start for a, b in calendar.closures):
-        return str(_("R23: the practice is closed then."))
-    if any(a < end and b > start for a, b in calendar.time_off.get(therapist_id, ())):
-        return str(_("R23: the therapist is off then."))
-    return str(
-        _("Sessions start on the practice's %(n)d-minute grid.") % {"n": calendar.grid_minutes}
-    )
-
-
-def conflicting_session(
-    *,
-    practice: Practice,
-    therapist_id: int,
-    room_id: int | None,
-    patient_id: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    buffer: timedelta,
-    exclude_id: int | None = None,
-) -> Session | None:
-    """The first active session that a session at this time would overlap (R19, R23)."""
-    blocks_until = ends_at + buffer
-    buffered = Q(starts_at__lt=blocks_until, blocks_until__gt=starts_at)
-    holders = Q(therapist_id=therapist_id) & buffered
-    if room_id is not None:
-        holders |= Q(room_id=room_id) & buffered
-    holders |= Q(patient_id=patient_id, starts_at__lt=ends_at, ends_at__gt=starts_at)
-    found = (
-        Session.objects.for_practice(practice)
-        .filter(ACTIVE, holders, starts_at__gt=starts_at - MAX_SPAN)
-        .exclude(pk=exclude_id)
-        .order_by("starts_at")
-        .first()
-    )
-    return found
-
-
-def conflict(
-    taken: Session, practice: Practice, *, therapist_id: int, room_id: int | None, patient_id: int
-) -> Conflict:
-    """A 409 naming the time the request collides with (in the practice's zone) and whose
-    time it is: the therapist's, the room's or the patient's."""
-    zone = practice.zone
-    starts, ends = taken.starts_at.astimezone(zone), taken.ends_at.astimezone(zone)
-    detail = _("This time overlaps a session from %(start)s to %(end)s (with the buffer).") % {
-        "start": starts.strftime("%Y-%m-%d %H:%M"),
-        "end": ends.strftime("%H:%M"),
-    }
-    if taken.therapist_id == therapist_id:
-        holder = "therapist"
-    elif room_id is not None and taken.room_id == room_id:
-        holder = "room"
-    else:
-        holder = "patient"
-    return Conflict(
-        {
-            "detail": str(detail),
-            "conflicts_with": {
-                "starts_at": starts.isoformat(),
-                "ends_at": ends.isoformat(),
-                "blocks_until": taken.blocks_until.astimezone(zone).isoformat(),
-                "holder": holder,
-            },
-        }
-    )
-
-
-def is_exclusion_violation(error: IntegrityError) -> bool:
-    """An exclusion constraint (R19) or the one-row-per-course-position unique constraint:
-    both mean a concurrent write took what this one wanted."""
-    return ExclusionViolation is not None and isinstance(
-        error.__cause__, ExclusionViolation | UniqueViolation
-    )
-
-
-def is_deadlock(error: OperationalError) -> bool:
-    return DeadlockDetected is not None and isinstance(error.__cause__, DeadlockDetected)
-
-
-DEADLOCK_ATTEMPTS = 3
-
-
-def r19_write(write: Callable[[], None], on_violation: Callable[[], Conflict]) -> None:
-    """Run a write in a savepoint; a lost race on an exclusion constraint becomes a 409.
-
-    Two transactions inserting overlapping rows at the same moment can each wait for the
-    other while checking an exclusion constraint (PostgreSQL then aborts one as a deadlock).
-    The aborted one retries from its savepoint: it now waits for the other to finish and
-    either gets the time or a clean exclusion violation. `write` must be safe to repeat.
-    """
-    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                write()
-            return
-        except IntegrityError as error:
-            if not is_exclusion_violation(error):
-                raise
-            raise on_violation() from error
-        except OperationalError as error:
-            if not is_deadlock(error):
-                raise
-            if attempt == DEADLOCK_ATTEMPTS:
-                raise Conflict(
-                    {"detail": str(_("The calendar is busy right now; please try again."))}
-                ) from error
-            logger.info("deadlock while booking, attempt %d; retrying", attempt)
 
 
 def _check_time(
@@ -264,30 +137,6 @@ def _check_time(
             patient_id=patient.pk,
         )
     raise Conflict({"detail": str(_("This time is no longer free."))})
-
-
-def lost_race_conflict(practice: Practice, session: Session) -> Conflict:
-    """The 409 for a write the exclusion constraint refused. The winner has committed by
-    now, so its time can be named."""
-    taken = conflicting_session(
-        practice=practice,
-        therapist_id=session.therapist_id,
-        room_id=session.room_id,
-        patient_id=session.patient_id,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        buffer=session.blocks_until - session.ends_at,
-        exclude_id=session.pk,
-    )
-    if taken is None:
-        return Conflict({"detail": str(_("This time was just booked by someone else."))})
-    return conflict(
-        taken,
-        practice,
-        therapist_id=session.therapist_id,
-        room_id=session.room_id,
-        patient_id=session.patient_id,
-    )
 
 
 def _r10_same_day_error(
@@ -482,60 +331,6 @@ def session_cancel(
         options: tuple[datetime, ...] = ()
         if session.course_id is not None:
             course = Course.objects.select_for_update().get(pk=session.course_id)
-            r13_flag_if_interrupted(course)
+            r13_flag_if_interrupted(course, now=now)
             options = r13_rebook_options(session=session, course=course, now=now)
     return Cancellation(session=session, late=late, rebook_options=options)
-
-
-def r13_flag_if_interrupted(course: Course) -> bool:
-    """R13: more than two missed sessions in a row mark a planned or active course
-    interrupted. The caller holds the course's row lock. True when the course was flagged."""
-    held = course.sessions.values_list("sequence", "status")
-    if r13_interrupts(
-        (position or 0, status not in (SessionStatus.CANCELLED, SessionStatus.NO_SHOW))
-        for position, status in held
-    ) and course.status in (CourseStatus.PLANNED, CourseStatus.ACTIVE):
-        course.status = CourseStatus.INTERRUPTED
-        course.save(update_fields=["status", "updated_at"])
-        return True
-    return False
-
-
-def r13_rebook_options(
-    *, session: Session, course: Course, now: datetime, limit: int = 12
-) -> tuple[datetime, ...]:
-    """Free times for the same therapist and length from the cancelled day up to the day
-    before the course's next session (or one cadence gap later for the last one)."""
-    practice = session.practice
-    zone = practice.zone
-    day = max(session.starts_at.astimezone(zone).date(), now.astimezone(zone).date())
-    booked_days = sorted(
-        s.astimezone(zone).date()
-        for s in course.sessions.filter(ACTIVE).values_list("starts_at", flat=True)
-    )
-    later = [d for d in booked_days if d > day]
-    last = (
-        later[0] - timedelta(days=1)
-        if later
-        else day + timedelta(days=r10_gap_days(course.cadence))
-    )
-    if last < day:
-        return ()
-    calendar = calendar_load(
-        practice=practice,
-        therapist_ids=[session.therapist_id],
-        first=day,
-        last=last,
-        now=now,
-        room=session.room,
-        patient_id=session.patient_id,
-    )
-    taken_days = set(booked_days)
-    options = []
-    for start in calendar.free_starts(session.therapist_id, day, last, session.minutes):
-        moment = from_epoch(start)
-        if moment.astimezone(zone).date() not in taken_days:
-            options.append(moment)
-        if len(options) >= limit:
-            break
-    return tuple(options)

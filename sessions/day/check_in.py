@@ -1,19 +1,13 @@
-"""The session day: check in (R7, R8, R2-R5), start (R1), complete with the record (R15-R18,
-R20), no-show (R13), and the planned protocol (R14-R17).
-
-Every clinical decision is made by the pure rules that already exist: the screening's
-(`patients.screening`) for the same-day answers and the vitals, `sessions.records` for the
-record, `sessions.protocol` for the plan, `courses.rules` for R13. This module loads the rows,
-calls them, and changes a session's status under a row lock, so two desks (or a desk and a
-therapist) acting on one session at once are served one after the other and the second hears
-a 409 naming the state it found.
+"""Checking a patient in on the session's day (R2-R5, R7, R8): the same-day questions
+again and the vitals, judged by the screening's own pure rules (`patients.screening`). A block
+cancels the session as medical, pauses its course and offers times to rebook.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -21,10 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
-from courses.models import Course, CourseStatus
-from patients.models import Contraindication, Screening, ScreeningAnswer
+from courses.lifecycle import course_pause
+from patients.models import Contraindication, ScreeningAnswer
 from patients.screening import (
     DIASTOLIC_RANGE,
     PULSE_RANGE,
@@ -32,23 +25,25 @@ from patients.screening import (
     TEMPERATURE_RANGE,
     Answer,
     Effect,
-    Eligibility,
     Finding,
     eligibility,
     missing_measurements,
     screening_outcome,
 )
-from patients.selectors import catalogue_for, patient_screening_status
-from patients.services import screening_eligibility
-from practice.api_errors import Conflict
-from practice.models import Membership, Role, User
-from sessions.availability import calendar_load, from_epoch
-from sessions.models import ACTIVE, CheckIn, Session, SessionRecord, SessionStatus
-from sessions.protocol import Note, SessionProtocol, session_protocol
-from sessions.records import BloodPressure, raise_for_violations, record_violations
-from sessions.reminders import reminders_after_session_completed
-from sessions.services import r13_flag_if_interrupted, r13_rebook_options, session_cancel
-from sessions.techniques import direction_for
+from patients.selectors import catalogue_for
+from practice.calendar import from_epoch
+from practice.errors import Conflict
+from practice.models import User
+from sessions.availability import calendar_load
+from sessions.booking.sessions import session_cancel
+from sessions.day.clinical import (
+    local_day,
+    locked_session,
+    rule_text,
+    session_clinical,
+    state_conflict,
+)
+from sessions.models import ACTIVE, CheckIn, Session, SessionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +59,6 @@ SAME_DAY_QUESTIONS: tuple[str, ...] = (
     "inflamed_skin",
     "allergic_rash",
 )
-# The code `patients.screening.patient_flag_findings` gives the hypertension finding (R8); a
-# screening whose answers said "hypertension" carries it even when the patient's flag is off.
-HYPERTENSIVE_FINDING = "hypertensive"
 # How far ahead a session stopped at check-in is offered new times when its course's cadence
 # leaves no room (or it is a single session).
 REBOOK_DAYS = 7
@@ -94,100 +86,6 @@ class CheckInResult:
     @property
     def blocked(self) -> bool:
         return bool(self.blocked_by)
-
-
-@dataclass(frozen=True)
-class NoShow:
-    session: Session
-    # R13: this no-show made the course's missed run longer than two.
-    course_interrupted: bool
-    rebook_options: tuple[datetime, ...] = ()
-
-
-@dataclass(frozen=True)
-class Clinical:
-    """What the screening says for a session on a day, with today's check-in zones added."""
-
-    screening: Screening | None
-    eligibility: Eligibility
-    hypertensive: bool
-    blocked_zones: frozenset[str]
-
-
-def may_run_session(*, membership: Membership, session: Session) -> bool:
-    """Who starts and completes a session: a manager any, a therapist their own only."""
-    if membership.role == Role.MANAGER:
-        return True
-    return membership.role == Role.THERAPIST and session.therapist.user_id == membership.user_id
-
-
-def _state_conflict(session: Session, wanted: str) -> Conflict:
-    return Conflict(
-        {
-            "detail": str(
-                _("This session is %(status)s; %(wanted)s")
-                % {"status": session.get_status_display().lower(), "wanted": wanted}
-            ),
-            "session_status": session.status,
-        }
-    )
-
-
-def _locked(session: Session) -> Session:
-    """The session's row, locked until the transaction ends, with what the rules read."""
-    locked = (
-        Session.objects.select_for_update(of=("self",))
-        .select_related("patient", "massage_type", "course__screening", "therapist")
-        .get(pk=session.pk)
-    )
-    locked.practice = session.practice
-    return locked
-
-
-def local_day(session: Session, moment: datetime) -> date:
-    return moment.astimezone(session.practice.zone).date()
-
-
-def check_in_blocked_zones(check_in: CheckIn | None) -> frozenset[str]:
-    """The zones the check-in's local findings closed for the day (R3)."""
-    if check_in is None:
-        return frozenset()
-    return frozenset(
-        finding["zone"]
-        for finding in check_in.blocked_by
-        if finding.get("effect") == Effect.ZONE and finding.get("zone")
-    )
-
-
-def _check_in_of(session: Session) -> CheckIn | None:
-    try:
-        return session.check_in
-    except CheckIn.DoesNotExist:
-        return None
-
-
-def session_clinical(session: Session, on: date) -> Clinical:
-    """R1 and R3 for `session` on `on`: the patient's screening valid that day or, failing
-    one, the screening that opened the session's course (valid for the whole course); the
-    patient's hypertension (R7, R8); and the zones closed by the screening or the check-in."""
-    patient = session.patient
-    screening = patient_screening_status(patient=patient, on=on).screening
-    course = session.course
-    if screening is None and course is not None and course.screening_id is not None:
-        screening = course.screening
-    allowed = screening_eligibility(
-        screening=screening, patient=patient, massage_type=session.massage_type, on=on
-    )
-    hypertensive = patient.hypertensive or (
-        screening is not None
-        and any(f.code == HYPERTENSIVE_FINDING for f in screening.outcome.findings)
-    )
-    return Clinical(
-        screening=screening,
-        eligibility=allowed,
-        hypertensive=hypertensive,
-        blocked_zones=allowed.blocked_zones | check_in_blocked_zones(_check_in_of(session)),
-    )
 
 
 def same_day_questions(practice_id: int) -> list[Contraindication]:
@@ -268,10 +166,6 @@ def _vitals_errors(
     return errors
 
 
-def rule_text(finding: Finding) -> str:
-    return f"{finding.rule}: {finding.message}"
-
-
 def _rebook_after_block(
     session: Session, options: Iterable[datetime], now: datetime
 ) -> tuple[datetime, ...]:
@@ -335,9 +229,9 @@ def session_check_in(
     now = now or timezone.now()
     practice = session.practice
     with transaction.atomic():
-        locked = _locked(session)
+        locked = locked_session(session)
         if locked.status != SessionStatus.BOOKED:
-            raise _state_conflict(locked, gettext("only a booked session can be checked in."))
+            raise state_conflict(locked, gettext("only a booked session can be checked in."))
         today = local_day(locked, now)
         if local_day(locked, locked.starts_at) != today:
             raise Conflict({"detail": gettext("A session is checked in on its own day.")})
@@ -401,186 +295,7 @@ def session_check_in(
         cancellation = session_cancel(session=locked, by=by, reason=reason, now=now, medical=True)
         if locked.course_id is not None:
             # R8: the course waits for its next session to start (`session_start` resumes it).
-            Course.objects.filter(pk=locked.course_id).update(
-                paused_at=now, pause_reason=reason[:300], updated_at=now
-            )
+            course_pause(course_id=locked.course_id, reason=reason, now=now)
         options = _rebook_after_block(locked, cancellation.rebook_options, now)
     logger.info("session %s stopped at check-in: %s", locked.pk, reason)
     return CheckInResult(locked, check_in, blocks, blocked_zones, options)
-
-
-def session_start(*, session: Session, by: User | None, now: datetime | None = None) -> Session:
-    """Start a checked-in session. R1: the patient must be allowed this massage type today
-    by a valid screening (or the one that opened the course); the refusal names the rule.
-    A course becomes active at its first started session and a paused one resumes."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = _locked(session)
-        if locked.status != SessionStatus.CHECKED_IN:
-            raise _state_conflict(locked, gettext("only a checked-in session can start."))
-        clinical = session_clinical(locked, local_day(locked, now))
-        if not clinical.eligibility.allowed:
-            raise ValidationError(
-                {"patient": [rule_text(reason) for reason in clinical.eligibility.reasons]}
-            )
-        locked.status = SessionStatus.IN_PROGRESS
-        locked.save(update_fields=["status", "updated_at"])
-        if locked.course_id is not None:
-            # Conditional updates: whichever session of the course starts first activates it.
-            Course.objects.filter(pk=locked.course_id, status=CourseStatus.PLANNED).update(
-                status=CourseStatus.ACTIVE, updated_at=now
-            )
-            Course.objects.filter(pk=locked.course_id, paused_at__isnull=False).update(
-                paused_at=None, pause_reason="", updated_at=now
-            )
-    logger.info("session %s started by %s", locked.pk, by)
-    return locked
-
-
-def _reading(systolic: int | None, diastolic: int | None) -> BloodPressure | None:
-    if systolic is None or diastolic is None:
-        return None
-    return BloodPressure(systolic, diastolic)
-
-
-# sessions.records names its fields after the readings; the API's fields are the model's.
-RECORD_FIELD_NAMES = {"bp_before": "systolic_before", "bp_after": "systolic_after"}
-
-
-def session_complete(
-    *,
-    session: Session,
-    techniques: Sequence[str],
-    zones: Sequence[str],
-    pressure: str,
-    pain_before: int | None,
-    pain_after: int | None,
-    direction: str | None = None,
-    systolic_after: int | None = None,
-    diastolic_after: int | None = None,
-    notes: str = "",
-    by: User | None,
-    now: datetime | None = None,
-) -> SessionRecord:
-    """Complete a session in progress with its record (R20), refused whole when any rule is
-    broken: R15 (open and close with stroking), R16/R17 (direction, forbidden areas), R3 (a
-    zone the screening or today's check-in closed), R7/R8 (hypertensive: pressure before and
-    after, no vibration or percussion, top-down), R18 (pain 0-10). The blood pressure before
-    is the check-in's reading. The course completes with its last session."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = _locked(session)
-        if locked.status != SessionStatus.IN_PROGRESS:
-            raise _state_conflict(locked, gettext("only a session in progress can complete."))
-        clinical = session_clinical(locked, local_day(locked, now))
-        check_in = _check_in_of(locked)
-        before = _reading(
-            check_in.systolic if check_in else None, check_in.diastolic if check_in else None
-        )
-        direction = direction or direction_for(hypertensive=clinical.hypertensive)
-        if (systolic_after is None) != (diastolic_after is None):
-            name = "diastolic_after" if diastolic_after is None else "systolic_after"
-            raise ValidationError({name: gettext("Give both blood-pressure values.")})
-        raise_for_violations(
-            record_violations(
-                techniques=list(techniques),
-                zones=list(zones),
-                pressure=pressure,
-                direction=direction,
-                hypertensive=clinical.hypertensive,
-                blocked_zones=clinical.blocked_zones,
-                bp_before=before,
-                bp_after=_reading(systolic_after, diastolic_after),
-                pain_before=pain_before,
-                pain_after=pain_after,
-            ),
-            field_names=RECORD_FIELD_NAMES,
-        )
-        record = SessionRecord(
-            practice=locked.practice,
-            session=locked,
-            techniques=list(techniques),
-            zones=list(zones),
-            pressure=pressure,
-            direction=direction,
-            systolic_before=before.systolic if before else None,
-            diastolic_before=before.diastolic if before else None,
-            systolic_after=systolic_after,
-            diastolic_after=diastolic_after,
-            pain_before=pain_before,
-            pain_after=pain_after,
-            notes=notes,
-            recorded_by=by,
-        )
-        record.full_clean(exclude=["session", "practice", "recorded_by"])
-        record.save()
-        locked.status = SessionStatus.COMPLETED
-        locked.save(update_fields=["status", "updated_at"])
-        if locked.course_id is not None:
-            _complete_course_if_done(locked.course_id, now)
-        # R21: the course's next-session reminder (or, after its last, the next course's
-        # nudge) commits with the record or not at all.
-        reminders_after_session_completed(locked, now=now)
-    return record
-
-
-def _complete_course_if_done(course_id: int, now: datetime) -> None:
-    """A course is completed when none of its sessions is still to come. Missed positions
-    not rebooked by then stay missed (course progress shows them); an interrupted course
-    (R13) keeps its flag."""
-    course = Course.objects.select_for_update().get(pk=course_id)
-    to_come = course.sessions.filter(
-        status__in=[SessionStatus.BOOKED, SessionStatus.CHECKED_IN, SessionStatus.IN_PROGRESS]
-    ).exists()
-    if not to_come and course.status in (CourseStatus.PLANNED, CourseStatus.ACTIVE):
-        course.status = CourseStatus.COMPLETED
-        course.paused_at = None
-        course.pause_reason = ""
-        course.save(update_fields=["status", "paused_at", "pause_reason", "updated_at"])
-
-
-def session_no_show(*, session: Session, by: User | None, now: datetime | None = None) -> NoShow:
-    """The patient did not come: only a booked session, once its time has begun. The slot is
-    freed; R13: more than two missed in a row flag the course, and times to rebook the
-    missed session within the cadence are offered."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = _locked(session)
-        if locked.status != SessionStatus.BOOKED:
-            raise _state_conflict(locked, gettext("only a booked session can be a no-show."))
-        if now < locked.starts_at:
-            raise Conflict({"detail": gettext("A session is a no-show only once it has begun.")})
-        locked.status = SessionStatus.NO_SHOW
-        locked.save(update_fields=["status", "updated_at"])
-        interrupted = False
-        options: tuple[datetime, ...] = ()
-        if locked.course_id is not None:
-            course = Course.objects.select_for_update().get(pk=locked.course_id)
-            interrupted = r13_flag_if_interrupted(course)
-            options = r13_rebook_options(session=locked, course=course, now=now)
-    logger.info("session %s marked no-show by %s", locked.pk, by)
-    return NoShow(locked, interrupted, options)
-
-
-def session_protocol_for(session: Session, *, on: date | None = None) -> SessionProtocol:
-    """The planned protocol (R14-R17) from the type, the course position, the patient's
-    hypertension (R8) and the zones the screening or today's check-in closed (R3). When the
-    screening does not allow the session on its day (R1-R8), the protocol says so and has no
-    steps."""
-    day = on or local_day(session, session.starts_at)
-    clinical = session_clinical(session, day)
-    course = session.course
-    in_course = course is not None and session.sequence is not None
-    protocol = session_protocol(
-        massage_type=session.massage_type.code,
-        default_minutes=session.massage_type.default_minutes,
-        position=session.sequence if in_course else None,
-        course_length=course.sessions_count if in_course else None,
-        hypertensive=clinical.hypertensive,
-        blocked_zones=clinical.blocked_zones,
-        warnings=clinical.eligibility.warnings,
-    )
-    if clinical.eligibility.allowed:
-        return protocol
-    refusals = tuple(Note(r.rule, rule_text(r)) for r in clinical.eligibility.reasons)
-    return replace(protocol, steps=(), blocked_by=(*protocol.blocked_by, *refusals))

@@ -1,6 +1,6 @@
 """Forms of the course pages. They check shapes only; the rules (R1 to R14) are decided by
-`courses.services.course_plan` / `course_book`, whose errors the views show next to the fields
-they name."""
+`sessions.booking.courses` (`course_plan`, `course_book`, `course_cancel`), whose errors the
+views show next to the fields they name."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from courses.models import DEFAULT_SESSIONS, MAX_SESSIONS, MIN_SESSIONS, Cadence
 from courses.services import CourseRequest
 from patients.models import Patient
 from practice.models import MassageType, Practice, Room, Therapist
-from sessions.views import year_error
+from sessions.pages.calendar import year_error
+
+
+class CourseCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the course cancelled?"), max_length=300, required=False
+    )
 
 
 class PatientSearchForm(forms.Form):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from courses import views
+from sessions.pages import courses
 
 app_name = "courses"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("courses/", views.course_list_view, name="course-list"),
-    path("courses/plan/", views.course_plan_view, name="course-plan"),
-    path("courses/<int:pk>/", views.course_detail, name="course-detail"),
+    path("courses/", courses.course_list_view, name="course-list"),
+    path("courses/plan/", courses.course_plan_view, name="course-plan"),
+    path("courses/<int:pk>/", courses.course_detail, name="course-detail"),
+    path("courses/<int:pk>/cancel/", courses.course_cancel_view, name="course-cancel"),
 ]

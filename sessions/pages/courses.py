@@ -1,9 +1,10 @@
 """The front desk's course pages: plan a course (see the plan, with every moved session
-explained, before booking it), the course list, and a course's page with its sessions and a
-chart of pain and blood pressure.
+explained, before booking it), the course list, a course's page with its sessions and a chart
+of pain and blood pressure, and cancelling a course. Here rather than in courses/ because they
+plan, book and show the course's sessions.
 
-Planning and booking call `courses.services.course_plan` / `course_book`, exactly as the API
-does; the pages add nothing to the rules. A stale plan (a time taken since it was shown) is
+Planning, booking and cancelling call `sessions.booking.courses`, exactly as the API does;
+the pages add nothing to the rules. A stale plan (a time taken since it was shown) is
 answered with the service's message and a fresh plan to confirm instead.
 """
 
@@ -17,25 +18,38 @@ from urllib.parse import urlencode
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_http_methods, require_POST
 
-from courses.forms import CourseBookForm, CoursePlanForm, PatientSearchForm
-from courses.lifecycle import r12_proposed_type
-from courses.models import Course, CourseStatus
-from courses.selectors import CourseProgress, SessionProgress, course_list, course_progress
-from courses.services import CoursePlan, course_book, course_plan
-from patients.forms import errors_to_form
+from courses.lifecycle import CANCELLABLE_STATUSES
+from courses.selectors import previous_course, r12_proposed_type
+from courses.services import CoursePlan
 from patients.models import Patient
 from patients.selectors import patient_search, patients_visible_to
-from practice.api_errors import Conflict
+from practice.errors import Conflict
+from practice.pages import Notices, errors_to_form, redirect_with_notice
 from practice.web import staff_page
-from sessions.views import render_page
+from sessions.booking.courses import course_book, course_cancel, course_plan
+from sessions.pages.course_forms import (
+    CourseBookForm,
+    CourseCancelForm,
+    CoursePlanForm,
+    PatientSearchForm,
+)
+from sessions.selectors import CourseProgress, SessionProgress, course_list, course_progress
 
 PAGE_SIZE = 25
+NOTICES = Notices(
+    {
+        "course-booked": _lazy("The course is booked."),
+        "course-cancelled": _lazy("The course is cancelled, with its sessions still to come."),
+    }
+)
+render_page = NOTICES.render
 
 
 def _patient(request: HttpRequest, value: str | None) -> Patient | None:
@@ -47,17 +61,6 @@ def _patient(request: HttpRequest, value: str | None) -> Patient | None:
         raise Http404(_("No such patient.")) from exc
     return get_object_or_404(
         patients_visible_to(membership=request.membership).filter(archived=False), pk=pk
-    )
-
-
-def _previous_course(patient: Patient) -> Course | None:
-    return (
-        Course.objects.for_practice(patient.practice_id)
-        .filter(patient=patient)
-        .exclude(status=CourseStatus.CANCELLED)
-        .select_related("massage_type", "therapist")
-        .order_by("-start_date", "-id")
-        .first()
     )
 
 
@@ -112,7 +115,7 @@ def course_plan_view(request: HttpRequest) -> HttpResponse:
         )
     if patient is None:
         return _pick_patient(request)
-    previous = _previous_course(patient)
+    previous = previous_course(patient)
     return render_page(
         request,
         "courses/course_plan.html",
@@ -172,7 +175,7 @@ def _book(
     target = reverse(
         "courses:course-detail", kwargs={"practice_slug": request.practice.slug, "pk": course.pk}
     )
-    return redirect(f"{target}?{urlencode({'notice': 'course-booked'})}"), {}, 302
+    return redirect_with_notice(target, "course-booked"), {}, 302
 
 
 def _pick_patient(request: HttpRequest) -> HttpResponse:
@@ -301,8 +304,9 @@ def course_charts(progress: CourseProgress) -> list[Chart]:
     return [chart for chart in charts if chart is not None]
 
 
-@staff_page
-def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def _course_page(
+    request: HttpRequest, pk: int, *, cancel_form: CourseCancelForm | None = None, status: int = 200
+) -> HttpResponse:
     course = get_object_or_404(
         course_list(membership=request.membership, with_sessions=True), pk=pk
     )
@@ -318,5 +322,32 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "progress": progress,
             "rows": rows,
             "charts": course_charts(progress),
+            "cancellable": course.status in CANCELLABLE_STATUSES,
+            "cancel_form": cancel_form or CourseCancelForm(),
         },
+        status=status,
     )
+
+
+@staff_page
+def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _course_page(request, pk)
+
+
+@staff_page
+@require_POST
+def course_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel the course with its sessions still to come (`course_cancel`, as the API)."""
+    course = get_object_or_404(course_list(membership=request.membership), pk=pk)
+    form = CourseCancelForm(request.POST)
+    if not form.is_valid():
+        return _course_page(request, pk, cancel_form=form, status=400)
+    try:
+        course_cancel(course=course, by=request.user, reason=form.cleaned_data["reason"])
+    except Conflict as exc:
+        form.add_error(None, exc.detail)
+        return _course_page(request, pk, cancel_form=form, status=409)
+    target = reverse(
+        "courses:course-detail", kwargs={"practice_slug": request.practice.slug, "pk": pk}
+    )
+    return redirect_with_notice(target, "course-cancelled")

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.rules import r14_minutes
 from patients.screening import VIBRATION as VIBRATION_TYPE
-from sessions.techniques import (
+from sessions.records.techniques import (
     ALL_GROUPS,
     GROUP_ORDER,
     RESTRICTION_OF_ZONE,

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 
 from patients.screening import DIASTOLIC_RANGE, SYSTOLIC_LIMIT, SYSTOLIC_RANGE
-from sessions.techniques import (
+from sessions.records.techniques import (
     RESTRICTION_OF_ZONE,
     TECHNIQUE_GROUP,
     BackZone,

@@ -6,8 +6,8 @@ retrying cannot help, the reminder is marked failed and shown in admin) or
 
 Settings read here (all optional; the defaults suit local development and tests):
 
-- `REMINDER_SMS_BACKEND` (str, default "sessions.channels.ConsoleSmsBackend"): dotted path of
-  the `SmsBackend` class.
+- `REMINDER_SMS_BACKEND` (str, default "sessions.reminders.channels.ConsoleSmsBackend"):
+  dotted path of the `SmsBackend` class.
 - `REMINDER_SMS_HTTP_URL` (str, default ""): the provider's endpoint for `HttpSmsBackend`;
   http or https only. Required by that backend.
 - `REMINDER_SMS_HTTP_TOKEN` (str, default ""): sent as "Authorization: Bearer <token>".
@@ -60,7 +60,7 @@ from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SMS_BACKEND = "sessions.channels.ConsoleSmsBackend"
+DEFAULT_SMS_BACKEND = "sessions.reminders.channels.ConsoleSmsBackend"
 DEFAULT_HTTP_TIMEOUT = 10.0
 EMAIL = "email"
 SMS = "sms"

@@ -20,7 +20,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.utils import timezone
 
-from sessions.channels import Attachment
+from sessions.reminders.channels import Attachment
 
 # For an email attachment Django adds the charset itself (a second one would be duplicated);
 # an HTTP response for the feed needs it spelled out.

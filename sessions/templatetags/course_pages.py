@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from courses.selectors import course_list
+from sessions.selectors import course_list
 
 register = template.Library()
 

@@ -11,8 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from practice.models import Practice, Role, Therapist, User
+from sessions.day.check_in import session_check_in
+from sessions.day.running import session_complete, session_start
 from sessions.models import Session, SessionRecord, SessionStatus
-from sessions.session_day import session_check_in, session_complete, session_start
 from tests.browser.conftest import PHONE, fits_the_phone, logged_in
 from tests.sessions.day_factories import all_no, good_record, noon, single_session
 from tests.sessions.factories import therapist_with_week

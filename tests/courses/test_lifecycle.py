@@ -10,13 +10,13 @@ from django.conf import settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from courses.lifecycle import SPREAD, r11_next_course_due_on, r12_proposed_type
 from courses.models import Course, CourseStatus
-from courses.rules import YEAR, r11_most_courses_in_a_year
+from courses.rules import SPREAD, YEAR, r11_most_courses_in_a_year, r11_next_course_due_on
+from courses.selectors import r12_proposed_type
 from practice.celery import app
 from practice.models import Practice
-from sessions.messages import ReminderKind
 from sessions.models import Reminder, SessionStatus
+from sessions.reminders.messages import ReminderKind
 from sessions.tasks import (
     flag_interrupted_courses,
     remind_next_course_due,

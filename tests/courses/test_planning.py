@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from courses.models import Cadence
 from courses.planning import NoOpenDay, plan_sessions
-from courses.services import CourseRequest, course_book, course_plan
-from practice.api_errors import Conflict
+from courses.services import CourseRequest
+from practice.calendar import Calendar, DayClosed, epoch
+from practice.errors import Conflict
 from practice.models import Practice, WorkingHours
-from sessions.availability import Calendar, DayClosed, epoch
+from sessions.booking.courses import course_book, course_plan
 from tests.factories import (
     ClosureFactory,
     PatientFactory,

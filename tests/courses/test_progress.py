@@ -10,14 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from courses.models import Cadence, Course
-from courses.selectors import course_progress
 from practice.models import Practice, Role
-from sessions.session_day import (
-    session_check_in,
-    session_complete,
-    session_no_show,
-    session_start,
-)
+from sessions.day.check_in import session_check_in
+from sessions.day.running import session_complete, session_no_show, session_start
+from sessions.selectors import course_progress
 from tests.factories import PatientFactory
 from tests.sessions.day_factories import (
     all_no,

@@ -9,11 +9,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from courses.models import Cadence, Course, CourseStatus
-from courses.services import CourseRequest, course_book, course_plan
-from practice.api_errors import Conflict
+from courses.services import CourseRequest
+from practice.errors import Conflict
 from practice.models import Practice
+from sessions.booking.courses import course_book, course_plan
+from sessions.booking.sessions import session_book
 from sessions.models import Session
-from sessions.services import session_book
 from tests.factories import PatientFactory, massage_type
 from tests.patients.factories import cleared_screening, screening_with
 from tests.sessions.factories import therapist_with_week

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from practice.api_errors import Conflict
+from practice.errors import Conflict
 from practice.models import Role
 from practice.permissions import IsManager, IsPatient, IsStaff, StaffOrReadOnlyPatient
 

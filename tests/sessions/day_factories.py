@@ -14,8 +14,8 @@ from django.utils import timezone
 from courses.models import Cadence, Course
 from patients.models import Patient
 from practice.models import MassageType, Practice, Therapist
+from sessions.day.check_in import SAME_DAY_QUESTIONS, CheckInAnswer
 from sessions.models import Session, SessionStatus
-from sessions.session_day import SAME_DAY_QUESTIONS, CheckInAnswer
 from tests.factories import PatientFactory, massage_type
 from tests.patients.factories import cleared_screening
 from tests.sessions.factories import therapist_with_week

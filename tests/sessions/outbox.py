@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from patients.models import Patient
 from practice.models import Practice, Therapist
-from sessions.messages import ReminderKind
+from sessions.booking.sessions import session_book
 from sessions.models import Channel, Reminder, ReminderStatus, Session
-from sessions.services import session_book
+from sessions.reminders.messages import ReminderKind
 from tests.factories import PatientFactory, massage_type
 from tests.sessions.factories import therapist_with_week
 

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from practice.calendar import Calendar, DayClosed, epoch, subtract
 from practice.models import Practice
-from sessions.availability import Calendar, DayClosed, availability, epoch, subtract
+from sessions.availability import availability
 from sessions.models import SessionStatus
 from tests.factories import ClosureFactory, RoomFactory, TimeOffFactory, massage_type
 from tests.sessions.factories import session_row, therapist_with_week

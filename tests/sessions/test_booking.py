@@ -10,11 +10,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from courses.models import Cadence, CourseStatus
-from courses.services import CourseRequest, course_book
-from practice.api_errors import Conflict
+from courses.services import CourseRequest
+from practice.errors import Conflict
 from practice.models import Practice
+from sessions.booking.courses import course_book
+from sessions.booking.sessions import session_book, session_cancel, session_reschedule
 from sessions.models import Session, SessionStatus
-from sessions.services import session_book, session_cancel, session_reschedule
 from tests.factories import PatientFactory, RoomFactory, TherapistFactory, massage_type
 from tests.patients.factories import cleared_screening
 from tests.sessions.factories import session_row, therapist_with_week

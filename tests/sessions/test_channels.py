@@ -18,7 +18,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 
-from sessions.channels import (
+from sessions.reminders.channels import (
     Attachment,
     ConsoleSmsBackend,
     EmailChannel,
@@ -30,7 +30,7 @@ from sessions.channels import (
     channel_for,
     sms_backend,
 )
-from sessions.ics import ICS_MIMETYPE
+from sessions.reminders.ics import ICS_MIMETYPE
 
 MESSAGE = OutgoingMessage(
     subject="Linden: your massage session on 30 March is booked",
@@ -179,7 +179,7 @@ def test_sms_text_falls_back_to_the_plain_text_and_is_never_empty() -> None:
 
 
 def test_the_sms_backend_setting_must_name_an_sms_backend(settings: Any) -> None:
-    settings.REMINDER_SMS_BACKEND = "sessions.channels.EmailChannel"
+    settings.REMINDER_SMS_BACKEND = "sessions.reminders.channels.EmailChannel"
 
     with pytest.raises(ImproperlyConfigured):
         sms_backend()
@@ -274,7 +274,7 @@ def test_r21_http_sms_posts_json_with_the_token_and_returns_the_providers_id(
 def test_r21_http_sms_reads_its_configuration_from_settings(
     provider: FakeProvider, settings: Any
 ) -> None:
-    settings.REMINDER_SMS_BACKEND = "sessions.channels.HttpSmsBackend"
+    settings.REMINDER_SMS_BACKEND = "sessions.reminders.channels.HttpSmsBackend"
     settings.REMINDER_SMS_HTTP_URL = provider.url
     settings.REMINDER_SMS_HTTP_TOKEN = "from-settings"
     settings.REMINDER_SMS_HTTP_TIMEOUT = 3

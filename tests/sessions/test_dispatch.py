@@ -15,9 +15,12 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from courses.models import Course
-from courses.services import CourseRequest, course_book
+from courses.services import CourseRequest
 from practice.models import Practice, Role
-from sessions.channels import (
+from sessions.booking.courses import course_book
+from sessions.booking.sessions import session_cancel, session_reschedule
+from sessions.models import Channel, Reminder, ReminderStatus, Session, SessionStatus
+from sessions.reminders.channels import (
     ConsoleSmsBackend,
     EmailChannel,
     OutgoingMessage,
@@ -25,15 +28,13 @@ from sessions.channels import (
     SmsChannel,
     TransientDeliveryError,
 )
-from sessions.messages import ReminderKind
-from sessions.models import Channel, Reminder, ReminderStatus, Session, SessionStatus
-from sessions.reminders import (
+from sessions.reminders.dispatch import reminders_dispatch
+from sessions.reminders.messages import ReminderKind
+from sessions.reminders.outbox import (
     reminders_after_session_completed,
-    reminders_dispatch,
     reminders_retry,
     screenings_expiring_remind,
 )
-from sessions.services import session_cancel, session_reschedule
 from sessions.tasks import dispatch_due_reminders, remind_expiring_screenings
 from tests.factories import PracticeFactory, massage_type
 from tests.patients.factories import cleared_screening
@@ -465,7 +466,7 @@ def test_r22_the_http_sms_backend_sends_the_idempotency_key(
     settings: Any,
     practice: Practice,
 ) -> None:
-    settings.REMINDER_SMS_BACKEND = "sessions.channels.HttpSmsBackend"
+    settings.REMINDER_SMS_BACKEND = "sessions.reminders.channels.HttpSmsBackend"
     settings.REMINDER_SMS_HTTP_URL = provider.url
     provider.replies.append(Reply(status=503))
     patient = consenting_patient(practice, email=False)

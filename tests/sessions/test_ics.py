@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sessions.channels import EmailChannel, OutgoingMessage
-from sessions.ics import (
+from sessions.reminders.channels import EmailChannel, OutgoingMessage
+from sessions.reminders.ics import (
     ICS_MIMETYPE,
     CalendarEvent,
     EventStatus,

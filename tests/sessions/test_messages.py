@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone, translation
 
-from sessions.messages import REQUIRED_KEYS, ReminderKind, render_reminder
+from sessions.reminders.messages import REQUIRED_KEYS, ReminderKind, render_reminder
 
 STARTS = datetime(2026, 3, 30, 16, 0, tzinfo=UTC)
 CONTEXT: dict[str, Any] = {

@@ -18,11 +18,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.models import Course, CourseStatus
+from patients import invitations
 from patients.models import Patient
 from practice.models import MassageType, Membership, Practice, Role, User
-from sessions import portal
-from sessions.ics import ICS_CONTENT_TYPE
+from sessions.availability import availability
 from sessions.models import Session, SessionStatus
+from sessions.portal.calendar_files import feed_token
+from sessions.reminders.ics import ICS_CONTENT_TYPE
 from tests.factories import PatientFactory, massage_type
 from tests.pages import field_errors
 from tests.patients.factories import cleared_screening, screening_with
@@ -280,6 +282,37 @@ def test_times_overlapping_the_patients_own_session_are_not_offered(
     assert local(practice, day, 10).astimezone(UTC).isoformat() not in html
 
 
+def test_the_portal_offers_exactly_the_times_availability_offers(
+    practice, therapist, ann, bob
+) -> None:
+    """One computation of bookable times (R23, R19): the portal shows `availability()`'s
+    answer for the type, the qualified therapists and the patient, on a busy day."""
+    kind = massage_type(practice, "classical")
+    day = tomorrow(practice)
+    other = therapist_with_week(practice, starts=time(12), ends=time(16))
+    session_row(therapist=therapist, patient=bob, starts_at=local(practice, day, 11))
+    session_row(therapist=other, patient=ann, starts_at=local(practice, day, 14))
+
+    html = (
+        logged_in(ann.user)
+        .get(url("book", practice), {"massage_type": kind.pk, "day": day})
+        .content.decode()
+    )
+
+    offered = re.findall(r'name="starts_at" value="([^"]+)"', html)
+    expected = availability(
+        practice=practice,
+        therapist_ids=[therapist.pk, other.pk],
+        first=day,
+        last=day,
+        minutes=kind.default_minutes,
+        now=timezone.now(),
+        patient_id=ann.pk,
+    )
+    assert offered == [slot.starts_at.isoformat() for slot in expected]
+    assert len(offered) > 10
+
+
 @pytest.mark.parametrize("start", ["", "garbage", "2026-13-45T99:00", "2031-01-01T10:07:00+00:00"])
 def test_a_typed_start_that_is_no_free_time_is_refused(practice, therapist, ann, start) -> None:
     kind = massage_type(practice, "classical")
@@ -444,7 +477,7 @@ def test_the_feed_lists_the_patients_active_sessions_only(practice, therapist, a
 
 
 def test_a_bad_feed_token_is_not_found(practice, ann, bob) -> None:
-    good = portal.feed_token(ann)
+    good = feed_token(ann)
     client = Client()
     assert client.get(url("feed", practice, token=good[:-2] + "xx")).status_code == 404
     assert client.get(url("feed", practice, token="nothing")).status_code == 404
@@ -453,12 +486,12 @@ def test_a_bad_feed_token_is_not_found(practice, ann, bob) -> None:
 
 
 def test_a_feed_token_works_in_its_own_practice_only(practice, other_practice, ann) -> None:
-    response = Client().get(url("feed", other_practice, token=portal.feed_token(ann)))
+    response = Client().get(url("feed", other_practice, token=feed_token(ann)))
     assert response.status_code == 404
 
 
 def test_unlinking_the_account_ends_the_feed(practice, ann) -> None:
-    token = portal.feed_token(ann)
+    token = feed_token(ann)
     Patient.objects.filter(pk=ann.pk).update(user=None)
     assert Client().get(url("feed", practice, token=token)).status_code == 404
 
@@ -586,7 +619,7 @@ def test_staff_of_another_practice_cannot_invite_here(practice, other_practice, 
 
 def test_accepting_an_invitation_creates_the_account_and_links_the_record(practice) -> None:
     patient = PatientFactory(practice=practice, email="erika@example.com", given_name="Erika")
-    token = portal.invitation_token(patient=patient)
+    token = invitations.invitation_token(patient=patient)
     client = Client()
     assert client.get(url("join", practice, token=token)).status_code == 200
 
@@ -610,7 +643,7 @@ def test_accepting_an_invitation_creates_the_account_and_links_the_record(practi
 
 def test_an_invitation_cannot_be_used_twice(practice) -> None:
     patient = PatientFactory(practice=practice, email="erika@example.com")
-    token = portal.invitation_token(patient=patient)
+    token = invitations.invitation_token(patient=patient)
     passwords = {"new_password1": STRONG_PASSWORD, "new_password2": STRONG_PASSWORD}
     assert Client().post(url("join", practice, token=token), passwords).status_code == 302
 
@@ -623,7 +656,7 @@ def test_an_invitation_cannot_be_used_twice(practice) -> None:
 
 def test_a_tampered_invitation_is_refused(practice, ann) -> None:
     patient = PatientFactory(practice=practice, email="erika@example.com")
-    token = portal.invitation_token(patient=patient)
+    token = invitations.invitation_token(patient=patient)
     for bad in (token[:-3] + "abc", "not-a-token", token + "x"):
         response = Client().get(url("join", practice, token=bad))
         assert response.status_code == 400
@@ -642,7 +675,7 @@ def test_an_expired_invitation_is_refused(practice, monkeypatch) -> None:
     patient = PatientFactory(practice=practice, email="erika@example.com")
     real_time = clock.time
     monkeypatch.setattr(signing.time, "time", lambda: real_time() - 8 * 24 * 3600)
-    token = portal.invitation_token(patient=patient)
+    token = invitations.invitation_token(patient=patient)
     monkeypatch.setattr(signing.time, "time", real_time)
     response = Client().get(url("join", practice, token=token))
     assert response.status_code == 400
@@ -653,7 +686,7 @@ def test_an_invitation_for_another_practice_or_an_old_address_is_refused(
     practice, other_practice
 ) -> None:
     patient = PatientFactory(practice=practice, email="erika@example.com")
-    token = portal.invitation_token(patient=patient)
+    token = invitations.invitation_token(patient=patient)
     assert Client().get(url("join", other_practice, token=token)).status_code == 400
     Patient.objects.filter(pk=patient.pk).update(email="new@example.com")
     response = Client().get(url("join", practice, token=token))
@@ -663,7 +696,7 @@ def test_an_invitation_for_another_practice_or_an_old_address_is_refused(
 
 def test_a_weak_password_is_refused_next_to_the_field(practice) -> None:
     patient = PatientFactory(practice=practice, email="erika@example.com")
-    token = portal.invitation_token(patient=patient)
+    token = invitations.invitation_token(patient=patient)
     response = Client().post(
         url("join", practice, token=token), {"new_password1": "123", "new_password2": "123"}
     )
@@ -676,7 +709,7 @@ def test_an_existing_account_joins_with_its_own_password(practice, other_practic
     # Hal is a patient of Harbour already; Linden invites the same address.
     hal = member(other_practice, Role.PATIENT, email="hal@example.com")
     patient = PatientFactory(practice=practice, email="hal@example.com")
-    token = portal.invitation_token(patient=patient)
+    token = invitations.invitation_token(patient=patient)
     client = Client()
     wrong = client.post(url("join", practice, token=token), {"password": "guess"})
     assert wrong.status_code == 400
@@ -698,7 +731,7 @@ def test_an_existing_account_joins_with_its_own_password(practice, other_practic
 def test_a_staff_address_is_not_turned_into_a_patient(practice, member) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     patient = PatientFactory(practice=practice, email="desk@example.com")
-    token = portal.invitation_token(patient=patient)
+    token = invitations.invitation_token(patient=patient)
     response = Client().post(
         url("join", practice, token=token), {"password": "correct-horse-battery"}
     )
@@ -772,12 +805,12 @@ def test_an_account_created_meanwhile_is_not_taken_over(practice, other_practice
     # The page offered "choose a password" (no account yet); before it was sent, the same
     # address got an account through another practice's invitation.
     patient = PatientFactory(practice=practice, email="erika@example.com")
-    invitation = portal.invitation_read(
-        token=portal.invitation_token(patient=patient), practice=practice
+    invitation = invitations.invitation_read(
+        token=invitations.invitation_token(patient=patient), practice=practice
     )
     taken = member(other_practice, Role.PATIENT, email="erika@example.com")
     with pytest.raises(ValidationError, match="just created"):
-        portal.invitation_accept(invitation=invitation, account=None, password=STRONG_PASSWORD)
+        invitations.invitation_accept(invitation=invitation, account=None, password=STRONG_PASSWORD)
     patient.refresh_from_db()
     assert patient.user is None
     taken.refresh_from_db()

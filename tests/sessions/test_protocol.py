@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from courses.rules import r14_minutes
 from patients.screening import Finding
 from patients.screening import Zone as ScreeningZone
-from sessions.protocol import TYPE_PLANS, SessionProtocol, session_protocol
-from sessions.techniques import (
+from sessions.records.protocol import TYPE_PLANS, SessionProtocol, session_protocol
+from sessions.records.techniques import (
     GROUP_ORDER,
     PRESSURE_RANK,
     SCREENING_ZONE_AREAS,

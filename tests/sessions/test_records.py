@@ -7,14 +7,14 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sessions.records import (
+from sessions.records.techniques import TECHNIQUE_GROUP, BackZone, Technique, TechniqueGroup
+from sessions.records.validation import (
     BloodPressure,
     Violation,
     raise_for_violations,
     record_violations,
     validation_error,
 )
-from sessions.techniques import TECHNIQUE_GROUP, BackZone, Technique, TechniqueGroup
 
 pure = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 

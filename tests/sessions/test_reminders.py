@@ -9,18 +9,19 @@ import pytest
 from django.db import transaction
 
 from courses.models import Cadence, CourseStatus
-from courses.services import CourseRequest, course_book
+from courses.services import CourseRequest
 from patients.models import Screening
-from practice.api_errors import Conflict
+from practice.errors import Conflict
 from practice.models import Practice
-from sessions.messages import ReminderKind
+from sessions.booking.courses import course_book
+from sessions.booking.sessions import session_cancel, session_reschedule
 from sessions.models import Channel, Reminder, ReminderStatus, SessionStatus
-from sessions.reminders import (
+from sessions.reminders.messages import ReminderKind
+from sessions.reminders.outbox import (
     reminders_after_booking,
     reminders_after_session_completed,
     screenings_expiring_remind,
 )
-from sessions.services import session_cancel, session_reschedule
 from tests.factories import massage_type
 from tests.patients.factories import cleared_screening
 from tests.sessions.factories import therapist_with_week

@@ -17,18 +17,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from courses.models import Cadence, CourseStatus
-from practice.api_errors import Conflict
+from practice.errors import Conflict
 from practice.models import Practice
-from sessions.messages import ReminderKind
-from sessions.models import CheckIn, Reminder, ReminderStatus, SessionRecord, SessionStatus
-from sessions.services import session_book
-from sessions.session_day import (
-    session_check_in,
+from sessions.booking.sessions import session_book
+from sessions.day.check_in import session_check_in
+from sessions.day.running import (
     session_complete,
     session_no_show,
     session_protocol_for,
     session_start,
 )
+from sessions.models import CheckIn, Reminder, ReminderStatus, SessionRecord, SessionStatus
+from sessions.reminders.messages import ReminderKind
 from tests.factories import PatientFactory, massage_type
 from tests.patients.factories import cleared_screening, screening_with
 from tests.sessions.day_factories import (

@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from practice.models import Practice, Role, Therapist, User
+from sessions.day.check_in import SAME_DAY_QUESTIONS, session_check_in
+from sessions.day.running import session_start
 from sessions.models import Session, SessionRecord, SessionStatus
-from sessions.session_day import SAME_DAY_QUESTIONS, session_check_in, session_start
 from tests.factories import PatientFactory
 from tests.pages import text
 from tests.patients.factories import screening_with

@@ -1,0 +1,279 @@
+"""The practice's calendar as arithmetic: when a therapist could start a session (R23, R24).
+
+`Calendar` is pure data (working hours in local wall-clock time, closures, time off, busy
+spans) plus arithmetic on epoch seconds: no database, so course planning
+(`courses.planning`), availability (`sessions.availability`, which loads it in three queries)
+and the property tests all call it directly.
+
+A start `s` for `d` minutes is free when
+- `[s, s + d)` lies inside one of the therapist's working intervals that day (local wall-clock
+  time, converted per day so daylight-saving changes keep the local hours, R24);
+- `[s, s + d)` overlaps no closure, no time off of the therapist and no session of the patient;
+- `[s, s + d + buffer)` overlaps no `[start, end + buffer)` of a session of the therapist or
+  room: so there is a buffer before and after every session (R23), exactly as the database's
+  exclusion constraints see it (R19);
+- `s` is on the practice's grid (local wall-clock minutes from midnight), not in the past and
+  not beyond the booking horizon.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
+
+from practice.models import Practice
+
+Span = tuple[int, int]  # [start, end) in epoch seconds
+DAY = 86400
+
+
+class DayClosed(StrEnum):
+    """Why nothing can be booked on a day (reported by course planning, R10)."""
+
+    NOT_WORKING = "not_working"
+    CLOSURE = "closure"
+    TIME_OFF = "time_off"
+    FULLY_BOOKED = "fully_booked"
+    OUT_OF_RANGE = "out_of_range"
+
+
+DAY_CLOSED_MESSAGES = {
+    DayClosed.NOT_WORKING: _("The therapist does not work that day."),
+    DayClosed.CLOSURE: _("The practice is closed that day."),
+    DayClosed.TIME_OFF: _("The therapist is off that day."),
+    DayClosed.FULLY_BOOKED: _("No free time left that day."),
+    DayClosed.OUT_OF_RANGE: _("The day is in the past or beyond the booking horizon."),
+}
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def local_epoch(day: date, at: time, zone: zoneinfo.ZoneInfo) -> int:
+    """The instant of a local wall-clock time (a time skipped by a DST change is read with the
+    offset before the change, as zoneinfo does; an ambiguous one as its first occurrence)."""
+    return int(datetime.combine(day, at, tzinfo=zone).timestamp())
+
+
+def merge(spans: Iterable[Span]) -> list[Span]:
+    """Sorted, disjoint spans covering the same instants."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def _merge_times(spans: Iterable[tuple[time, time]]) -> list[tuple[time, time]]:
+    merged: list[list[time]] = []
+    for starts, ends in sorted(spans):
+        if merged and starts <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], ends)
+        else:
+            merged.append([starts, ends])
+    return [(starts, ends) for starts, ends in merged]
+
+
+def _overlapping(spans: list[Span], ends: list[int], lo: int, hi: int) -> Iterable[Span]:
+    """The spans of a merged list that overlap [lo, hi)."""
+    for index in range(bisect_right(ends, lo), len(spans)):
+        span = spans[index]
+        if span[0] >= hi:
+            break
+        yield span
+
+
+def subtract(window: Span, forbidden: Sequence[Span]) -> list[Span]:
+    """Closed intervals of `window` ([a, b], both inclusive) minus open intervals (lo, hi).
+
+    `forbidden` is sorted by its start. The ends stay allowed: a start may touch a busy span.
+    """
+    pieces: list[Span] = []
+    cursor, last = window
+    for lo, hi in forbidden:
+        if hi <= cursor:
+            continue
+        if lo >= last:
+            break
+        if lo >= cursor:
+            pieces.append((cursor, lo))
+        cursor = hi
+        if cursor > last:
+            return pieces
+    pieces.append((cursor, last))
+    return pieces
+
+
+@dataclass
+class Calendar:
+    """Everything availability needs for some therapists over a range, as plain data."""
+
+    zone: zoneinfo.ZoneInfo
+    grid_minutes: int
+    buffer_minutes: int
+    # therapist id -> weekday (0 = Monday) -> [(from, until)] in local wall-clock time
+    hours: dict[int, dict[int, list[tuple[time, time]]]]
+    closures: list[Span] = field(default_factory=list)
+    time_off: dict[int, list[Span]] = field(default_factory=dict)
+    # therapist id -> [(start, end + buffer)] of its active sessions
+    sessions: dict[int, list[Span]] = field(default_factory=dict)
+    # [(start, end + buffer)] of the room's sessions; [(start, end)] of the patient's
+    room_sessions: list[Span] = field(default_factory=list)
+    patient_sessions: list[Span] = field(default_factory=list)
+    # earliest allowed start and the instant the booking horizon ends (both epoch seconds)
+    not_before: int = 0
+    not_after: int = 2**62
+
+    def __post_init__(self) -> None:
+        # Overlapping or touching intervals of one day are one stretch of work: a session may
+        # run across 13:00 when the day is entered as 08:00-13:00 and 13:00-20:00.
+        self.hours = {
+            therapist_id: {weekday: _merge_times(spans) for weekday, spans in week.items()}
+            for therapist_id, week in self.hours.items()
+        }
+        self._plain: dict[int, tuple[list[Span], list[int]]] = {}
+        self._buffered: dict[int, tuple[list[Span], list[int]]] = {}
+        self._closures = merge(self.closures)
+        self._closure_ends = [end for _start, end in self._closures]
+
+    # -- inputs, merged once per therapist --------------------------------------------------
+    def _busy(self, therapist_id: int) -> tuple[list[Span], list[int], list[Span], list[int]]:
+        if therapist_id not in self._plain:
+            plain = merge(
+                [*self.closures, *self.time_off.get(therapist_id, ()), *self.patient_sessions]
+            )
+            buffered = merge([*self.sessions.get(therapist_id, ()), *self.room_sessions])
+            self._plain[therapist_id] = (plain, [end for _s, end in plain])
+            self._buffered[therapist_id] = (buffered, [end for _s, end in buffered])
+        plain, plain_ends = self._plain[therapist_id]
+        buffered, buffered_ends = self._buffered[therapist_id]
+        return plain, plain_ends, buffered, buffered_ends
+
+    def working_spans(self, therapist_id: int, day: date) -> list[Span]:
+        return [
+            (local_epoch(day, starts, self.zone), local_epoch(day, ends, self.zone))
+            for starts, ends in self.hours.get(therapist_id, {}).get(day.weekday(), ())
+        ]
+
+    # -- the answer ---------------------------------------------------------------------------
+    def free_starts(self, therapist_id: int, first: date, last: date, minutes: int) -> list[int]:
+        """Free start instants (epoch seconds, ascending) from `first` to `last` (local days)."""
+        length = minutes * 60
+        buffer = self.buffer_minutes * 60
+        grid = self.grid_minutes * 60
+        plain, plain_ends, buffered, buffered_ends = self._busy(therapist_id)
+        week = self.hours.get(therapist_id, {})
+        found: list[int] = []
+        day = first
+        while day <= last:
+            for starts, ends in week.get(day.weekday(), ()):
+                begin = local_epoch(day, starts, self.zone)
+                finish = local_epoch(day, ends, self.zone)
+                window = (max(begin, self.not_before), min(finish - length, self.not_after - 1))
+                if window[0] > window[1]:
+                    continue
+                # A start s is forbidden by a busy [a, b) when s < b and s + length > a
+                # (plus the buffer on both sides for sessions): the open interval (lo, b).
+                forbidden = sorted(
+                    [
+                        *(
+                            (a - length, b)
+                            for a, b in _overlapping(
+                                plain, plain_ends, window[0], window[1] + length
+                            )
+                        ),
+                        *(
+                            (a - length - buffer, b)
+                            for a, b in _overlapping(
+                                buffered, buffered_ends, window[0], window[1] + length + buffer
+                            )
+                        ),
+                    ]
+                )
+                pieces = subtract(window, forbidden)
+                if pieces:
+                    found.extend(self._on_grid(day, starts, ends, begin, finish, pieces, grid))
+            day += timedelta(days=1)
+        return found
+
+    def _on_grid(
+        self,
+        day: date,
+        starts: time,
+        ends: time,
+        begin: int,
+        finish: int,
+        pieces: list[Span],
+        grid: int,
+    ) -> list[int]:
+        offset = self._offset(begin)
+        if offset == self._offset(finish):
+            # The common case: one UTC offset all interval long, so the local grid is a
+            # plain arithmetic progression in UTC.
+            midnight = begin + offset - (begin + offset) % DAY - offset
+            out: list[int] = []
+            for lo, hi in pieces:
+                first = midnight + -(-(lo - midnight) // grid) * grid
+                out.extend(range(first, hi + 1, grid))
+            return out
+        # A daylight-saving change inside the working interval: walk the local wall clock.
+        step = self.grid_minutes
+        minute = -(-(starts.hour * 60 + starts.minute) // step) * step
+        until = ends.hour * 60 + ends.minute
+        candidates = []
+        while minute < until:
+            candidates.append(local_epoch(day, time(minute // 60, minute % 60), self.zone))
+            minute += step
+        return [s for s in candidates if any(lo <= s <= hi for lo, hi in pieces)]
+
+    def _offset(self, instant: int) -> int:
+        offset = datetime.fromtimestamp(instant, tz=self.zone).utcoffset()
+        return int(offset.total_seconds()) if offset is not None else 0
+
+    def is_free(self, therapist_id: int, start: int, minutes: int) -> bool:
+        day = datetime.fromtimestamp(start, tz=self.zone).date()
+        return start in self.free_starts(therapist_id, day, day, minutes)
+
+    def why_closed(self, therapist_id: int, day: date) -> DayClosed:
+        """The reason a day offers no start (assuming it offers none)."""
+        spans = self.working_spans(therapist_id, day)
+        if not spans:
+            return DayClosed.NOT_WORKING
+        lo, hi = spans[0][0], spans[-1][1]
+        if lo >= self.not_after or hi <= self.not_before:
+            return DayClosed.OUT_OF_RANGE
+        if any(a < hi and b > lo for a, b in self._closures):
+            return DayClosed.CLOSURE
+        if any(a < hi and b > lo for a, b in self.time_off.get(therapist_id, ())):
+            return DayClosed.TIME_OFF
+        return DayClosed.FULLY_BOOKED
+
+
+def local_range(practice: Practice, first: date, last: date) -> tuple[datetime, datetime]:
+    """The UTC instants from local midnight of `first` to local midnight after `last`."""
+    zone = practice.zone
+    return (
+        datetime.combine(first, time(), tzinfo=zone).astimezone(UTC),
+        datetime.combine(last + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC),
+    )
+
+
+def horizon_end(practice: Practice, now: datetime) -> datetime:
+    """R23: bookable up to the end of the local day `booking_horizon_days` after today."""
+    today = now.astimezone(practice.zone).date()
+    return local_range(
+        practice, today, today + timedelta(days=practice.settings.booking_horizon_days)
+    )[1]

@@ -1,0 +1,307 @@
+"""The serializers of the sessions API: a session, booking and moving one, and the session
+day's steps (check-in R7/R8/R2-R5, the record R15-R20, no-show R13, the protocol R14-R17)."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from courses.models import MAX_SESSIONS, Course
+from patients.api import PatientScopedSerializer
+from patients.models import Patient
+from patients.screening import Zone
+from practice.api import is_patient, renamed, status_field
+from practice.models import MassageType, Role, Room, Therapist
+from practice.permissions import PracticeRole
+from sessions.booking.sessions import MIN_SESSION_MINUTES
+from sessions.models import MAX_SESSION_MINUTES, CheckIn, Session, SessionRecord, SessionStatus
+from sessions.records.techniques import BackZone, Direction, Pressure, Technique
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    status = status_field(SessionStatus, read_only=True)
+    patient_name = serializers.CharField(source="patient.full_name", read_only=True)
+    therapist_name = serializers.CharField(source="therapist.name", read_only=True)
+    massage_type_name = serializers.CharField(source="massage_type.name", read_only=True)
+    minutes = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "course",
+            "sequence",
+            "patient",
+            "patient_name",
+            "therapist",
+            "therapist_name",
+            "room",
+            "massage_type",
+            "massage_type_name",
+            "starts_at",
+            "ends_at",
+            "minutes",
+            "status",
+            "schedule_version",
+            "late_cancellation",
+            "cancellation_reason",
+            "cancelled_at",
+        ]
+        read_only_fields = fields
+
+
+class SessionBookSerializer(PatientScopedSerializer):
+    patient = serializers.PrimaryKeyRelatedField(
+        queryset=Patient.objects.filter(archived=False),
+        required=False,
+        help_text=_("Staff: required. A patient books for themselves."),
+    )
+    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all())
+    massage_type = serializers.PrimaryKeyRelatedField(queryset=MassageType.objects.all())
+    room = serializers.PrimaryKeyRelatedField(
+        queryset=Room.objects.all(), required=False, allow_null=True
+    )
+    starts_at = serializers.DateTimeField()
+    minutes = serializers.IntegerField(
+        min_value=MIN_SESSION_MINUTES, max_value=MAX_SESSION_MINUTES, required=False
+    )
+    course = serializers.PrimaryKeyRelatedField(
+        queryset=Course.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("Rebooking a missed session of this course (R13)."),
+    )
+    sequence = serializers.IntegerField(min_value=1, max_value=MAX_SESSIONS, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("sequence") is not None and attrs.get("course") is None:
+            raise serializers.ValidationError({"course": _("A session number needs its course.")})
+        return attrs
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and getattr(request, "practice", None) and is_patient(request):
+            field = self.fields["course"]
+            field.queryset = field.queryset.filter(patient__user=request.user)
+
+
+class SessionListQuerySerializer(PatientScopedSerializer):
+    from_ = serializers.DateField(required=False)
+    to = serializers.DateField(required=False)
+    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all(), required=False)
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all(), required=False)
+    status = status_field(SessionStatus, required=False)
+
+    def get_fields(self) -> dict:
+        return renamed(super().get_fields(), **{"from": "from_"})
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("from") and attrs.get("to") and attrs["to"] < attrs["from"]:
+            raise serializers.ValidationError({"to": _("The end must not be before the start.")})
+        return attrs
+
+
+class RescheduleSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class CancellationSerializer(serializers.Serializer):
+    session = SessionSerializer()
+    late = serializers.BooleanField()
+    rebook_options = serializers.ListField(
+        child=serializers.DateTimeField(),
+        help_text=_("R13: free times to rebook a course session within the cadence."),
+    )
+
+
+class IsClinician(PracticeRole):
+    message = _("Only a therapist or a manager may do this.")
+    roles = frozenset({Role.MANAGER, Role.THERAPIST})
+
+
+class CheckInAnswerSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40, help_text=_("A same-day question's item code."))
+    yes = serializers.BooleanField()
+    zone = serializers.ChoiceField(
+        choices=Zone.choices, required=False, allow_blank=True, default=""
+    )
+
+
+class CheckInInputSerializer(serializers.Serializer):
+    answers = CheckInAnswerSerializer(
+        many=True,
+        help_text=_(
+            "One answer per same-day question: fever, acute_infection, chronic_exacerbation, "
+            "wound, inflamed_skin, allergic_rash (those the practice asks)."
+        ),
+    )
+    # Ranges and R7 are checked by the service, so its messages (naming the rule) are the
+    # ones a client sees.
+    temperature = serializers.DecimalField(
+        max_digits=4, decimal_places=1, required=False, allow_null=True
+    )
+    systolic = serializers.IntegerField(
+        required=False, allow_null=True, help_text=_("R7: required for a hypertensive patient.")
+    )
+    diastolic = serializers.IntegerField(required=False, allow_null=True)
+    pulse = serializers.IntegerField(required=False, allow_null=True)
+
+
+class RuleNoteSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+    zone = serializers.CharField(allow_blank=True)
+
+
+class CheckInSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CheckIn
+        fields = [
+            "id",
+            "answers",
+            "temperature",
+            "systolic",
+            "diastolic",
+            "pulse",
+            "blocked_by",
+            "checked_in_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CheckInResultSerializer(serializers.Serializer):
+    session = SessionSerializer()
+    check_in = CheckInSerializer()
+    blocked = serializers.BooleanField(
+        help_text=_("R2/R5/R8: today's session was stopped and cancelled as medical.")
+    )
+    blocked_by = RuleNoteSerializer(many=True)
+    blocked_zones = serializers.ListField(
+        child=serializers.CharField(), help_text=_("R3: zones closed for today.")
+    )
+    rebook_options = serializers.ListField(
+        child=serializers.DateTimeField(),
+        help_text=_("When blocked: free times from tomorrow to rebook the session."),
+    )
+
+
+def codes_help(text: str, codes: list[str]) -> Promise:
+    # Lazy all the way: the text is translated when the schema is rendered, not at import.
+    return format_lazy("{} {}", text, ", ".join(codes))
+
+
+class CompleteSerializer(serializers.Serializer):
+    # Codes are checked by the R20 rules (sessions.records), whose messages name the rule.
+    techniques = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        max_length=64,
+        help_text=codes_help(_("Technique codes, in the order used (R15):"), Technique.values),
+    )
+    zones = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        max_length=32,
+        help_text=codes_help(_("Zones worked:"), BackZone.values),
+    )
+    pressure = serializers.CharField(
+        max_length=16, help_text=codes_help(_("Pressure level:"), Pressure.values)
+    )
+    direction = serializers.CharField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        help_text=codes_help(
+            _("Top-down by default for a hypertensive patient (R8), else bottom-up (R16):"),
+            Direction.values,
+        ),
+    )
+    systolic_after = serializers.IntegerField(required=False, allow_null=True)
+    diastolic_after = serializers.IntegerField(required=False, allow_null=True)
+    pain_before = serializers.IntegerField(help_text=_("R18: 0-10."))
+    pain_after = serializers.IntegerField(help_text=_("R18: 0-10."))
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class SessionRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SessionRecord
+        fields = [
+            "techniques",
+            "zones",
+            "pressure",
+            "direction",
+            "systolic_before",
+            "diastolic_before",
+            "systolic_after",
+            "diastolic_after",
+            "pain_before",
+            "pain_after",
+            "notes",
+            "recorded_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CompletedSerializer(serializers.Serializer):
+    session = SessionSerializer()
+    record = SessionRecordSerializer()
+
+
+class NoShowSerializer(serializers.Serializer):
+    session = SessionSerializer()
+    course_interrupted = serializers.BooleanField(
+        help_text=_("R13: more than two missed sessions in a row flagged the course.")
+    )
+    rebook_options = serializers.ListField(
+        child=serializers.DateTimeField(),
+        help_text=_("R13: free times to rebook it within the cadence."),
+    )
+
+
+class ProtocolNoteSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProtocolStepSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    techniques = serializers.ListField(child=serializers.CharField())
+    zones = serializers.ListField(child=serializers.CharField())
+    pressure = serializers.CharField()
+
+
+class ZoneAvoidanceSerializer(serializers.Serializer):
+    zone = serializers.CharField()
+    rule = serializers.CharField()
+    groups = serializers.ListField(child=serializers.CharField())
+    max_pressure = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class TechniqueExclusionSerializer(serializers.Serializer):
+    technique = serializers.CharField()
+    rule = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProtocolSerializer(serializers.Serializer):
+    """`sessions.protocol.SessionProtocol.as_json()`."""
+
+    massage_type = serializers.CharField()
+    minutes = serializers.IntegerField(help_text=_("R14: 10, then 15, then the type's default."))
+    direction = serializers.CharField()
+    allowed = serializers.BooleanField()
+    blocked_by = ProtocolNoteSerializer(many=True)
+    steps = ProtocolStepSerializer(many=True)
+    avoid = ZoneAvoidanceSerializer(many=True)
+    excluded = TechniqueExclusionSerializer(many=True)
+    notes = ProtocolNoteSerializer(many=True)
