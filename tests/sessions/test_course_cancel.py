@@ -3,6 +3,7 @@ reminders is sent (R22), from the service, the API, the desk's page and the admi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import time, timedelta
 
@@ -155,6 +156,7 @@ def test_the_desk_cancels_a_course_from_its_page(practice: Practice, desk, clien
     client.force_login(desk)
     page = client.get(f"/p/linden/courses/{course.pk}/")
     assert "Cancel the course" in page.text
+    assert re.search(r"<title>\s*Course\b", page.text)
 
     response = client.post(f"/p/linden/courses/{course.pk}/cancel/", {"reason": "Injury"})
 
