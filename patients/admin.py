@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import ForeignKey, Model, Q, QuerySet
+from django.forms import ModelChoiceField
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -33,7 +36,9 @@ class PatientAdminForm(forms.ModelForm):
         fields = ("practice", *PATIENT_EDITABLE_FIELDS, "archived")
 
     def _post_clean(self) -> None:
-        super()._post_clean()  # the model's checks, which also normalise the phone numbers
+        # The model's checks, which also normalise the phone numbers: a private hook of
+        # Django's model forms, which the stubs leave out.
+        super()._post_clean()  # type: ignore[misc]
         if self.errors or self.cleaned_data.get("confirm_duplicate"):
             return
         duplicates = duplicates_of(patient=self.instance)
@@ -75,7 +80,9 @@ class PatientAdmin(PracticeScopedAdmin):
         # Archive, never delete: screenings and sessions keep their patient.
         return False
 
-    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField[Any] | None:
         if db_field.name == "user" and not request.user.is_superuser:
             # Only the patient accounts of the manager's practices, not every user.
             kwargs["queryset"] = User.objects.filter(
@@ -173,7 +180,7 @@ class ContraindicationAdmin(PracticeScopedAdmin):
         return queryset.filter(Q(practice=None) | Q(practice__in=managed_practice_ids(request)))
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        if obj is not None and obj.practice_id is None:
+        if isinstance(obj, Contraindication) and obj.practice_id is None:
             return request.user.is_superuser
         return super().has_change_permission(request, obj)
 
@@ -181,8 +188,14 @@ class ContraindicationAdmin(PracticeScopedAdmin):
         # Answers point at items (PROTECT): switch them off instead.
         return False
 
-    def get_form(self, request: HttpRequest, obj: Contraindication | None = None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: Contraindication | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm[Contraindication]]:
+        form = super().get_form(request, obj, change, **kwargs)
         if not request.user.is_superuser and "practice" in form.base_fields:
             # Only a superuser edits the shared default; a manager adds to their practice.
             form.base_fields["practice"].required = True
@@ -213,7 +226,9 @@ class ContraindicationOptOutAdmin(PracticeScopedAdmin):
     list_display = ("contraindication", "practice", "created_at")
     list_select_related = ("contraindication", "practice")
 
-    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField[Any] | None:
         if db_field.name == "contraindication":
             kwargs["queryset"] = Contraindication.objects.filter(practice=None)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -51,19 +51,25 @@ from practice.api import (
     is_patient,
 )
 from practice.models import Role, User
-from practice.permissions import IsPracticeMember, IsStaff, request_membership
+from practice.permissions import (
+    IsPracticeMember,
+    IsStaff,
+    practice_request,
+    request_membership,
+)
+from practice.tenancy import PracticeAPIRequest
 
 
 class PatientScopedSerializer(ScopedFieldsSerializer):
     """Related fields choose only among the request's practice's rows (and, for a patient,
     only their own patient record), so another practice's ids are simply "not found"."""
 
-    def scope(self, queryset: QuerySet, request: Request) -> QuerySet:
+    def scope(self, queryset: QuerySet[Any], request: PracticeAPIRequest) -> QuerySet[Any]:
         if queryset.model is Patient and is_patient(request):
             return queryset.filter(user=request.user)
         return queryset
 
-    def patient_of(self, request: Request) -> Patient:
+    def patient_of(self, request: PracticeAPIRequest) -> Patient:
         """The patient named, or the signed-in patient's own record."""
         patient = self.validated_data.get("patient")
         if patient is not None:
@@ -105,7 +111,7 @@ class PatientInputSerializer(PatientSerializer):
         fields = [*PatientSerializer.Meta.fields, "confirm_duplicate"]
         # Format and range checks live in the model and run in the service (full_clean), so
         # the messages are the same in the admin and the API.
-        extra_kwargs = {
+        extra_kwargs: dict[str, dict[str, Any]] = {
             "phone": {"validators": []},
             "emergency_contact_phone": {"validators": []},
         }
@@ -276,7 +282,7 @@ class PatientViewSet(
     def get_queryset(self) -> QuerySet[Patient]:
         if getattr(self, "swagger_fake_view", False):
             return Patient.objects.none()
-        patients = patients_visible_to(membership=self.request.membership)
+        patients = patients_visible_to(membership=request_membership(self.request))
         if self.action != "list":
             return patients
         archived = self.request.query_params.get("archived", "").lower() in ("1", "true", "yes")
@@ -297,7 +303,9 @@ class PatientViewSet(
         data = dict(serializer.validated_data)
         confirm = data.pop("confirm_duplicate", False)
         try:
-            patient = patient_create(practice=request.practice, confirm_duplicate=confirm, **data)
+            patient = patient_create(
+                practice=practice_request(request).practice, confirm_duplicate=confirm, **data
+            )
         except DuplicatePatient as exc:
             return duplicate_response(exc)
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
@@ -332,7 +340,7 @@ class PatientViewSet(
         responses=ScreeningStatusSerializer,
     )
     @action(detail=True, methods=["get"], url_path="screening-status")
-    def screening_status(self, request: Request, pk: str | None = None) -> Response:
+    def screening_status(self, request: PracticeAPIRequest, pk: str | None = None) -> Response:
         """The screening valid on a day and its outcome that day, or "none valid" (R1)."""
         patient = self.get_object()
         query = DayQuerySerializer(data=request.query_params)
@@ -379,13 +387,14 @@ class MeView(GenericAPIView):
     serializer_class = MeSerializer
 
     @extend_schema(responses=MeSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: PracticeAPIRequest) -> Response:
         membership = request_membership(request)
         user = User.objects.prefetch_related("memberships__practice__settings").get(
             pk=request.user.pk
         )
-        user.current_membership = membership
-        user.current_patient = (
+        # Read by MeSerializer's sources; set on this one instance, they are not model fields.
+        user.current_membership = membership  # type: ignore[attr-defined]
+        user.current_patient = (  # type: ignore[attr-defined]
             patient_records_of(user=user, practice=membership.practice)
             .select_related("practice__settings")
             .first()

@@ -4,10 +4,12 @@ views put back next to the fields (`errors_to_form`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.datastructures import MultiValueDict
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -56,11 +58,13 @@ class PatientForm(forms.ModelForm):
         self.fields["phone"].widget.attrs.update({"type": "tel", "autocomplete": "tel"})
         self.fields["emergency_contact_phone"].widget.attrs["type"] = "tel"
         # Only this practice's patient accounts can be linked, never any user of the site.
-        self.fields["user"].queryset = User.objects.filter(
+        user_field = self.fields["user"]
+        assert isinstance(user_field, forms.ModelChoiceField)  # the model's foreign key
+        user_field.queryset = User.objects.filter(
             memberships__practice=practice, memberships__role=Role.PATIENT
         ).order_by("email")
-        self.fields["user"].label = _("Portal account")
-        self.fields["user"].help_text = _("The patient's login, if they use the portal.")
+        user_field.label = _("Portal account")
+        user_field.help_text = _("The patient's login, if they use the portal.")
         if ask_duplicate:
             self.fields["confirm_duplicate"] = forms.BooleanField(
                 label=_("This is a different person: save anyway"), required=False
@@ -68,7 +72,7 @@ class PatientForm(forms.ModelForm):
 
     def service_fields(self) -> dict[str, Any]:
         """What `patient_create` / `patient_update` take (PATIENT_EDITABLE)."""
-        return {name: self.cleaned_data[name] for name in self._meta.fields}
+        return {name: self.cleaned_data[name] for name in self._meta.fields or ()}
 
 
 class PatientSearchForm(forms.Form):
@@ -215,10 +219,18 @@ class ClearanceForm(forms.ModelForm):
         fields = ["contraindication", "doctor_name", "issued_on", "document"]
         widgets = {"issued_on": DATE_INPUT}
 
-    def __init__(self, *args: Any, instance: DoctorClearance, **kwargs: Any) -> None:
-        super().__init__(*args, instance=instance, **kwargs)
+    def __init__(
+        self,
+        data: Mapping[str, Any] | None = None,
+        files: MultiValueDict[str, UploadedFile] | None = None,
+        *,
+        instance: DoctorClearance,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, files, instance=instance, **kwargs)
         answered_yes = instance.screening.answers.filter(yes=True).values("contraindication_id")
         field = self.fields["contraindication"]
+        assert isinstance(field, forms.ModelChoiceField)  # the model's foreign key
         field.queryset = Contraindication.objects.filter(pk__in=answered_yes, clearable=True)
         field.label = _("Item the doctor clears")
         field.empty_label = _("— choose —")

@@ -63,10 +63,11 @@ def invitation_read(*, token: str, practice: Practice) -> Invitation:
         ) from exc
     if not isinstance(claims, dict) or claims.get("practice") != practice.pk:
         raise InvitationInvalid(_("This invitation link is not valid."))
+    patient_id = claims.get("patient")
     patient = (
-        Patient.objects.for_practice(practice)
-        .filter(pk=claims.get("patient"), archived=False)
-        .first()
+        Patient.objects.for_practice(practice).filter(pk=patient_id, archived=False).first()
+        if patient_id is not None
+        else None
     )
     if patient is None or patient.email.lower() != claims.get("email"):
         # The record was archived or its address changed since the link was sent.

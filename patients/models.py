@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date
+from typing import TYPE_CHECKING
 
 import phonenumbers
 from django.conf import settings
@@ -37,6 +38,9 @@ from patients.screening import (
 )
 from practice.catalogue import DEFAULT_MASSAGE_TYPES
 from practice.models import MassageType, Membership, Practice, PracticeOwned, Role
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def phone_to_e164(raw: str) -> str:
@@ -131,12 +135,12 @@ class Patient(PracticeOwned):
 
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
         # Normalised before the field checks, so "+49 (151) 2345-6789 0" fits max_length.
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[ValidationError]] = {}
         for name in ("phone", "emergency_contact_phone"):
             try:
                 setattr(self, name, phone_to_e164(getattr(self, name) or ""))
             except ValidationError as exc:
-                errors[name] = exc.messages
+                errors[name] = [ValidationError(message) for message in exc.messages]
         self.email = (self.email or "").strip().lower()
         try:
             super().clean_fields(exclude=[*(exclude or ()), *errors])
@@ -242,7 +246,7 @@ class Contraindication(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        errors = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         types = self.blocks_types
         if not isinstance(types, list) or not all(isinstance(code, str) for code in types):
             errors["blocks_types"] = [_("A list of massage type codes.")]
@@ -486,7 +490,7 @@ class DoctorClearance(PracticeOwned):
 
     def clean(self) -> None:
         super().clean()
-        errors = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         if self.contraindication_id:
             item = self.contraindication
             if item.practice_id not in (None, self.practice_id):

@@ -33,7 +33,13 @@ from patients.services import (
     clearance_add,
     screening_record,
 )
-from practice.permissions import IsPracticeMember, IsStaff
+from practice.models import User
+from practice.permissions import (
+    IsPracticeMember,
+    IsStaff,
+    practice_request,
+    request_membership,
+)
 
 # --- Screenings -------------------------------------------------------------------------------
 
@@ -56,8 +62,8 @@ class ClearanceSerializer(serializers.ModelSerializer):
 
 
 class ScreeningSerializer(serializers.ModelSerializer):
-    recorded_by = serializers.StringRelatedField()
-    confirmed_by = serializers.StringRelatedField()
+    recorded_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+    confirmed_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
     answers = AnswerSerializer(many=True)
     clearances = ClearanceSerializer(many=True)
     outcome = serializers.SerializerMethodField()
@@ -145,7 +151,7 @@ class ScreeningViewSet(
         return [IsStaff()]
 
     def get_patient(self) -> Patient:
-        visible = patients_visible_to(membership=self.request.membership)
+        visible = patients_visible_to(membership=request_membership(self.request))
         return get_object_or_404(visible, pk=self.kwargs["patient_pk"])
 
     def get_queryset(self) -> QuerySet[Screening]:
@@ -170,7 +176,7 @@ class ScreeningViewSet(
             patient=patient,
             answers=answers,
             clearances=clearances,
-            recorded_by=request.user,
+            recorded_by=practice_request(request).user,
             **data,
         )
         screening = screenings_of(patient=patient).get(pk=screening.pk)
@@ -235,4 +241,4 @@ class ContraindicationViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[Contraindication]:
-        return catalogue_for(practice=self.request.practice)
+        return catalogue_for(practice=practice_request(self.request).practice)

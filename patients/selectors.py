@@ -62,13 +62,14 @@ def patient_search(*, patients: QuerySet[Patient], query: str) -> QuerySet[Patie
     words = query.split()
     matches = Q()
     for word in words:
-        matches &= _contains("full_name", word)
+        matches &= _contains("searched_name", word)
     matches |= _contains("email", query)
     if PHONE_QUERY.match(query):
         digits = re.sub(r"\D", "", query).lstrip("0")
         if len(digits) >= 3:
             matches |= _contains("phone", digits)
-    return patients.alias(full_name=FullName()).filter(matches)
+    # Not aliased "full_name": that is the model's property.
+    return patients.alias(searched_name=FullName()).filter(matches)
 
 
 def patient_duplicates(
@@ -169,9 +170,12 @@ def screenings_of(*, patient: Patient) -> QuerySet[Screening]:
         Screening.objects.for_practice(patient.practice_id)
         .filter(patient=patient)
         .select_related("recorded_by", "confirmed_by")
+        # One call each: the stubs give all the Prefetch objects of one call a single type.
         .prefetch_related(
-            Prefetch("answers", ScreeningAnswer.objects.select_related("contraindication")),
-            Prefetch("clearances", DoctorClearance.objects.select_related("contraindication")),
+            Prefetch("answers", ScreeningAnswer.objects.select_related("contraindication"))
+        )
+        .prefetch_related(
+            Prefetch("clearances", DoctorClearance.objects.select_related("contraindication"))
         )
     )
 

@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from patients.forms import (
@@ -54,18 +54,19 @@ from patients.services import (
 )
 from practice.models import MassageType
 from practice.pages import Notices, errors_to_form, form_status, redirect_with_notice
+from practice.tenancy import PracticeRequest
 from practice.web import patient_page, staff_page
 
 PAGE_SIZE = 25
 NOTICES = Notices(
     {
-        "saved": _lazy("Saved."),
-        "archived": _lazy("The patient is archived."),
-        "screening-saved": _lazy("Screening saved."),
-        "screening-confirmed": _lazy("Screening confirmed."),
-        "already-confirmed": _lazy("This screening is already confirmed."),
-        "clearance-saved": _lazy("Clearance recorded; the outcome was recomputed."),
-        "questionnaire-sent": _lazy(
+        "saved": gettext_lazy("Saved."),
+        "archived": gettext_lazy("The patient is archived."),
+        "screening-saved": gettext_lazy("Screening saved."),
+        "screening-confirmed": gettext_lazy("Screening confirmed."),
+        "already-confirmed": gettext_lazy("This screening is already confirmed."),
+        "clearance-saved": gettext_lazy("Clearance recorded; the outcome was recomputed."),
+        "questionnaire-sent": gettext_lazy(
             "Thank you. The practice will go through your answers with you."
         ),
     }
@@ -73,11 +74,11 @@ NOTICES = Notices(
 ZONE_NAMES = dict(Zone.choices)
 
 
-def _today(request: HttpRequest) -> date:
+def _today(request: PracticeRequest) -> date:
     return timezone.localdate(timezone=request.practice.zone)
 
 
-def _patient(request: HttpRequest, pk: int) -> Patient:
+def _patient(request: PracticeRequest, pk: int) -> Patient:
     return get_object_or_404(patients_visible_to(membership=request.membership), pk=pk)
 
 
@@ -88,7 +89,7 @@ def _screening(patient: Patient, pk: int) -> Screening:
 render_page = NOTICES.render
 
 
-def _to_record(request: HttpRequest, pk: int, notice: str) -> HttpResponse:
+def _to_record(request: PracticeRequest, pk: int, notice: str) -> HttpResponse:
     target = reverse(
         "patients:patient-detail", kwargs={"practice_slug": request.practice.slug, "pk": pk}
     )
@@ -108,7 +109,7 @@ def outcome_context(outcome: Outcome, type_names: dict[str, str]) -> dict[str, A
     }
 
 
-def _type_names(request: HttpRequest) -> dict[str, str]:
+def _type_names(request: PracticeRequest) -> dict[str, str]:
     return dict(MassageType.objects.for_practice(request.practice).values_list("code", "name"))
 
 
@@ -116,7 +117,7 @@ def _type_names(request: HttpRequest) -> dict[str, str]:
 
 
 @staff_page
-def patient_list(request: HttpRequest) -> HttpResponse:
+def patient_list(request: PracticeRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET)
     query, archived = "", False
     if form.is_valid():
@@ -141,17 +142,17 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 @staff_page
 @require_http_methods(["GET", "POST"])
-def patient_new(request: HttpRequest) -> HttpResponse:
+def patient_new(request: PracticeRequest) -> HttpResponse:
     return _patient_form(request, patient=None)
 
 
 @staff_page
 @require_http_methods(["GET", "POST"])
-def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_edit(request: PracticeRequest, pk: int) -> HttpResponse:
     return _patient_form(request, patient=_patient(request, pk))
 
 
-def _patient_form(request: HttpRequest, patient: Patient | None) -> HttpResponse:
+def _patient_form(request: PracticeRequest, patient: Patient | None) -> HttpResponse:
     options: dict[str, Any] = {"practice": request.practice}
     if patient is not None:
         options["instance"] = patient
@@ -194,7 +195,7 @@ def _patient_form(request: HttpRequest, patient: Patient | None) -> HttpResponse
 
 
 @staff_page
-def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     type_names = _type_names(request)
     status = patient_screening_status(patient=patient, on=_today(request))
@@ -216,7 +217,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page
 @require_http_methods(["GET", "POST"])
-def patient_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_archive_view(request: PracticeRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     if request.method == "POST":
         patient_archive(patient=patient)
@@ -235,7 +236,7 @@ def _screening_errors(form: ScreeningForm, exc: ScreeningInvalid) -> None:
 
 @staff_page
 @require_http_methods(["GET", "POST"])
-def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
+def screening_new(request: PracticeRequest, pk: int) -> HttpResponse:
     """The screening form. "Check" computes the outcome with `screening_preview` (the same
     validation and rules as saving) and writes nothing; "Save" records it."""
     patient = _patient(request, pk)
@@ -268,7 +269,7 @@ def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page
 @require_http_methods(["GET", "POST"])
-def screening_confirm_view(request: HttpRequest, pk: int, screening_pk: int) -> HttpResponse:
+def screening_confirm_view(request: PracticeRequest, pk: int, screening_pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     screening = _screening(patient, screening_pk)
     if not screening.awaiting_confirmation:
@@ -299,7 +300,7 @@ def screening_confirm_view(request: HttpRequest, pk: int, screening_pk: int) -> 
 
 @staff_page
 @require_http_methods(["GET", "POST"])
-def clearance_new(request: HttpRequest, pk: int, screening_pk: int) -> HttpResponse:
+def clearance_new(request: PracticeRequest, pk: int, screening_pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     screening = _screening(patient, screening_pk)
     blank = DoctorClearance(practice=request.practice, screening=screening)
@@ -330,7 +331,7 @@ def clearance_new(request: HttpRequest, pk: int, screening_pk: int) -> HttpRespo
 
 
 @staff_page
-def clearance_document(request: HttpRequest, pk: int) -> HttpResponse:
+def clearance_document(request: PracticeRequest, pk: int) -> FileResponse:
     """A doctor's letter, to staff of its practice only: medical documents have no public
     media URL, so this login- and practice-checked view is the only way to them."""
     clearance = get_object_or_404(
@@ -340,15 +341,15 @@ def clearance_document(request: HttpRequest, pk: int) -> HttpResponse:
         document = clearance.document.open("rb")
     except FileNotFoundError as exc:
         raise Http404(_("The document file is missing.")) from exc
-    return FileResponse(
-        document, as_attachment=True, filename=PurePath(clearance.document.name).name
-    )
+    # Opened, so it has a name (only a file never saved has none).
+    filename = PurePath(clearance.document.name or "").name
+    return FileResponse(document, as_attachment=True, filename=filename)
 
 
 # --- Patient portal ---------------------------------------------------------------------------
 
 
-def _own_record(request: HttpRequest) -> Patient | None:
+def _own_record(request: PracticeRequest) -> Patient | None:
     # A patient's own row(s) only, through the same visibility rule as the API.
     return (
         patients_visible_to(membership=request.membership)
@@ -359,7 +360,7 @@ def _own_record(request: HttpRequest) -> Patient | None:
 
 
 @patient_page
-def portal(request: HttpRequest) -> HttpResponse:
+def portal(request: PracticeRequest) -> HttpResponse:
     patient = _own_record(request)
     context: dict[str, Any] = {"patient": patient}
     if patient is not None:
@@ -376,7 +377,7 @@ def portal(request: HttpRequest) -> HttpResponse:
 
 @patient_page
 @require_http_methods(["GET", "POST"])
-def portal_screening_new(request: HttpRequest) -> HttpResponse:
+def portal_screening_new(request: PracticeRequest) -> HttpResponse:
     """The questionnaire a patient fills ahead of a course: stored as self-reported, it counts
     only once a staff member has confirmed it (R1)."""
     patient = _own_record(request)
@@ -413,7 +414,7 @@ def portal_screening_new(request: HttpRequest) -> HttpResponse:
 
 
 @patient_page
-def portal_screening(request: HttpRequest, pk: int) -> HttpResponse:
+def portal_screening(request: PracticeRequest, pk: int) -> HttpResponse:
     patient = _own_record(request)
     if patient is None:
         raise Http404(_("No patient record is linked to your account."))

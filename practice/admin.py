@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, ClassVar
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Model, QuerySet
-from django.forms.models import BaseInlineFormSet
+from django.db.models import ForeignKey, ManyToManyField, Model, QuerySet
+from django.forms.models import BaseInlineFormSet, ModelChoiceField, ModelMultipleChoiceField
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +26,11 @@ from practice.models import (
 )
 from practice.services import practice_create
 
+if TYPE_CHECKING:
+    # The stubs' names for `list_filter` and its entries (a field name, a field, a filter).
+    from django.contrib.admin.options import _ListFilterT
+    from django.utils.datastructures import _ListOrTuple
+
 
 class ManagerPermissions:
     """A manager may do everything with their own practice's rows; a superuser with all."""
@@ -37,7 +44,8 @@ class ManagerPermissions:
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._allowed(request)
 
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+    # A model admin asks with the request only, an inline also with the parent object.
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._allowed(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -50,29 +58,34 @@ class ManagerPermissions:
 class PracticeScopedAdmin(ManagerPermissions, admin.ModelAdmin):
     """Practice-owned rows: a manager sees, and may link to, their practices' rows only."""
 
-    list_filter: tuple = ("practice",)
+    # A class variable, as in ModelAdmin, so that subclasses may list more filters.
+    list_filter: ClassVar[_ListOrTuple[_ListFilterT]] = ("practice",)
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
         return queryset.filter(practice__in=managed_practice_ids(request))
 
-    def get_list_filter(self, request: HttpRequest) -> tuple:
+    def get_list_filter(self, request: HttpRequest) -> _ListOrTuple[_ListFilterT]:
         if request.user.is_superuser or len(managed_practice_ids(request)) > 1:
             return self.list_filter
         return tuple(f for f in self.list_filter if f != "practice")
 
-    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField[Any] | None:
         kwargs.setdefault("queryset", self._scoped_choices(db_field.related_model, request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
+    def formfield_for_manytomany(
+        self, db_field: ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelMultipleChoiceField[Any] | None:
         kwargs.setdefault("queryset", self._scoped_choices(db_field.related_model, request))
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @staticmethod
-    def _scoped_choices(model: type[Model], request: HttpRequest) -> QuerySet:
+    def _scoped_choices(model: type[Model], request: HttpRequest) -> QuerySet[Any]:
         queryset = model._default_manager.all()
         if request.user.is_superuser:
             return queryset
@@ -86,8 +99,9 @@ class PracticeScopedAdmin(ManagerPermissions, admin.ModelAdmin):
 class SamePracticeFormSet(BaseInlineFormSet):
     """Rows added inline belong to their parent's practice."""
 
-    def _construct_form(self, i: int, **kwargs: object) -> forms.Form:
-        form = super()._construct_form(i, **kwargs)
+    def _construct_form(self, i: int, **kwargs: object) -> forms.ModelForm[Any]:
+        # A private hook of Django's formsets, which the stubs leave out.
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
         form.instance.practice_id = self.instance.practice_id
         return form
 
@@ -115,7 +129,7 @@ class PracticeAdmin(ManagerPermissions, admin.ModelAdmin):
             return queryset
         return queryset.filter(pk__in=managed_practice_ids(request))
 
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return request.user.is_superuser
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -188,7 +202,8 @@ class WorkingHoursAdmin(PracticeScopedAdmin):
 @admin.register(Closure)
 class ClosureAdmin(PracticeScopedAdmin):
     list_display = ("reason", "starts_at", "ends_at", "practice")
-    list_filter = ("practice",)
+    # A class variable, as in ModelAdmin, so that subclasses may list more filters.
+    list_filter: ClassVar[_ListOrTuple[_ListFilterT]] = ("practice",)
     search_fields = ("reason",)
     date_hierarchy = "starts_at"
 

@@ -6,20 +6,27 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 from functools import wraps
+from typing import TypeVar, cast
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from practice.models import PracticeSettings, Role
 
+# Where managed_practice_ids() keeps its answer on the request (an attribute of our own).
+_MANAGED_PRACTICE_IDS = "_managed_practice_ids"
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+
 
 def managed_practice_ids(request: HttpRequest) -> frozenset[int]:
     """The practices this user manages, looked up once per request."""
-    cached = getattr(request, "_managed_practice_ids", None)
+    cached: frozenset[int] | None = getattr(request, _MANAGED_PRACTICE_IDS, None)
     if cached is None:
         user = request.user
         cached = frozenset(
@@ -27,7 +34,7 @@ def managed_practice_ids(request: HttpRequest) -> frozenset[int]:
             if user.is_authenticated and user.is_active
             else ()
         )
-        request._managed_practice_ids = cached
+        setattr(request, _MANAGED_PRACTICE_IDS, cached)
     return cached
 
 
@@ -74,13 +81,16 @@ class PracticeAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return may_use_admin(request)
 
-    def admin_view(self, view: Callable, cacheable: bool = False) -> Callable:
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         guarded = super().admin_view(view, cacheable)
 
         @wraps(guarded)
-        def in_practice_zone(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        def in_practice_zone(
+            request: HttpRequest, *args: object, **kwargs: object
+        ) -> HttpResponseBase:
             zone = managed_zone(request) if request.user.is_authenticated else None
             with timezone.override(zone):
                 return guarded(request, *args, **kwargs)
 
-        return in_practice_zone
+        # Called exactly as `view` is (AdminSite.admin_view promises the view's own type).
+        return cast(_View, in_practice_zone)

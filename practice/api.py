@@ -1,5 +1,5 @@
-"""What every API view shares: practice-scoped querysets and related fields, and small
-field helpers."""
+"""What every API view shares: practice-scoped related fields, the practice and membership
+serializers, and small field helpers."""
 
 from __future__ import annotations
 
@@ -9,19 +9,9 @@ from django.db import models
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.request import Request
 
-from practice.models import Membership, Practice, PracticeOwnedQuerySet, Role
-
-
-class PracticeScopedMixin:
-    """Views over practice-owned rows: the queryset is always the request's practice's."""
-
-    def get_queryset(self) -> PracticeOwnedQuerySet:
-        return super().get_queryset().for_practice(self.request.practice)
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.save(practice=self.request.practice)
+from practice.models import Membership, Practice, Role
+from practice.tenancy import PracticeAPIRequest
 
 
 class PracticeSerializer(serializers.ModelSerializer):
@@ -40,7 +30,7 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["practice", "role"]
 
 
-def is_patient(request: Request) -> bool:
+def is_patient(request: PracticeAPIRequest) -> bool:
     return request.membership.role == Role.PATIENT
 
 
@@ -50,16 +40,24 @@ class ScopedFieldsSerializer(serializers.Serializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        practice = getattr(request, "practice", None)
-        if request is None or practice is None:
+        # Without a request, or before its practice is resolved, there is nothing to scope by.
+        request: PracticeAPIRequest | None = self.context.get("request")
+        if request is None or getattr(request, "practice", None) is None:
             return
         for field in self.fields.values():
-            queryset = getattr(field, "queryset", None)
+            # Related fields are the ones that choose among rows (a many=True field keeps its
+            # own, as it always has). get_queryset() is the field's queryset, or None when it
+            # is read-only.
+            if not isinstance(field, serializers.RelatedField):
+                continue
+            queryset = field.get_queryset()
             if queryset is not None:
-                field.queryset = self.scope(queryset.for_practice(practice), request)
+                scoped = self.scope(queryset.filter(practice=request.practice), request)
+                # The stubs type `queryset` as possibly a Manager, which is a descriptor, so
+                # mypy takes setting the attribute for a call of Manager.__get__.
+                field.queryset = scoped  # type: ignore[arg-type]
 
-    def scope(self, queryset: QuerySet, request: Request) -> QuerySet:
+    def scope(self, queryset: QuerySet[Any], request: PracticeAPIRequest) -> QuerySet[Any]:
         return queryset
 
 

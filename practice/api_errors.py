@@ -55,6 +55,7 @@ def _error_body(exc: Exception, response: Response) -> dict[str, Any]:
         )
         body["errors"] = errors
         return body
+    detail: object
     if isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         body["code"] = codes if isinstance(codes, str) else exc.default_code

@@ -9,8 +9,8 @@ deployment later distribute tables by practice without a query ever joining acro
 from __future__ import annotations
 
 import zoneinfo
-from datetime import tzinfo
 from decimal import Decimal
+from typing import ClassVar, Self, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -34,7 +34,7 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def get_by_natural_key(self, email: str) -> User:
+    def get_by_natural_key(self, email: str | None) -> User:
         # People type their address with whatever capitals they like; it is stored lowercased.
         return self.get(email__iexact=email)
 
@@ -60,7 +60,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("user")
@@ -86,12 +86,15 @@ class Practice(models.Model):
         return self.name
 
     @property
-    def zone(self) -> tzinfo:
+    def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.settings.time_zone)
 
 
-class PracticeOwnedQuerySet(models.QuerySet):
-    def for_practice(self, practice: Practice | int) -> PracticeOwnedQuerySet:
+_M = TypeVar("_M", bound=models.Model)
+
+
+class PracticeOwnedQuerySet(models.QuerySet[_M]):
+    def for_practice(self, practice: Practice | int) -> Self:
         return self.filter(practice=practice)
 
 
@@ -111,7 +114,10 @@ class PracticeOwned(models.Model):
             if not field.is_relation or field.name == "practice":
                 continue
             related_id = getattr(self, field.attname)
-            if related_id is None or not issubclass(field.related_model, PracticeOwned):
+            related_model = field.related_model  # a relation's: never None here
+            if related_id is None or related_model is None:
+                continue
+            if not issubclass(related_model, PracticeOwned):
                 continue
             related = getattr(self, field.name)
             if related.practice_id != self.practice_id:

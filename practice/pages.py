@@ -40,14 +40,14 @@ def redirect_with_notice(url: str, notice: str) -> HttpResponse:
     return redirect(f"{url}?{urlencode({'notice': notice})}")
 
 
-def form_status(request: HttpRequest, form: forms.Form) -> int:
+def form_status(request: HttpRequest, form: forms.BaseForm) -> int:
     """400 for a form sent back with errors, except to htmx, which swaps only 2xx answers in."""
     if form.is_bound and form.errors and not request.headers.get("HX-Request"):
         return 400
     return 200
 
 
-def errors_to_form(form: forms.Form, exc: ValidationError) -> None:
+def errors_to_form(form: forms.BaseForm, exc: ValidationError) -> None:
     """Show a service's ValidationError next to the fields it names, the rest above the form."""
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)

@@ -8,6 +8,7 @@ user's membership in it (`practice.tenancy`) and keeps them on the request as
 from __future__ import annotations
 
 import zoneinfo
+from typing import cast
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,22 +16,35 @@ from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
 from practice.models import STAFF_ROLES, Membership, Role
-from practice.tenancy import PRACTICE_HEADER, NotAMember, PracticeNotChosen, membership_for
+from practice.tenancy import (
+    PRACTICE_HEADER,
+    NotAMember,
+    PracticeAPIRequest,
+    PracticeNotChosen,
+    membership_for,
+)
 
 
-def request_membership(request: Request) -> Membership:
-    membership = getattr(request, "membership", None)
-    if membership is None:
+def practice_request(request: Request) -> PracticeAPIRequest:
+    """`request` with its practice and membership: resolved by the view's first permission
+    check, or here for a view that reads them first (the user must be signed in)."""
+    # The attributes that make this a PracticeAPIRequest are set below when still missing.
+    resolved = cast(PracticeAPIRequest, request)
+    if getattr(request, "membership", None) is None:
         try:
-            membership = membership_for(request.user, request.headers.get(PRACTICE_HEADER))
+            membership = membership_for(resolved.user, request.headers.get(PRACTICE_HEADER))
         except PracticeNotChosen as exc:
             raise exceptions.ValidationError({PRACTICE_HEADER: [str(exc)]}) from exc
         except NotAMember as exc:
             raise exceptions.PermissionDenied(str(exc)) from exc
-        request.membership = membership
-        request.practice = membership.practice
+        resolved.membership = membership
+        resolved.practice = membership.practice
         timezone.activate(zoneinfo.ZoneInfo(membership.practice.settings.time_zone))
-    return membership
+    return resolved
+
+
+def request_membership(request: Request) -> Membership:
+    return practice_request(request).membership
 
 
 class PracticeRole(permissions.BasePermission):
@@ -70,4 +84,5 @@ class StaffOrReadOnlyPatient(PracticeRole):
     def has_permission(self, request: Request, view: object) -> bool:
         if not super().has_permission(request, view):
             return False
-        return request.membership.is_staff_role or request.method in permissions.SAFE_METHODS
+        membership = request_membership(request)  # resolved by the check above
+        return membership.is_staff_role or request.method in permissions.SAFE_METHODS

@@ -16,13 +16,19 @@ from practice.models import Membership, Practice, User
 PRACTICE_HEADER = "X-Practice"
 
 
-class PracticeRequest(HttpRequest):
+class SignedInRequest(HttpRequest):
+    """A page's request behind `login_required`: for type checking only (views receive
+    Django's own request, whose user is then never anonymous)."""
+
+    user: User
+
+
+class PracticeRequest(SignedInRequest):
     """A page's request once `practice.web.practice_page` has resolved its practice: for type
     checking only (views receive Django's own request, with these attributes set)."""
 
     practice: Practice
     membership: Membership
-    user: User
 
 
 class PracticeAPIRequest(Request):

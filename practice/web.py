@@ -10,38 +10,49 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 from functools import wraps
+from typing import Concatenate, ParamSpec, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from practice.models import STAFF_ROLES, Role
-from practice.tenancy import NotAMember, membership_for
+from practice.tenancy import NotAMember, PracticeRequest, membership_for
 
-View = Callable[..., HttpResponse]
+P = ParamSpec("P")
+
+PracticeView = Callable[Concatenate[PracticeRequest, P], HttpResponseBase]
+"""A page of one practice: it reads `request.practice` and `request.membership`."""
+
+View = Callable[..., HttpResponseBase]
+"""What the URLconf calls: Django's request and the URL's keyword arguments."""
 
 
-def practice_page(*roles: str) -> Callable[[View], View]:
+def practice_page(*roles: str) -> Callable[[PracticeView[P]], View]:
     """Views of one practice, for members with one of `roles`; they get `request.practice`
     and `request.membership`, and the page is shown in the practice's time zone (R24)."""
 
-    def decorator(view: View) -> View:
+    def decorator(view: PracticeView[P]) -> View:
         @login_required
         @wraps(view)
         def wrapped(
-            request: HttpRequest, practice_slug: str, *args: object, **kwargs: object
-        ) -> HttpResponse:
+            request: HttpRequest, practice_slug: str, *args: P.args, **kwargs: P.kwargs
+        ) -> HttpResponseBase:
+            # login_required let only a signed-in user through, and the attributes that make
+            # this a PracticeRequest are set just below.
+            page_request = cast(PracticeRequest, request)
             try:
-                membership = membership_for(request.user, practice_slug)
+                membership = membership_for(page_request.user, practice_slug)
             except NotAMember as exc:
                 raise Http404(str(exc)) from exc
             if roles and membership.role not in roles:
                 raise PermissionDenied
-            request.membership = membership
-            request.practice = membership.practice
+            page_request.membership = membership
+            page_request.practice = membership.practice
             timezone.activate(zoneinfo.ZoneInfo(membership.practice.settings.time_zone))
-            return view(request, *args, **kwargs)
+            return view(page_request, *args, **kwargs)
 
         return wrapped
 

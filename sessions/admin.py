@@ -10,6 +10,7 @@ from courses.models import Course
 from patients.screening import Effect
 from practice.admin import ManagerPermissions, PracticeScopedAdmin
 from practice.errors import Conflict
+from practice.tenancy import SignedInRequest
 from sessions.booking.courses import course_cancel
 from sessions.models import CheckIn, Reminder, Session, SessionRecord
 from sessions.reminders.outbox import reminders_retry
@@ -44,7 +45,7 @@ class SessionAdmin(PracticeScopedAdmin):
         "booked_by",
     )
 
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -55,7 +56,7 @@ class ReadOnlyRecordAdmin(PracticeScopedAdmin):
     """What was said and done on the session day is a clinical record: written only by the
     session-day services (which apply R7, R8, R15-R18, R20), never edited afterwards."""
 
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -181,7 +182,7 @@ class ReminderAdmin(PracticeScopedAdmin):
             % {"count": count},
         )
 
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -200,7 +201,7 @@ class CourseSessionInline(ManagerPermissions, admin.TabularInline):
     can_delete = False
     ordering = ("starts_at",)
 
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -239,7 +240,7 @@ class CourseAdmin(PracticeScopedAdmin):
     actions = ["cancel"]
 
     @admin.action(description=_("Cancel the selected courses and their sessions to come"))
-    def cancel(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
+    def cancel(self, request: SignedInRequest, queryset: QuerySet[Course]) -> None:
         cancelled = refused = 0
         for course in queryset:
             try:
@@ -267,7 +268,7 @@ class CourseAdmin(PracticeScopedAdmin):
                 level=messages.WARNING,
             )
 
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:

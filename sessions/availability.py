@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeAlias
 
 from django.db import connection
 
@@ -28,6 +29,10 @@ class Slot:
     therapist_ids: tuple[int, ...]
 
 
+# What the statements below bind: ids, status codes and adapted datetimes.
+SQLParam: TypeAlias = int | str | datetime | None
+
+
 def _in(values: Sequence[object]) -> str:
     return ", ".join(["%s"] * len(values)) or "NULL"
 
@@ -37,7 +42,7 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _fetch(sql: str, params: Sequence[object]) -> list[tuple]:
+def _fetch(sql: str, params: Sequence[SQLParam]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -97,7 +102,7 @@ def calendar_load(
     room_sessions: list[Span] = []
     patient_sessions: list[Span] = []
     holders = [f"therapist_id IN ({_in(ids)})"]
-    params: list[object] = [practice.pk, *FREEING_STATUSES, *ids]
+    params: list[SQLParam] = [practice.pk, *FREEING_STATUSES, *ids]
     if room is not None:
         holders.append("room_id = %s")
         params.append(room.pk)

@@ -230,7 +230,8 @@ class SessionRecord(PracticeOwned):
     """What was done in a completed session (R20)."""
 
     session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="record")
-    # Technique codes in the order they were used (R15), zone codes worked (sessions.techniques).
+    # Technique codes in the order they were used (R15), zone codes worked
+    # (sessions.records.techniques).
     techniques = models.JSONField(_("techniques, in order"), default=list)
     zones = models.JSONField(_("zones worked"), default=list)
     pressure = models.CharField(_("pressure"), max_length=16, choices=Pressure.choices)

@@ -121,16 +121,23 @@ class CourseProgress:
     sessions: tuple[SessionProgress, ...]
 
 
-def _related(session: Session, name: str) -> CheckIn | SessionRecord | None:
+def _record_of(session: Session) -> SessionRecord | None:
     try:
-        return getattr(session, name)
-    except (CheckIn.DoesNotExist, SessionRecord.DoesNotExist):
+        return session.record
+    except SessionRecord.DoesNotExist:
+        return None
+
+
+def _check_in_of(session: Session) -> CheckIn | None:
+    try:
+        return session.check_in
+    except CheckIn.DoesNotExist:
         return None
 
 
 def _session_progress(session: Session) -> SessionProgress:
-    record = _related(session, "record")
-    check_in = _related(session, "check_in")
+    record = _record_of(session)
+    check_in = _check_in_of(session)
     systolic_before = diastolic_before = None
     if record is not None:
         systolic_before, diastolic_before = record.systolic_before, record.diastolic_before

@@ -3,23 +3,29 @@ days, from `sessions.availability` - the same computation as the desk's pages an
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from patients.api import PatientScopedSerializer
 from practice.api import renamed
 from practice.models import MassageType, Room, Therapist
 from practice.permissions import IsPracticeMember
+from practice.tenancy import PracticeAPIRequest
 from sessions.availability import availability
 from sessions.booking.sessions import (
     MIN_SESSION_MINUTES,
 )
 from sessions.models import MAX_SESSION_MINUTES
+
+if TYPE_CHECKING:
+    # A type alias only: django-stubs-ext is a development requirement.
+    from django_stubs_ext import StrOrPromise
 
 # A range longer than a quarter (plus a few days) is refused: availability is computed, not
 # stored, and this bounds what one request may ask for.
@@ -49,7 +55,7 @@ class AvailabilityQuerySerializer(PatientScopedSerializer):
         return renamed(super().get_fields(), **{"from": "from_"})
 
     def validate(self, attrs: dict) -> dict:
-        errors = {}
+        errors: dict[str, StrOrPromise] = {}
         therapist, massage_type = attrs.get("therapist"), attrs.get("massage_type")
         if therapist is None and massage_type is None:
             errors["therapist"] = _("Give a therapist or a massage type.")
@@ -89,7 +95,7 @@ class AvailabilityView(GenericAPIView):
     serializer_class = AvailabilitySerializer
 
     @extend_schema(parameters=[AvailabilityQuerySerializer], responses=AvailabilitySerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: PracticeAPIRequest) -> Response:
         query = AvailabilityQuerySerializer(data=request.query_params, context={"request": request})
         query.is_valid(raise_exception=True)
         data = query.validated_data

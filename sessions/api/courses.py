@@ -9,7 +9,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from courses.models import DEFAULT_SESSIONS, Cadence, Course, CourseStatus
@@ -18,7 +17,8 @@ from patients.api import PatientScopedSerializer
 from patients.models import Patient
 from practice.api import status_field
 from practice.models import MassageType, Room, Therapist
-from practice.permissions import IsPracticeMember, IsStaff
+from practice.permissions import IsPracticeMember, IsStaff, request_membership
+from practice.tenancy import PracticeAPIRequest
 from sessions.booking.courses import course_book, course_cancel, course_plan
 from sessions.models import Session, SessionStatus
 from sessions.selectors import course_list, course_progress
@@ -41,7 +41,7 @@ class CourseRequestSerializer(PatientScopedSerializer):
     sessions_count = serializers.IntegerField(default=DEFAULT_SESSIONS)
     cadence = serializers.ChoiceField(choices=Cadence.choices, default=Cadence.EVERY_OTHER_DAY)
 
-    def course_request(self, request: Request) -> CourseRequest:
+    def course_request(self, request: PracticeAPIRequest) -> CourseRequest:
         data = self.validated_data
         return CourseRequest(
             practice=request.practice,
@@ -211,8 +211,8 @@ class CoursePlanView(GenericAPIView):
             409: OpenApiResponse(description="No open day left before the booking horizon."),
         },
     )
-    def post(self, request: Request) -> Response:
-        given = self.get_serializer(data=request.data)
+    def post(self, request: PracticeAPIRequest) -> Response:
+        given = CourseRequestSerializer(data=request.data, context=self.get_serializer_context())
         given.is_valid(raise_exception=True)
         plan = course_plan(request=given.course_request(request))
         return Response(CoursePlanSerializer(plan).data)
@@ -231,7 +231,7 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_queryset(self) -> QuerySet[Course]:
         return course_list(
-            membership=self.request.membership, with_sessions=self.action == "retrieve"
+            membership=request_membership(self.request), with_sessions=self.action == "retrieve"
         )
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
@@ -246,7 +246,7 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             ),
         },
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: PracticeAPIRequest) -> Response:
         given = CourseBookSerializer(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
         course = course_book(
@@ -269,7 +269,7 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsStaff])
-    def cancel(self, request: Request, pk: str | None = None) -> Response:
+    def cancel(self, request: PracticeAPIRequest, pk: str | None = None) -> Response:
         """Cancel the course: its sessions still to come are cancelled with it, and none of
         their reminders is sent."""
         course = self.get_object()

@@ -3,7 +3,9 @@ day's steps (check-in R7/R8/R2-R5, the record R15-R20, no-show R13, the protocol
 
 from __future__ import annotations
 
-from django.utils.functional import Promise
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -15,9 +17,14 @@ from patients.screening import Zone
 from practice.api import is_patient, renamed, status_field
 from practice.models import MassageType, Role, Room, Therapist
 from practice.permissions import PracticeRole
+from practice.tenancy import PracticeAPIRequest
 from sessions.booking.sessions import MIN_SESSION_MINUTES
 from sessions.models import MAX_SESSION_MINUTES, CheckIn, Session, SessionRecord, SessionStatus
 from sessions.records.techniques import BackZone, Direction, Pressure, Technique
+
+if TYPE_CHECKING:
+    # Type aliases only: django-stubs-ext is a development requirement.
+    from django_stubs_ext import StrOrPromise, StrPromise
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -80,12 +87,12 @@ class SessionBookSerializer(PatientScopedSerializer):
             raise serializers.ValidationError({"course": _("A session number needs its course.")})
         return attrs
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None and getattr(request, "practice", None) and is_patient(request):
-            field = self.fields["course"]
-            field.queryset = field.queryset.filter(patient__user=request.user)
+    def scope(self, queryset: QuerySet[Any], request: PracticeAPIRequest) -> QuerySet[Any]:
+        # A patient books into their own courses only.
+        queryset = super().scope(queryset, request)
+        if queryset.model is Course and is_patient(request):
+            return queryset.filter(patient__user=request.user)
+        return queryset
 
 
 class SessionListQuerySerializer(PatientScopedSerializer):
@@ -194,13 +201,14 @@ class CheckInResultSerializer(serializers.Serializer):
     )
 
 
-def codes_help(text: str, codes: list[str]) -> Promise:
+def codes_help(text: StrOrPromise, codes: list[str]) -> StrPromise:
     # Lazy all the way: the text is translated when the schema is rendered, not at import.
     return format_lazy("{} {}", text, ", ".join(codes))
 
 
 class CompleteSerializer(serializers.Serializer):
-    # Codes are checked by the R20 rules (sessions.records), whose messages name the rule.
+    # Codes are checked by the R20 rules (sessions.records.validation), whose messages name
+    # the rule.
     techniques = serializers.ListField(
         child=serializers.CharField(max_length=40),
         max_length=64,

@@ -3,7 +3,7 @@
 Staff act for any patient of their practice; a patient only for their own record: the
 `patient` field's choices are narrowed to it, and the querysets to their own rows.
 
-The session day (`sessions.session_day`): any staff member checks a patient in or marks a
+The session day (`sessions.day`): any staff member checks a patient in or marks a
 no-show (the front desk does both; so may a therapist in a practice without one). Starting and
 completing a session is clinical work: a therapist, for their own sessions, or a manager. The
 planned protocol is the therapist's working plan, read by staff only; a patient sees their
@@ -21,7 +21,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from practice.models import Role
-from practice.permissions import IsPracticeMember, IsStaff, PracticeRole
+from practice.permissions import (
+    IsPracticeMember,
+    IsStaff,
+    PracticeRole,
+    practice_request,
+    request_membership,
+)
+from practice.tenancy import PracticeAPIRequest
 from sessions.api.serializers import (
     CancellationSerializer,
     CancelSerializer,
@@ -83,7 +90,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return [permission() for permission in classes]
 
     def get_queryset(self) -> QuerySet[Session]:
-        sessions = session_list(membership=self.request.membership)
+        sessions = session_list(membership=request_membership(self.request))
         if self.action in self.ACTION_PERMISSIONS:
             # What the rules read: the course, its opening screening, the check-in.
             sessions = sessions.select_related("course__screening", "check_in")
@@ -95,7 +102,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         query.is_valid(raise_exception=True)
         data = query.validated_data
         queryset = session_list(
-            membership=request.membership,
+            membership=request_membership(self.request),
             first=data.get("from"),
             last=data.get("to"),
             therapist=data.get("therapist"),
@@ -106,7 +113,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=SessionBookSerializer, responses={201: SessionSerializer, 409: TAKEN})
-    def create(self, request: Request) -> Response:
+    def create(self, request: PracticeAPIRequest) -> Response:
         given = SessionBookSerializer(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -127,7 +134,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=RescheduleSerializer, responses={200: SessionSerializer, 409: TAKEN})
     @action(detail=True, methods=["post"])
-    def reschedule(self, request: Request, pk: str | None = None) -> Response:
+    def reschedule(self, request: PracticeAPIRequest, pk: str | None = None) -> Response:
         given = RescheduleSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         session = session_reschedule(
@@ -137,7 +144,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=CancelSerializer, responses=CancellationSerializer)
     @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk: str | None = None) -> Response:
+    def cancel(self, request: PracticeAPIRequest, pk: str | None = None) -> Response:
         given = CancelSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         result = session_cancel(
@@ -154,7 +161,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         ),
     )
     @action(detail=True, methods=["post"], url_path="check-in")
-    def check_in(self, request: Request, pk: str | None = None) -> Response:
+    def check_in(self, request: PracticeAPIRequest, pk: str | None = None) -> Response:
         given = CheckInInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -179,7 +186,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=None, responses={200: SessionSerializer, 409: WRONG_STATE})
     @action(detail=True, methods=["post"])
-    def start(self, request: Request, pk: str | None = None) -> Response:
+    def start(self, request: PracticeAPIRequest, pk: str | None = None) -> Response:
         session = session_start(session=self._own_session(), by=request.user)
         return Response(SessionSerializer(session).data)
 
@@ -187,7 +194,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         request=CompleteSerializer, responses={200: CompletedSerializer, 409: WRONG_STATE}
     )
     @action(detail=True, methods=["post"])
-    def complete(self, request: Request, pk: str | None = None) -> Response:
+    def complete(self, request: PracticeAPIRequest, pk: str | None = None) -> Response:
         given = CompleteSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -208,20 +215,20 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=None, responses={200: NoShowSerializer, 409: WRONG_STATE})
     @action(detail=True, methods=["post"], url_path="no-show")
-    def no_show(self, request: Request, pk: str | None = None) -> Response:
+    def no_show(self, request: PracticeAPIRequest, pk: str | None = None) -> Response:
         result = session_no_show(session=self._session(), by=request.user)
         return Response(NoShowSerializer(result).data)
 
     @extend_schema(responses=ProtocolSerializer)
     @action(detail=True, methods=["get"])
-    def protocol(self, request: Request, pk: str | None = None) -> Response:
+    def protocol(self, request: PracticeAPIRequest, pk: str | None = None) -> Response:
         protocol = session_protocol_for(self._session())
         return Response(ProtocolSerializer(protocol.as_json()).data)
 
     def _own_session(self) -> Session:
         """A therapist starts and completes their own sessions only; a manager any."""
         session = self._session()
-        if not may_run_session(membership=self.request.membership, session=session):
+        if not may_run_session(membership=request_membership(self.request), session=session):
             raise exceptions.PermissionDenied(_("This is another therapist's session."))
         return session
 
@@ -229,5 +236,5 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         session = self.get_object()
         # The scoped queryset guarantees this; reusing the request's practice saves its
         # settings a query.
-        session.practice = self.request.practice
+        session.practice = practice_request(self.request).practice
         return session

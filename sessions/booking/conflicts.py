@@ -21,10 +21,17 @@ from practice.errors import Conflict
 from practice.models import Practice
 from sessions.models import ACTIVE, MAX_SPAN, Session
 
+# The PostgreSQL errors under Django's IntegrityError/OperationalError that mean a concurrent
+# write won or two writes deadlocked; SQLite never raises them.
+LOST_RACE_ERRORS: tuple[type[Exception], ...] = ()
+DEADLOCK_ERRORS: tuple[type[Exception], ...] = ()
 try:
     from psycopg.errors import DeadlockDetected, ExclusionViolation, UniqueViolation
-except ImportError:  # pragma: no cover - psycopg is a dependency; SQLite never raises them
-    DeadlockDetected = ExclusionViolation = UniqueViolation = None
+except ImportError:  # pragma: no cover - psycopg is a dependency
+    pass
+else:
+    LOST_RACE_ERRORS = (ExclusionViolation, UniqueViolation)
+    DEADLOCK_ERRORS = (DeadlockDetected,)
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +76,12 @@ def conflicting_session(
     if room_id is not None:
         holders |= Q(room_id=room_id) & buffered
     holders |= Q(patient_id=patient_id, starts_at__lt=ends_at, ends_at__gt=starts_at)
-    found = (
-        Session.objects.for_practice(practice)
-        .filter(ACTIVE, holders, starts_at__gt=starts_at - MAX_SPAN)
-        .exclude(pk=exclude_id)
-        .order_by("starts_at")
-        .first()
+    found = Session.objects.for_practice(practice).filter(
+        ACTIVE, holders, starts_at__gt=starts_at - MAX_SPAN
     )
-    return found
+    if exclude_id is not None:
+        found = found.exclude(pk=exclude_id)
+    return found.order_by("starts_at").first()
 
 
 def conflict(
@@ -112,13 +117,11 @@ def conflict(
 def is_exclusion_violation(error: IntegrityError) -> bool:
     """An exclusion constraint (R19) or the one-row-per-course-position unique constraint:
     both mean a concurrent write took what this one wanted."""
-    return ExclusionViolation is not None and isinstance(
-        error.__cause__, ExclusionViolation | UniqueViolation
-    )
+    return isinstance(error.__cause__, LOST_RACE_ERRORS)
 
 
 def is_deadlock(error: OperationalError) -> bool:
-    return DeadlockDetected is not None and isinstance(error.__cause__, DeadlockDetected)
+    return isinstance(error.__cause__, DEADLOCK_ERRORS)
 
 
 DEADLOCK_ATTEMPTS = 3

@@ -144,12 +144,10 @@ def _r10_same_day_error(
 ) -> None:
     """R10: never two sessions of one course on one day."""
     zone = practice.zone
-    days = {
-        s.astimezone(zone).date()
-        for s in course.sessions.filter(ACTIVE)
-        .exclude(pk=exclude_id)
-        .values_list("starts_at", flat=True)
-    }
+    sessions = course.sessions.filter(ACTIVE)
+    if exclude_id is not None:
+        sessions = sessions.exclude(pk=exclude_id)
+    days = {s.astimezone(zone).date() for s in sessions.values_list("starts_at", flat=True)}
     if day in days:
         raise ValidationError(
             {"starts_at": _("R10: this course already has a session on that day.")}

@@ -81,7 +81,7 @@ def _reading(systolic: int | None, diastolic: int | None) -> BloodPressure | Non
     return BloodPressure(systolic, diastolic)
 
 
-# sessions.records names its fields after the readings; the API's fields are the model's.
+# sessions.records.validation names its fields after the readings; the API's fields are the model's.
 RECORD_FIELD_NAMES = {"bp_before": "systolic_before", "bp_after": "systolic_after"}
 
 
@@ -134,6 +134,9 @@ def session_complete(
             ),
             field_names=RECORD_FIELD_NAMES,
         )
+        # R18 above refuses a missing pain score.
+        assert pain_before is not None
+        assert pain_after is not None
         record = SessionRecord(
             practice=locked.practice,
             session=locked,
@@ -204,12 +207,16 @@ def session_protocol_for(session: Session, *, on: date | None = None) -> Session
     day = on or local_day(session, session.starts_at)
     clinical = session_clinical(session, day)
     course = session.course
-    in_course = course is not None and session.sequence is not None
+    position, course_length = (
+        (session.sequence, course.sessions_count)
+        if course is not None and session.sequence is not None
+        else (None, None)
+    )
     protocol = session_protocol(
         massage_type=session.massage_type.code,
         default_minutes=session.massage_type.default_minutes,
-        position=session.sequence if in_course else None,
-        course_length=course.sessions_count if in_course else None,
+        position=position,
+        course_length=course_length,
         hypertensive=clinical.hypertensive,
         blocked_zones=clinical.blocked_zones,
         warnings=clinical.eligibility.warnings,

@@ -2,23 +2,25 @@
 to another free time, cancelling one with a reason and rebooking a cancelled course session.
 
 Like the API these views are thin: free times come from `sessions.availability`, every change
-goes through `sessions.services` (`session_reschedule`, `session_cancel`, `session_book`), and a
-service's ValidationError or Conflict is shown as a message on the page, never a 500. The
+goes through `sessions.booking.sessions` (`session_reschedule`, `session_cancel`,
+`session_book`), and a service's ValidationError or Conflict is shown as a message on the
+page, never a 500. The
 calendar is read in a fixed number of queries: the therapists, the rooms, `calendar_load()`'s
 three and one for the sessions, however many sessions the range holds.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +31,7 @@ from practice.calendar import Calendar, Span, epoch, from_epoch, local_range
 from practice.errors import Conflict
 from practice.models import Practice, Room, Therapist
 from practice.pages import Notices, errors_to_form
+from practice.tenancy import PracticeRequest
 from practice.web import staff_page
 from sessions.availability import calendar_load
 from sessions.booking.interruptions import r13_rebook_options
@@ -85,14 +88,17 @@ class CalendarForm(forms.Form):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["therapist"].queryset = Therapist.objects.for_practice(practice).filter(
-            active=True
-        )
-        self.fields["therapist"].empty_label = _("All therapists")
-        self.fields["room"].queryset = Room.objects.for_practice(practice).filter(active=True)
-        self.fields["room"].empty_label = _("All rooms")
+        therapist = self.fields["therapist"]
+        assert isinstance(therapist, forms.ModelChoiceField)
+        therapist.queryset = Therapist.objects.for_practice(practice).filter(active=True)
+        therapist.empty_label = _("All therapists")
+        room = self.fields["room"]
+        assert isinstance(room, forms.ModelChoiceField)
+        room.queryset = Room.objects.for_practice(practice).filter(active=True)
+        room.empty_label = _("All rooms")
 
-    def clean_date(self) -> date | None:
+    # `dt.date`: in this class body the name `date` is the form field above.
+    def clean_date(self) -> dt.date | None:
         day = self.cleaned_data.get("date")
         if day is not None:
             year_error(day.year)
@@ -110,7 +116,7 @@ class SlotForm(forms.Form):
         year_error(moment.year)
         return moment
 
-    def __init__(self, *args: Any, slots: list[datetime], zone: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, slots: list[datetime], zone: tzinfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["starts_at"].widget.choices = [
             (slot.isoformat(), slot.astimezone(zone).strftime("%H:%M")) for slot in slots
@@ -193,7 +199,7 @@ def free_time(calendar: Calendar, therapist_id: int, day: date) -> list[Span]:
 
 def calendar_columns(
     *,
-    request: HttpRequest,
+    request: PracticeRequest,
     days: list[date],
     by: str,
     therapist: Therapist | None,
@@ -204,14 +210,15 @@ def calendar_columns(
     therapists = list(Therapist.objects.for_practice(practice).filter(active=True))
     if therapist is not None:
         therapists = [therapist]
-    sessions = session_list(
-        membership=request.membership,
-        first=first,
-        last=last,
-        **({"therapist": therapist} if therapist is not None else {}),
-        **({"room": room} if room is not None else {}),
-    ).select_related("room", "course")
-    sessions = list(sessions)
+    sessions = list(
+        session_list(
+            membership=request.membership,
+            first=first,
+            last=last,
+            **({"therapist": therapist} if therapist is not None else {}),
+            **({"room": room} if room is not None else {}),
+        ).select_related("room", "course")
+    )
     calendar = calendar_load(
         practice=practice,
         therapist_ids=[t.pk for t in therapists],
@@ -272,7 +279,7 @@ def _calendar_url(practice: Practice, **query: object) -> str:
 
 
 @staff_page
-def calendar(request: HttpRequest) -> HttpResponse:
+def calendar(request: PracticeRequest) -> HttpResponse:
     practice = request.practice
     form = CalendarForm(request.GET or None, practice=practice)
     form.is_valid()
@@ -319,7 +326,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 # --- Moving, cancelling and rebooking -----------------------------------------------------------
 
 
-def _session(request: HttpRequest, pk: int) -> Session:
+def _session(request: PracticeRequest, pk: int) -> Session:
     return get_object_or_404(
         session_list(membership=request.membership).select_related("room", "course"), pk=pk
     )
@@ -344,7 +351,7 @@ def _free_starts(practice: Practice, session: Session, day: date, now: datetime)
     ]
 
 
-def _to_calendar(request: HttpRequest, moment: datetime, notice: str) -> HttpResponse:
+def _to_calendar(request: PracticeRequest, moment: datetime, notice: str) -> HttpResponse:
     day = moment.astimezone(request.practice.zone).date()
     return redirect(_calendar_url(request.practice, date=day.isoformat(), notice=notice))
 
@@ -355,7 +362,7 @@ def conflict_message(exc: Conflict) -> str:
 
 @staff_page
 @require_http_methods(["GET", "POST"])
-def session_move(request: HttpRequest, pk: int) -> HttpResponse:
+def session_move(request: PracticeRequest, pk: int) -> HttpResponse:
     session = _session(request, pk)
     practice = request.practice
     now = timezone.now()
@@ -407,7 +414,7 @@ def session_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page
 @require_http_methods(["GET", "POST"])
-def session_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+def session_cancel_view(request: PracticeRequest, pk: int) -> HttpResponse:
     session = _session(request, pk)
     form = CancelForm(request.POST if request.method == "POST" else None)
     status = 200
@@ -450,7 +457,7 @@ def _rebook_options(session: Session, now: datetime) -> list[datetime]:
 
 
 def _cancelled_page(
-    request: HttpRequest, session: Session, form: SlotForm | None, status: int = 200
+    request: PracticeRequest, session: Session, form: SlotForm | None, status: int = 200
 ) -> HttpResponse:
     options = _rebook_options(session, timezone.now())
     if form is None:
@@ -468,13 +475,13 @@ def _cancelled_page(
 
 
 @staff_page
-def session_cancelled(request: HttpRequest, pk: int) -> HttpResponse:
+def session_cancelled(request: PracticeRequest, pk: int) -> HttpResponse:
     return _cancelled_page(request, _session(request, pk), None)
 
 
 @staff_page
 @require_POST
-def session_rebook(request: HttpRequest, pk: int) -> HttpResponse:
+def session_rebook(request: PracticeRequest, pk: int) -> HttpResponse:
     """R13: book the cancelled course session's place again at one of the offered times."""
     session = _session(request, pk)
     form = SlotForm(request.POST, slots=[], zone=request.practice.zone)

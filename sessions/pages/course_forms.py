@@ -61,17 +61,19 @@ class CoursePlanForm(forms.Form):
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.practice = practice
-        self.fields["patient"].queryset = Patient.objects.for_practice(practice).filter(
-            archived=False
-        )
-        self.fields["massage_type"].queryset = MassageType.objects.for_practice(practice).filter(
-            active=True
-        )
-        self.fields["therapist"].queryset = Therapist.objects.for_practice(practice).filter(
-            active=True
-        )
-        self.fields["room"].queryset = Room.objects.for_practice(practice).filter(active=True)
-        self.fields["room"].empty_label = _("No particular room")
+        patient = self.fields["patient"]
+        assert isinstance(patient, forms.ModelChoiceField)
+        patient.queryset = Patient.objects.for_practice(practice).filter(archived=False)
+        massage_type = self.fields["massage_type"]
+        assert isinstance(massage_type, forms.ModelChoiceField)
+        massage_type.queryset = MassageType.objects.for_practice(practice).filter(active=True)
+        therapist = self.fields["therapist"]
+        assert isinstance(therapist, forms.ModelChoiceField)
+        therapist.queryset = Therapist.objects.for_practice(practice).filter(active=True)
+        room = self.fields["room"]
+        assert isinstance(room, forms.ModelChoiceField)
+        room.queryset = Room.objects.for_practice(practice).filter(active=True)
+        room.empty_label = _("No particular room")
 
     def clean_sessions_count(self) -> int:
         # Far outside R9 the service would refuse anyway; this only keeps huge numbers out.

@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from courses.lifecycle import CANCELLABLE_STATUSES
@@ -32,6 +32,7 @@ from patients.models import Patient
 from patients.selectors import patient_search, patients_visible_to
 from practice.errors import Conflict
 from practice.pages import Notices, errors_to_form, redirect_with_notice
+from practice.tenancy import PracticeRequest
 from practice.web import staff_page
 from sessions.booking.courses import course_book, course_cancel, course_plan
 from sessions.pages.course_forms import (
@@ -45,14 +46,16 @@ from sessions.selectors import CourseProgress, SessionProgress, course_list, cou
 PAGE_SIZE = 25
 NOTICES = Notices(
     {
-        "course-booked": _lazy("The course is booked."),
-        "course-cancelled": _lazy("The course is cancelled, with its sessions still to come."),
+        "course-booked": gettext_lazy("The course is booked."),
+        "course-cancelled": gettext_lazy(
+            "The course is cancelled, with its sessions still to come."
+        ),
     }
 )
 render_page = NOTICES.render
 
 
-def _patient(request: HttpRequest, value: str | None) -> Patient | None:
+def _patient(request: PracticeRequest, value: str | None) -> Patient | None:
     if not value:
         return None
     try:
@@ -75,7 +78,7 @@ def _plan_context(plan: CoursePlan, form: CoursePlanForm, book_form: CourseBookF
     }
 
 
-def _book_form(request: HttpRequest, form: CoursePlanForm, plan: CoursePlan) -> CourseBookForm:
+def _book_form(request: PracticeRequest, form: CoursePlanForm, plan: CoursePlan) -> CourseBookForm:
     return CourseBookForm(
         practice=request.practice,
         ask_reason=plan.override_required,
@@ -88,7 +91,7 @@ def _book_form(request: HttpRequest, form: CoursePlanForm, plan: CoursePlan) -> 
 
 @staff_page
 @require_http_methods(["GET", "POST"])
-def course_plan_view(request: HttpRequest) -> HttpResponse:
+def course_plan_view(request: PracticeRequest) -> HttpResponse:
     """Plan a course: choose → see the plan → confirm. Nothing is saved until "Book"."""
     practice = request.practice
     context: dict[str, Any] = {}
@@ -130,7 +133,7 @@ def course_plan_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _plan(request: HttpRequest, form: CoursePlanForm) -> tuple[dict, int]:
+def _plan(request: PracticeRequest, form: CoursePlanForm) -> tuple[dict, int]:
     try:
         plan = course_plan(request=form.course_request())
     except Conflict as exc:
@@ -143,7 +146,7 @@ def _plan(request: HttpRequest, form: CoursePlanForm) -> tuple[dict, int]:
 
 
 def _book(
-    request: HttpRequest, form: CoursePlanForm, book_form: CourseBookForm
+    request: PracticeRequest, form: CoursePlanForm, book_form: CourseBookForm
 ) -> tuple[HttpResponse | None, dict, int]:
     if not book_form.is_valid():
         # Only a tampered or truncated page gets here: plan again from the request.
@@ -178,7 +181,7 @@ def _book(
     return redirect_with_notice(target, "course-booked"), {}, 302
 
 
-def _pick_patient(request: HttpRequest) -> HttpResponse:
+def _pick_patient(request: PracticeRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     patients = patient_search(
@@ -194,7 +197,7 @@ def _pick_patient(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page
-def course_list_view(request: HttpRequest) -> HttpResponse:
+def course_list_view(request: PracticeRequest) -> HttpResponse:
     courses = course_list(membership=request.membership)
     page = Paginator(courses, PAGE_SIZE).get_page(request.GET.get("page"))
     return render_page(request, "courses/course_list.html", {"page": page})
@@ -305,7 +308,11 @@ def course_charts(progress: CourseProgress) -> list[Chart]:
 
 
 def _course_page(
-    request: HttpRequest, pk: int, *, cancel_form: CourseCancelForm | None = None, status: int = 200
+    request: PracticeRequest,
+    pk: int,
+    *,
+    cancel_form: CourseCancelForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     course = get_object_or_404(
         course_list(membership=request.membership, with_sessions=True), pk=pk
@@ -330,13 +337,13 @@ def _course_page(
 
 
 @staff_page
-def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def course_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     return _course_page(request, pk)
 
 
 @staff_page
 @require_POST
-def course_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+def course_cancel_view(request: PracticeRequest, pk: int) -> HttpResponse:
     """Cancel the course with its sessions still to come (`course_cancel`, as the API)."""
     course = get_object_or_404(course_list(membership=request.membership), pk=pk)
     form = CourseCancelForm(request.POST)

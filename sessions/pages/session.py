@@ -15,7 +15,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from patients.forms import QuestionsForm
 from patients.models import Contraindication
 from practice.errors import Conflict
 from practice.pages import Notices, errors_to_form, redirect_with_notice
+from practice.tenancy import PracticeRequest
 from practice.web import staff_page
 from sessions.day.check_in import (
     CheckInAnswer,
@@ -92,8 +93,8 @@ def _ordinal_label(n: int) -> str:
 
 class RecordForm(forms.Form):
     """The session record (R20). Every field is optional here: what is missing or wrong is
-    reported by `sessions.records` through `session_complete`, whose messages name the rule
-    (R15, R17, R8, R3, R18, R7), so the form never says it a second, different way."""
+    reported by `sessions.records.validation` through `session_complete`, whose messages name
+    the rule (R15, R17, R8, R3, R18, R7), so the form never says it a second, different way."""
 
     zones = forms.MultipleChoiceField(
         label=_("Zones worked"),
@@ -197,7 +198,7 @@ def chart_zones(protocol: SessionProtocol, chosen: Iterable[str]) -> list[ChartZ
     ]
 
 
-def _clinical_session(request: HttpRequest, pk: int) -> Session:
+def _clinical_session(request: PracticeRequest, pk: int) -> Session:
     """The session, if this user may start or complete it (`may_run_session`, as the API)."""
     session = _detail_session(request, pk)
     if not may_run_session(membership=request.membership, session=session):
@@ -205,7 +206,7 @@ def _clinical_session(request: HttpRequest, pk: int) -> Session:
     return session
 
 
-def _detail_session(request: HttpRequest, pk: int) -> Session:
+def _detail_session(request: PracticeRequest, pk: int) -> Session:
     return get_object_or_404(
         session_list(membership=request.membership).select_related(
             "room", "course", "course__screening", "check_in", "record", "record__recorded_by"
@@ -246,7 +247,7 @@ def _planned_record(protocol: SessionProtocol) -> dict[str, Any]:
 
 
 def _session_page(
-    request: HttpRequest,
+    request: PracticeRequest,
     session: Session,
     *,
     check_in_form: CheckInForm | None = None,
@@ -285,13 +286,13 @@ def _session_page(
         )
     if session.status == SessionStatus.IN_PROGRESS:
         form = record_form or RecordForm(initial=_planned_record(protocol))
-        chosen = form.data.getlist("zones") if form.is_bound else []
+        chosen = form["zones"].data if form.is_bound else []
         context["record_form"] = form
         context["chart"] = chart_zones(protocol, chosen)
     return SESSION_NOTICES.render(request, "sessions/session_detail.html", context, status=status)
 
 
-def _to_session(request: HttpRequest, session: Session, notice: str) -> HttpResponse:
+def _to_session(request: PracticeRequest, session: Session, notice: str) -> HttpResponse:
     target = reverse(
         "sessions:session-detail",
         kwargs={"practice_slug": request.practice.slug, "pk": session.pk},
@@ -300,13 +301,13 @@ def _to_session(request: HttpRequest, session: Session, notice: str) -> HttpResp
 
 
 @staff_page
-def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def session_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     return _session_page(request, _detail_session(request, pk))
 
 
 @staff_page
 @require_POST
-def session_check_in_view(request: HttpRequest, pk: int) -> HttpResponse:
+def session_check_in_view(request: PracticeRequest, pk: int) -> HttpResponse:
     session = _detail_session(request, pk)
     practice = request.practice
     clinical = session_clinical(session, local_day(session, session.starts_at))
@@ -349,7 +350,7 @@ def session_check_in_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page
 @require_POST
-def session_start_view(request: HttpRequest, pk: int) -> HttpResponse:
+def session_start_view(request: PracticeRequest, pk: int) -> HttpResponse:
     session = _clinical_session(request, pk)
     try:
         session_start(session=session, by=request.user)
@@ -366,7 +367,7 @@ def session_start_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page
 @require_POST
-def session_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def session_complete_view(request: PracticeRequest, pk: int) -> HttpResponse:
     session = _clinical_session(request, pk)
     form = RecordForm(request.POST)
     if not form.is_valid():
@@ -402,7 +403,7 @@ def session_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page
 @require_POST
-def session_no_show_view(request: HttpRequest, pk: int) -> HttpResponse:
+def session_no_show_view(request: PracticeRequest, pk: int) -> HttpResponse:
     session = _detail_session(request, pk)
     try:
         session_no_show(session=session, by=request.user)

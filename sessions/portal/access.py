@@ -3,17 +3,18 @@ patient's session is a 404, like one that does not exist."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from patients.models import Patient
 from patients.selectors import patients_visible_to
+from practice.tenancy import PracticeRequest
 from sessions.models import Session
 from sessions.selectors import session_list
 
 
-def own_patient(request: HttpRequest) -> Patient:
+def own_patient(request: PracticeRequest) -> Patient:
     # The same visibility rule as the API and the portal's record page.
     patient = (
         patients_visible_to(membership=request.membership)
@@ -26,7 +27,7 @@ def own_patient(request: HttpRequest) -> Patient:
     return patient
 
 
-def own_session(request: HttpRequest, pk: int) -> Session:
+def own_session(request: PracticeRequest, pk: int) -> Session:
     session = get_object_or_404(session_list(membership=request.membership), pk=pk)
     # The scoped queryset guarantees this; reusing the request's practice saves a query.
     session.practice = request.practice

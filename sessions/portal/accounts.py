@@ -26,6 +26,7 @@ from patients.invitations import (
 from patients.selectors import patients_visible_to
 from practice.models import Practice, User
 from practice.pages import errors_to_form, form_status
+from practice.tenancy import PracticeRequest
 from practice.web import staff_page
 from sessions.portal.forms import (
     InvitationExistingAccountForm,
@@ -94,7 +95,7 @@ def join(request: HttpRequest, practice_slug: str, token: str) -> HttpResponse:
 
 @staff_page
 @require_POST
-def invite(request: HttpRequest, pk: int) -> HttpResponse:
+def invite(request: PracticeRequest, pk: int) -> HttpResponse:
     """Staff invite a patient to the portal: the link is emailed and shown."""
     patient = get_object_or_404(patients_visible_to(membership=request.membership), pk=pk)
     problem = ""

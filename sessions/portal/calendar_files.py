@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 
 from patients.models import Patient
 from practice.models import Practice
+from practice.tenancy import PracticeRequest
 from practice.web import patient_page
 from sessions.models import ACTIVE, FREEING_STATUSES, Session
 from sessions.portal.access import own_session
@@ -51,7 +52,7 @@ def _event(session: Session, practice: Practice) -> CalendarEvent:
 
 
 @patient_page
-def session_ics_view(request: HttpRequest, pk: int) -> HttpResponse:
+def session_ics_view(request: PracticeRequest, pk: int) -> HttpResponse:
     session = own_session(request, pk)
     day = session.starts_at.astimezone(request.practice.zone).date()
     response = HttpResponse(

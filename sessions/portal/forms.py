@@ -1,6 +1,6 @@
 """Forms of the patient portal's booking pages. They check shapes only (a date is a date, a
 type is one of those offered); whether a time is free and whether a patient may have a type
-are decided by `sessions.services`, `sessions.availability` and `patients.services`, whose
+are decided by `sessions.booking.sessions`, `sessions.availability` and `patients.services`, whose
 answers the views put next to the fields."""
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ class BookingSearchForm(DayForm):
         super().__init__(*args, **kwargs)
         # Only the types offered (R1): any other id, even typed into a crafted request, is
         # "not one of the available choices".
-        self.fields["massage_type"].queryset = massage_types
+        massage_type = self.fields["massage_type"]
+        assert isinstance(massage_type, forms.ModelChoiceField)
+        massage_type.queryset = massage_types
 
 
 def parse_start(value: str) -> datetime | None:

@@ -25,7 +25,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from courses.models import CourseStatus
@@ -34,6 +34,7 @@ from patients.services import patient_may_receive
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Therapist
 from practice.pages import Notices, form_status, redirect_with_notice
+from practice.tenancy import PracticeRequest
 from practice.web import patient_page
 from sessions.availability import Slot, availability
 from sessions.booking.sessions import (
@@ -58,14 +59,14 @@ logger = logging.getLogger(__name__)
 
 NOTICES = Notices(
     {
-        "booked": _lazy("Your session is booked."),
-        "moved": _lazy("Your session is moved."),
-        "cancelled": _lazy("Your session is cancelled."),
-        "cancelled-late": _lazy(
+        "booked": gettext_lazy("Your session is booked."),
+        "moved": gettext_lazy("Your session is moved."),
+        "cancelled": gettext_lazy("Your session is cancelled."),
+        "cancelled-late": gettext_lazy(
             "Your session is cancelled. It was inside the notice period, so it is recorded as a "
             "late cancellation."
         ),
-        "cancelled-course": _lazy(
+        "cancelled-course": gettext_lazy(
             "Your session is cancelled. It belongs to a course: please book it again soon so the "
             "course keeps its rhythm; the front desk can help."
         ),
@@ -74,11 +75,11 @@ NOTICES = Notices(
 render_page = NOTICES.render
 
 
-def _url(request: HttpRequest, name: str, **kwargs: object) -> str:
+def _url(request: PracticeRequest, name: str, **kwargs: object) -> str:
     return reverse(name, kwargs={"practice_slug": request.practice.slug, **kwargs})
 
 
-def _redirect(request: HttpRequest, name: str, notice: str, **kwargs: object) -> HttpResponse:
+def _redirect(request: PracticeRequest, name: str, notice: str, **kwargs: object) -> HttpResponse:
     return redirect_with_notice(_url(request, name, **kwargs), notice)
 
 
@@ -159,11 +160,11 @@ def offered_types(*, practice: Practice, patient: Patient, on: date) -> QuerySet
     return MassageType.objects.for_practice(practice).filter(pk__in=allowed)
 
 
-TAKEN = _lazy("This time is no longer free. Please choose another one.")
+TAKEN = gettext_lazy("This time is no longer free. Please choose another one.")
 
 
 def _take(
-    request: HttpRequest,
+    request: PracticeRequest,
     openings: list[Slot],
     write: Callable[[Slot], Session],
     *,
@@ -220,7 +221,7 @@ def _slots_context(
 # --- My sessions ------------------------------------------------------------------------------
 
 
-def _upcoming(request: HttpRequest, now: datetime) -> QuerySet[Session]:
+def _upcoming(request: PracticeRequest, now: datetime) -> QuerySet[Session]:
     return (
         session_list(membership=request.membership)
         .filter(status__in=HELD_STATUSES, ends_at__gt=now)
@@ -228,7 +229,7 @@ def _upcoming(request: HttpRequest, now: datetime) -> QuerySet[Session]:
     )
 
 
-def _current_course(request: HttpRequest) -> dict[str, Any] | None:
+def _current_course(request: PracticeRequest) -> dict[str, Any] | None:
     """The patient's current course and its progress (done, left): two queries."""
     course = (
         course_list(membership=request.membership, with_sessions=True)
@@ -241,7 +242,7 @@ def _current_course(request: HttpRequest) -> dict[str, Any] | None:
 
 
 @patient_page
-def my_sessions(request: HttpRequest) -> HttpResponse:
+def my_sessions(request: PracticeRequest) -> HttpResponse:
     """Upcoming sessions and the current course. Asked by htmx (the portal home loads it
     into its page), only the summary fragment is sent."""
     patient = own_patient(request)
@@ -261,7 +262,7 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
 
 
 @patient_page
-def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def session_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     session = own_session(request, pk)
     now = timezone.now()
     return render_page(
@@ -276,7 +277,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @patient_page
 @require_http_methods(["GET", "POST"])
-def book(request: HttpRequest) -> HttpResponse:
+def book(request: PracticeRequest) -> HttpResponse:
     """Pick a type (only those the patient is cleared for), a day, then a free time; "Book"
     re-reads the free times and calls `session_book`, so a time taken meanwhile is refused
     with a plain message, never booked twice."""
@@ -365,7 +366,7 @@ def book(request: HttpRequest) -> HttpResponse:
 
 @patient_page
 @require_http_methods(["GET", "POST"])
-def session_move(request: HttpRequest, pk: int) -> HttpResponse:
+def session_move(request: PracticeRequest, pk: int) -> HttpResponse:
     """Another free time for the same session (same therapist, length and room), moved by
     `session_reschedule`."""
     session = own_session(request, pk)
@@ -454,7 +455,7 @@ def session_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 @patient_page
 @require_http_methods(["GET", "POST"])
-def session_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+def session_cancel_view(request: PracticeRequest, pk: int) -> HttpResponse:
     """Cancel with `session_cancel`. Inside the practice's notice the page first says it will
     count as a late cancellation, and only a form sent from that warning goes through."""
     session = own_session(request, pk)

@@ -2,8 +2,8 @@
 
 Everything here comes from `shared/seed/back-massage-guide.txt` and the rules R8, R14-R17 in
 `shared/domain-rules.md`. The choices classes serve serializers, forms and model fields; the
-tables below them are what `sessions.protocol` and `sessions.records` read, so a rule about
-a technique or a zone is changed here and nowhere else.
+tables below them are what `sessions.records.protocol` and `sessions.records.validation`
+read, so a rule about a technique or a zone is changed here and nowhere else.
 """
 
 from __future__ import annotations

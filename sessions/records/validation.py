@@ -5,8 +5,9 @@ rule id, the field it concerns and a message naming the rule, so the therapist c
 whole form in one go. `validation_error()` turns them into the `ValidationError` a service
 raises. The record's pressure is one level for the whole session, so zone pressure caps (R17:
 no maximum force between the shoulder blades, light strokes only over the kidneys) are planned
-in `sessions.protocol` rather than checked here: a session kneaded deep on the lumbar zone and
-stroked lightly between the shoulder blades is correct, and its record would look the same.
+in `sessions.records.protocol` rather than checked here: a session kneaded deep on the lumbar
+zone and stroked lightly between the shoulder blades is correct, and its record would look the
+same.
 """
 
 from __future__ import annotations

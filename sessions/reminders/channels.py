@@ -53,8 +53,7 @@ from urllib.parse import urlparse
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
-from django.core.mail.message import DNS_NAME
+from django.core.mail import DNS_NAME, BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.utils.module_loading import import_string
 

@@ -70,6 +70,21 @@ logger = logging.getLogger(__name__)
 # Before sending ------------------------------------------------------------------------------
 
 
+def _course_of(reminder: Reminder) -> Course:
+    """The course of a course's reminder (its confirmation, its next session, the next course
+    due): the outbox writes every one of them with it."""
+    if reminder.course is None:
+        raise ValueError(f"Reminder {reminder.pk} ({reminder.kind}) has no course.")
+    return reminder.course
+
+
+def _session_of(reminder: Reminder) -> Session:
+    """The session of a session's reminder: the outbox writes every one of them with it."""
+    if reminder.session is None:
+        raise ValueError(f"Reminder {reminder.pk} ({reminder.kind}) has no session.")
+    return reminder.session
+
+
 def reminder_stale_reason(reminder: Reminder, *, now: datetime) -> str | None:
     """Why this reminder must not be sent any more (R21, R22), or None when it is current."""
     patient = reminder.patient
@@ -98,7 +113,9 @@ def reminder_stale_reason(reminder: Reminder, *, now: datetime) -> str | None:
             return gettext("The course was cancelled.")
         if _course_upcoming(reminder.course, now).first() is None:
             return gettext("The course has no session ahead.")
-    if reminder.kind == ReminderKind.COURSE_NEXT_DUE and course_has_later_course(reminder.course):
+    if reminder.kind == ReminderKind.COURSE_NEXT_DUE and course_has_later_course(
+        _course_of(reminder)
+    ):
         return gettext("A later course is booked.")
     if reminder.kind == ReminderKind.SCREENING_EXPIRING and session is not None:
         day = session.starts_at.astimezone(reminder.practice.zone).date()
@@ -149,11 +166,13 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
     }
     session = reminder.session
     calendar: list[Session] = []
-    if session is None and reminder.kind == ReminderKind.BOOKING_CONFIRMATION:
-        calendar = list(_course_upcoming(reminder.course, now))
-        session = calendar[0]
-    elif reminder.kind == ReminderKind.BOOKING_CONFIRMATION:
-        calendar = [session]
+    if reminder.kind == ReminderKind.BOOKING_CONFIRMATION:
+        # A course's confirmation lists the sessions it has ahead; a session's, the session.
+        if session is None:
+            calendar = list(_course_upcoming(_course_of(reminder), now))
+            session = calendar[0]
+        else:
+            calendar = [session]
     if session is not None:
         context.update(
             starts_at=session.starts_at,
@@ -162,7 +181,8 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
         )
     if reminder.kind == ReminderKind.COURSE_NEXT_SESSION:
         context.update(
-            session_number=session.sequence, sessions_total=reminder.course.sessions_count
+            session_number=_session_of(reminder).sequence,
+            sessions_total=_course_of(reminder).sessions_count,
         )
     details = reminder.details or {}
     if "due_on" in details:

@@ -48,7 +48,7 @@ MAX_BACKOFF_SECONDS = 3600
 
 def consented_channels(patient: Patient) -> list[str]:
     """R21: the channels the patient agreed to and has an address for."""
-    channels = []
+    channels: list[str] = []
     if patient.consent_email and patient.email:
         channels.append(ChannelName.EMAIL)
     if patient.consent_sms and patient.phone:
