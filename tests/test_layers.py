@@ -1,8 +1,9 @@
-"""The apps import one way only: sessions > courses > patients > practice.
+"""The apps import one way only: sessions > courses > patients > practice; inside sessions/,
+pages, portal and API sit above the services; and no service knows the REST framework.
 
-import-linter's `layers` contract in pyproject.toml ([tool.importlinter]) says so and `make lint`
-runs it. These tests show that the contract bites (an upward import added to a copy of the
-apps breaks it, by name) and that the real tree keeps it.
+import-linter's contracts in pyproject.toml ([tool.importlinter]) say so and `make lint` runs
+them. These tests show that each contract bites (an import against it, added to a copy of the
+apps, breaks it by name) and that the real tree keeps them all.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("practice", "patients", "courses", "sessions")
-CONTRACT = next(
-    contract["name"]
+CONTRACTS = {
+    contract["id"]: contract["name"]
     for contract in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
         "contracts"
     ]
-    if contract["type"] == "layers"
-)
+}
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -63,15 +63,17 @@ def copy_of_the_apps(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("module", "upward_import", "reported"),
+    ("contract", "module", "upward_import", "reported"),
     [
         pytest.param(
+            "layers",
             "courses/models.py",
             "\nfrom sessions.models import Session\n",
             "courses.models -> sessions.models",
             id="module-level",
         ),
         pytest.param(
+            "layers",
             "practice/models.py",
             "\n\ndef _patient_model():\n"
             "    from patients.models import Patient\n\n"
@@ -79,29 +81,44 @@ def copy_of_the_apps(tmp_path: Path) -> Path:
             "practice.models -> patients.models",
             id="deferred-inside-a-function",
         ),
+        pytest.param(
+            "sessions-rooms",
+            "sessions/booking/sessions.py",
+            "\nfrom sessions.pages.calendar import NOTICES\n",
+            "sessions.booking.sessions -> sessions.pages.calendar",
+            id="a-service-reaching-into-the-pages",
+        ),
+        pytest.param(
+            "domain-without-http",
+            "sessions/booking/sessions.py",
+            "\nfrom rest_framework.exceptions import APIException\n",
+            "sessions.booking.sessions -> rest_framework",
+            id="a-service-raising-http",
+        ),
     ],
 )
-def test_an_upward_import_breaks_the_layers_contract(
-    copy_of_the_apps: Path, module: str, upward_import: str, reported: str
+def test_an_import_against_a_contract_breaks_it(
+    copy_of_the_apps: Path, contract: str, module: str, upward_import: str, reported: str
 ) -> None:
     # Given a copy of the apps, in which this import is not yet reported
     before = lint_imports(copy_of_the_apps)
     assert reported not in before.stdout, before.stdout
 
-    # When a lower app imports from a higher one
+    # When a lower module imports from a higher one (or from HTTP)
     with (copy_of_the_apps / module).open("a") as source:
         source.write(upward_import)
     after = lint_imports(copy_of_the_apps)
 
     # Then lint-imports fails, naming the contract and the import
     assert after.returncode == 1, after.stdout + after.stderr
-    assert f"{CONTRACT} BROKEN" in after.stdout
+    assert f"{CONTRACTS[contract]} BROKEN" in after.stdout
     assert reported in after.stdout
 
 
-def test_the_real_tree_keeps_the_layers_contract() -> None:
-    """The acceptance check itself: it fails for as long as an app imports upward."""
+def test_the_real_tree_keeps_every_contract() -> None:
+    """The acceptance check itself: it fails for as long as a module imports against one."""
     result = lint_imports(ROOT)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{CONTRACT} KEPT" in result.stdout
+    for name in CONTRACTS.values():
+        assert f"{name} KEPT" in result.stdout
