@@ -245,10 +245,13 @@ def test_r10_r23_planned_sessions_respect_hours_closures_bookings_and_cadence(
     ids=["berlin-spring", "berlin-autumn", "new-york-spring", "new-york-autumn"],
 )
 def test_r24_daily_course_keeps_18_00_local_across_daylight_saving(
-    request: pytest.FixtureRequest, zone_fixture: str, start: date, change: date
+    request: pytest.FixtureRequest, clock, zone_fixture: str, start: date, change: date
 ) -> None:
     practice: Practice = request.getfixturevalue(zone_fixture)
     zone = practice.zone
+    # The morning of the first day, a few days before the change.
+    now = datetime.combine(start, time(6), tzinfo=zone)
+    clock.move_to(now)
     patient = PatientFactory(practice=practice)
     cleared_screening(patient, on=start)
     therapist = therapist_with_week(practice)
@@ -262,7 +265,7 @@ def test_r24_daily_course_keeps_18_00_local_across_daylight_saving(
             preferred_time=time(18),
             cadence=Cadence.DAILY,
         ),
-        now=datetime.combine(start, time(6), tzinfo=zone),
+        now=now,
     )
     local_days = {s.starts_at.astimezone(zone).date(): s.starts_at for s in result.sessions}
     around = [
