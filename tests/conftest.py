@@ -12,12 +12,14 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from patients.models import Contraindication
 from practice.models import Practice, Role, User
 from tests.clock import FROZEN_AT
 from tests.factories import MembershipFactory, PracticeFactory, UserFactory
+from tests.pages import logged_in
 from tests.run import answers
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -132,6 +134,12 @@ def desk(practice: Practice, member: Callable[..., User]) -> User:
 @pytest.fixture
 def other_desk(other_practice: Practice, member: Callable[..., User]) -> User:
     return member(other_practice, Role.FRONT_DESK, email="desk@harbour.example.com")
+
+
+@pytest.fixture
+def manager_client(practice: Practice, member: Callable[..., User]) -> Client:
+    """A test client logged in as a manager of `practice`."""
+    return logged_in(member(practice, Role.MANAGER))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from tests.factories import (
     UserFactory,
     WorkingHoursFactory,
 )
+from tests.pages import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +25,6 @@ ADMIN_MODELS = [
     "practice_closure",
     "practice_timeoff",
 ]
-
-
-@pytest.fixture
-def manager_client(client, practice, member):
-    client.force_login(member(practice, Role.MANAGER))
-    return client
 
 
 def test_it_loads_every_admin_page_for_a_manager(manager_client, practice) -> None:
@@ -56,8 +51,8 @@ def test_it_loads_every_admin_page_for_a_manager(manager_client, practice) -> No
 
 
 @pytest.mark.parametrize("role", [Role.PATIENT, Role.THERAPIST, Role.FRONT_DESK])
-def test_it_refuses_the_admin_to_anyone_but_managers(client, practice, member, role) -> None:
-    client.force_login(member(practice, role))
+def test_it_refuses_the_admin_to_anyone_but_managers(practice, member, role) -> None:
+    client = logged_in(member(practice, role))
 
     response = client.get(reverse("admin:index"))
 
@@ -179,8 +174,8 @@ def test_a_manager_adds_a_therapist_with_hours_inline(manager_client, practice) 
     assert (hours.weekday, str(hours.starts)) == (2, "09:00:00")
 
 
-def test_a_superuser_sees_every_practice(client, practice, other_practice) -> None:
-    client.force_login(UserFactory(is_superuser=True))
+def test_a_superuser_sees_every_practice(practice, other_practice) -> None:
+    client = logged_in(UserFactory(is_superuser=True))
     RoomFactory(practice=practice, name="Ours")
     RoomFactory(practice=other_practice, name="Theirs")
 
