@@ -21,16 +21,19 @@ from sessions.availability import Calendar, DayClosed, epoch
 from tests.factories import (
     ClosureFactory,
     PatientFactory,
+    ScreeningFactory,
+    SessionFactory,
     TherapistFactory,
     TimeOffFactory,
     massage_type,
 )
-from tests.patients.factories import cleared_screening
-from tests.sessions.factories import session_row, therapist_with_week
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 MONDAY = date(2026, 6, 1)
+
+# The morning of MONDAY, the day the plans start from (the services are handed it too).
+pytestmark = pytest.mark.clock(datetime.combine(MONDAY, time(6), tzinfo=BERLIN))
 
 
 def week(starts: time = time(9), ends: time = time(20), days: range = range(7)) -> dict:
@@ -253,8 +256,8 @@ def test_r24_daily_course_keeps_18_00_local_across_daylight_saving(
     now = datetime.combine(start, time(6), tzinfo=zone)
     clock.move_to(now)
     patient = PatientFactory(practice=practice)
-    cleared_screening(patient, on=start)
-    therapist = therapist_with_week(practice)
+    ScreeningFactory(patient=patient, screened_on=start)
+    therapist = TherapistFactory(practice=practice, week=True)
     result = course_plan(
         request=CourseRequest(
             practice=practice,
@@ -286,8 +289,8 @@ def test_r24_daily_course_keeps_18_00_local_across_daylight_saving(
 @pytest.mark.django_db
 def test_r10_service_plans_around_closures_time_off_and_bookings(practice: Practice) -> None:
     patient = PatientFactory(practice=practice)
-    cleared_screening(patient, on=MONDAY)
-    therapist = therapist_with_week(practice)
+    ScreeningFactory(patient=patient, screened_on=MONDAY)
+    therapist = TherapistFactory(practice=practice, week=True)
     tuesday = MONDAY + timedelta(days=1)
     ClosureFactory(
         practice=practice,
@@ -299,7 +302,7 @@ def test_r10_service_plans_around_closures_time_off_and_bookings(practice: Pract
         starts_at=datetime.combine(MONDAY + timedelta(days=2), time(8), tzinfo=BERLIN),
         ends_at=datetime.combine(MONDAY + timedelta(days=2), time(21), tzinfo=BERLIN),
     )
-    session_row(
+    SessionFactory(
         therapist=therapist,
         starts_at=datetime.combine(MONDAY + timedelta(days=3), time(18), tzinfo=BERLIN),
     )
@@ -325,8 +328,8 @@ def test_r10_service_plans_around_closures_time_off_and_bookings(practice: Pract
 @pytest.mark.django_db
 def test_r10_no_open_day_is_a_conflict_from_the_service(practice: Practice) -> None:
     patient = PatientFactory(practice=practice)
-    cleared_screening(patient, on=MONDAY)
-    therapist = therapist_with_week(practice, days=(0,))
+    ScreeningFactory(patient=patient, screened_on=MONDAY)
+    therapist = TherapistFactory(practice=practice, week__days=(0,))
     with pytest.raises(Conflict) as caught:
         course_plan(
             request=CourseRequest(
@@ -374,7 +377,7 @@ def test_r10_r19_r23_plans_from_the_database_are_accepted_by_it(
             begin = datetime.combine(MONDAY + timedelta(days=day), time(), tzinfo=BERLIN)
             ClosureFactory(practice=practice, starts_at=begin, ends_at=begin + timedelta(days=1))
         for day, quarter in booked.items():
-            session_row(
+            SessionFactory(
                 therapist=therapist,
                 starts_at=datetime.combine(
                     MONDAY + timedelta(days=day),
@@ -384,7 +387,7 @@ def test_r10_r19_r23_plans_from_the_database_are_accepted_by_it(
                 minutes=45,
             )
         patient = PatientFactory(practice=practice)
-        cleared_screening(patient, on=MONDAY)
+        ScreeningFactory(patient=patient, screened_on=MONDAY)
         request = CourseRequest(
             practice=practice,
             patient=patient,
