@@ -21,7 +21,8 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from courses.models import CADENCE_GAP_DAYS, Course
-from patients.models import Patient, Screening
+from patients.models import Contraindication, Patient, Screening
+from patients.screening import Kind
 from patients.selectors import catalogue_for
 from patients.services import AnswerInput, screening_record
 from practice.models import (
@@ -206,6 +207,20 @@ class PracticeOwnedFactory(DjangoModelFactory[ModelT]):
                     params["practice"] = related.practice
                     break
         return super()._generate(strategy, params)
+
+
+class ContraindicationFactory(DjangoModelFactory[Contraindication]):
+    """An item a practice adds to its own screening catalogue, a caution unless told otherwise
+    (the shared catalogue comes from a data migration)."""
+
+    class Meta:
+        model = Contraindication
+
+    practice = factory.SubFactory(PracticeFactory)
+    code = factory.Sequence(lambda n: f"own_{n}")
+    name = factory.LazyAttribute(lambda o: o.code.replace("_", " ").capitalize())
+    question = factory.LazyAttribute(lambda o: f"{o.name}?")
+    kind = Kind.CAUTION
 
 
 def answers_all_no(patient: Patient, **yes: str) -> list[AnswerInput]:

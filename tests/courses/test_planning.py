@@ -25,6 +25,7 @@ from tests.factories import (
     SessionFactory,
     TherapistFactory,
     TimeOffFactory,
+    WorkingHoursFactory,
     massage_type,
 )
 
@@ -369,7 +370,7 @@ def test_r10_r19_r23_plans_from_the_database_are_accepted_by_it(
     with transaction.atomic():
         therapist = TherapistFactory(practice=practice)
         WorkingHours.objects.bulk_create(
-            WorkingHours(practice=practice, therapist=therapist, weekday=d, starts=a, ends=b)
+            WorkingHoursFactory.build(therapist=therapist, weekday=d, starts=a, ends=b)
             for d, spans in hours.items()
             for a, b in spans
         )

@@ -16,7 +16,7 @@ from patients.catalogue import DEFAULT_CONTRAINDICATIONS
 from patients.models import Patient, Screening
 from patients.selectors import catalogue_for
 from practice.models import Practice, Role, User
-from tests.factories import PatientFactory, ScreeningFactory
+from tests.factories import ContraindicationFactory, PatientFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -374,12 +374,7 @@ def test_catalogue_list_has_constant_queries(
 ) -> None:
     with CaptureQueriesContext(connection) as before:
         front_desk.get("/api/v1/contraindications/")
-    from patients.models import Contraindication
-
-    for n in range(5):
-        Contraindication.objects.create(
-            practice=practice, code=f"own-{n}", name="Own", question="?", kind="caution"
-        )
+    ContraindicationFactory.create_batch(5, practice=practice)
     with django_assert_num_queries(len(before)):
         assert len(front_desk.get("/api/v1/contraindications/").json()) == 21
 

@@ -9,7 +9,7 @@ from patients.catalogue import DEFAULT_CONTRAINDICATIONS
 from patients.models import Contraindication, ContraindicationOptOut
 from patients.screening import Kind, Status
 from patients.selectors import catalogue_for
-from tests.factories import PatientFactory, ScreeningFactory
+from tests.factories import ContraindicationFactory, PatientFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_practice_extends_its_own_catalogue_only(practice, other_practice) -> No
 
 
 def test_practice_item_counts_in_the_outcome(practice) -> None:
-    Contraindication.objects.create(
+    ContraindicationFactory(
         practice=practice,
         code="recent_surgery",
         name="Recent surgery",

@@ -24,6 +24,7 @@ from sessions.ics import ICS_CONTENT_TYPE
 from sessions.models import Session, SessionStatus
 from tests.clock import local, today
 from tests.factories import (
+    CourseFactory,
     PatientFactory,
     ScreeningFactory,
     SessionFactory,
@@ -480,25 +481,21 @@ def test_the_upcoming_list_costs_the_same_queries_however_long(practice, therapi
 
 
 def active_course(practice: Practice, therapist, patient: Patient) -> Course:
-    return Course.objects.create(
-        practice=practice,
+    """A course of 10 classical massages that began four days ago; no session of it yet."""
+    return CourseFactory(
         patient=patient,
         therapist=therapist,
-        massage_type=massage_type(practice),
+        kind="classical",
         screening=patient.screenings.first(),
-        sessions_count=10,
         start_date=today(practice, days=-4),
-        preferred_time=time(10),
         status=CourseStatus.ACTIVE,
+        booked=0,
     )
 
 
 def test_cancelling_a_course_session_asks_to_book_it_again(practice, therapist, ann) -> None:
     course = active_course(practice, therapist, ann)
-    row = SessionFactory(
-        therapist=therapist, patient=ann, starts_at=timezone.now() + timedelta(days=3)
-    )
-    Session.objects.filter(pk=row.pk).update(course=course, sequence=3)
+    row = SessionFactory(course=course, sequence=3, starts_at=timezone.now() + timedelta(days=3))
     client = logged_in(ann.user)
     assert "belongs to a course" in client.get(url("cancel", practice, pk=row.pk)).content.decode()
 
@@ -514,13 +511,12 @@ def test_cancelling_a_course_session_asks_to_book_it_again(practice, therapist, 
 def test_the_course_progress_shows_done_and_left(practice, therapist, ann) -> None:
     course = active_course(practice, therapist, ann)
     for sequence, days_ago in ((1, 4), (2, 2)):
-        row = SessionFactory(
-            therapist=therapist,
-            patient=ann,
+        SessionFactory(
+            course=course,
+            sequence=sequence,
             starts_at=timezone.now() - timedelta(days=days_ago),
             status=SessionStatus.COMPLETED,
         )
-        Session.objects.filter(pk=row.pk).update(course=course, sequence=sequence)
     html = logged_in(ann.user).get(url("my-sessions", practice)).content.decode()
     assert "2 of 10 sessions done, 8 left" in html
 
