@@ -53,6 +53,9 @@ from tests.clock import noon, today
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
+# Every UserFactory user's password.
+PASSWORD = "correct-horse-battery"
+
 
 class PracticeFactory(DjangoModelFactory[Practice]):
     class Meta:
@@ -73,7 +76,7 @@ class UserFactory(DjangoModelFactory[User]):
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     full_name = factory.Faker("name")
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
     def saved(self, create: bool, extracted: object, **kwargs: object) -> None:

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from practice.models import MassageType, Role, Room, Therapist
 from tests.factories import (
+    PASSWORD,
     ClosureFactory,
     RoomFactory,
     TherapistFactory,
@@ -64,9 +65,7 @@ def test_it_refuses_the_admin_to_anyone_but_managers(practice, member, role) -> 
 def test_a_patient_cannot_log_in_to_the_admin(client, practice, member) -> None:
     user = member(practice, Role.PATIENT, email="pat@example.com")
 
-    response = client.post(
-        reverse("admin:login"), {"username": user.email, "password": "correct-horse-battery"}
-    )
+    response = client.post(reverse("admin:login"), {"username": user.email, "password": PASSWORD})
 
     assert response.status_code == 200
     assert "practice manager" in response.content.decode()
@@ -78,7 +77,7 @@ def test_a_manager_logs_in_without_the_staff_flag(client, practice, member) -> N
 
     response = client.post(
         reverse("admin:login") + "?next=/admin/",
-        {"username": user.email, "password": "correct-horse-battery"},
+        {"username": user.email, "password": PASSWORD},
     )
 
     assert response.status_code == 302

@@ -24,6 +24,7 @@ from sessions.ics import ICS_CONTENT_TYPE
 from sessions.models import Session, SessionStatus
 from tests.clock import local, today
 from tests.factories import (
+    PASSWORD,
     CourseFactory,
     PatientFactory,
     ScreeningFactory,
@@ -681,9 +682,7 @@ def test_an_existing_account_joins_with_its_own_password(practice, other_practic
     assert wrong.status_code == 400
     assert "not the password" in field_errors(wrong.content.decode(), "password")
 
-    response = client.post(
-        url("join", practice, token=token), {"password": "correct-horse-battery"}
-    )
+    response = client.post(url("join", practice, token=token), {"password": PASSWORD})
 
     assert response.status_code == 302
     patient.refresh_from_db()
@@ -698,9 +697,7 @@ def test_a_staff_address_is_not_turned_into_a_patient(practice, member) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     patient = PatientFactory(practice=practice, email="desk@example.com")
     token = portal.invitation_token(patient=patient)
-    response = Client().post(
-        url("join", practice, token=token), {"password": "correct-horse-battery"}
-    )
+    response = Client().post(url("join", practice, token=token), {"password": PASSWORD})
     assert response.status_code == 400
     assert "staff account" in response.content.decode()
     assert Membership.objects.get(user__email="desk@example.com").role == Role.FRONT_DESK
