@@ -9,13 +9,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from patients.catalogue import DEFAULT_CONTRAINDICATIONS
 from patients.models import Patient, Screening
 from patients.selectors import catalogue_for
 from practice.models import Practice, Role, User
+from tests.clock import today
 from tests.factories import ContraindicationFactory, PatientFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
@@ -300,13 +300,13 @@ def test_r6_clearance_upload_lifts_needs_doctor(front_desk, practice, settings, 
     patient = PatientFactory(practice=practice)
     screening = ScreeningFactory(patient=patient, yes={"uncertain_diagnosis": ""})
     url = f"{screenings_url(patient)}{screening.pk}/clearances/"
-    today = timezone.localdate(timezone=practice.zone)
+    issued = today(practice)
     response = front_desk.post(
         url,
         {
             "item": "uncertain_diagnosis",
             "doctor_name": "Dr. Novak",
-            "issued_on": today.isoformat(),
+            "issued_on": issued.isoformat(),
             "document": SimpleUploadedFile("letter.pdf", b"%PDF-1.4", "application/pdf"),
         },
         format="multipart",
@@ -345,10 +345,9 @@ def test_screening_list_has_constant_queries(
     ScreeningFactory(patient=patient)
     with CaptureQueriesContext(connection) as one:
         assert front_desk.get(screenings_url(patient)).status_code == 200
-    today = timezone.localdate(timezone=practice.zone)
     for days in range(1, 6):
         ScreeningFactory(
-            patient=patient, yes={"moles": "neck"}, screened_on=today - timedelta(days=days)
+            patient=patient, yes={"moles": "neck"}, screened_on=today(practice, days=-days)
         )
     with django_assert_num_queries(len(one)):
         response = front_desk.get(screenings_url(patient))

@@ -3,20 +3,19 @@ patients), forms and their errors, the screening preview, clearances and the por
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from patients.models import DoctorClearance, Patient, Screening
 from patients.screening import Status
 from patients.selectors import patient_screening_status
 from patients.services import clearance_add, screening_record
 from practice.models import Role
+from tests.clock import today
 from tests.factories import PatientFactory, ScreeningFactory, answers_all_no
 from tests.pages import field_errors, logged_in
 
@@ -240,7 +239,7 @@ def test_it_creates_a_patient_through_the_service(practice, desk) -> None:
 
 
 def test_it_shows_errors_next_to_the_fields(practice, desk) -> None:
-    future = (timezone.localdate() + timedelta(days=10)).isoformat()
+    future = today(practice, days=10).isoformat()
     response = logged_in(desk).post(
         url("patient-new", practice),
         new_patient_data(
@@ -257,7 +256,7 @@ def test_it_shows_errors_next_to_the_fields(practice, desk) -> None:
 
 
 def test_model_rules_come_back_next_to_their_fields(practice, desk) -> None:
-    future = (timezone.localdate(timezone=practice.zone) + timedelta(days=2)).isoformat()
+    future = today(practice, days=2).isoformat()
     response = logged_in(desk).post(
         url("patient-new", practice), new_patient_data(date_of_birth=future, consent_sms="on")
     )
@@ -445,7 +444,7 @@ def test_r6_a_clearance_upload_recomputes_the_outcome(
     data = {
         "contraindication": item.pk,
         "doctor_name": "Dr. Novak",
-        "issued_on": timezone.localdate(timezone=practice.zone).isoformat(),
+        "issued_on": today(practice).isoformat(),
         "document": letter(),
     }
 

@@ -8,12 +8,12 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import timezone
 
 from patients.models import Patient
 from patients.selectors import patient_search, patients_visible_to
 from patients.services import DuplicatePatient, patient_archive, patient_create, patient_update
 from practice.models import Role
+from tests.clock import today
 from tests.factories import MembershipFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_phone_must_be_a_possible_international_number(practice, phone: str) -> 
 
 
 def test_date_of_birth_in_the_future_is_refused(practice) -> None:
-    tomorrow = timezone.localdate(timezone=practice.zone) + timedelta(days=1)
+    tomorrow = today(practice, days=1)
     with pytest.raises(ValidationError) as refused:
         create(practice, date_of_birth=tomorrow)
     assert "date_of_birth" in refused.value.message_dict
