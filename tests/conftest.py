@@ -2,20 +2,24 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import time_machine
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from patients.models import Contraindication
 from practice.models import Practice, Role, User
+from tests.clock import FROZEN_AT
 from tests.factories import MembershipFactory, PracticeFactory, UserFactory
+from tests.pages import logged_in
 from tests.run import answers
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -65,6 +69,26 @@ settings.STORAGES = {
 
 
 @pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
+    """Every test starts at FROZEN_AT (see tests/clock.py), or at the moment its
+    `clock(moment)` marker names, and time runs on from there (tick=True), so timestamps
+    still differ and timeouts still expire. A test moves it with `clock.move_to(moment)` or
+    `clock.shift(timedelta(...))`.
+
+    time-machine changes the clock of this process only, threads and the live server's
+    included (the database's clock is never read: every timestamp comes from Python). A test
+    whose other processes read the time too (real Celery workers, which decide what is due
+    by their own clock) is marked `real_clock` and keeps the real one; it must not ask for
+    this fixture."""
+    if request.node.get_closest_marker("real_clock"):
+        yield None  # type: ignore[misc]
+        return
+    marker = request.node.get_closest_marker("clock")
+    with time_machine.travel(marker.args[0] if marker else FROZEN_AT, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     # Throttle counters live in the cache; each test starts with none.
     cache.clear()
@@ -110,6 +134,12 @@ def desk(practice: Practice, member: Callable[..., User]) -> User:
 @pytest.fixture
 def other_desk(other_practice: Practice, member: Callable[..., User]) -> User:
     return member(other_practice, Role.FRONT_DESK, email="desk@harbour.example.com")
+
+
+@pytest.fixture
+def manager_client(practice: Practice, member: Callable[..., User]) -> Client:
+    """A test client logged in as a manager of `practice`."""
+    return logged_in(member(practice, Role.MANAGER))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.conftest import CHROMIUM
+from tests.factories import PASSWORD
 
 # The live server runs in a thread of this process while Playwright's sync API runs an event
 # loop here too; Django would otherwise refuse database access from "async" code.
@@ -20,7 +21,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PHONE = {"width": 375, "height": 812}
-PASSWORD = "correct-horse-battery"  # UserFactory's
 
 
 def log_in(page: Page, live_server, email: str, password: str = PASSWORD) -> None:

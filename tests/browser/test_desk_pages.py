@@ -6,26 +6,25 @@ calendar at 375 px, and Russian."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from courses.models import Course
 from practice.models import Practice, Role
-from sessions.models import SessionRecord, SessionStatus
+from sessions.models import SessionStatus
 from tests.browser.conftest import PHONE, fits_the_phone, logged_in
-from tests.factories import PatientFactory
-from tests.patients.factories import cleared_screening
-from tests.sessions.day_factories import course_of
-from tests.sessions.factories import therapist_with_week
+from tests.clock import today
+from tests.factories import (
+    CourseFactory,
+    PatientFactory,
+    ScreeningFactory,
+    SessionRecordFactory,
+    TherapistFactory,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def today(practice: Practice) -> date:
-    return timezone.now().astimezone(practice.zone).date()
 
 
 def local_hhmm(practice: Practice, moment: datetime) -> str:
@@ -36,10 +35,10 @@ def test_the_desk_plans_books_moves_and_cancels(
     page: Page, live_server, practice, member, assert_accessible, screenshot
 ) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
-    therapist = therapist_with_week(practice, starts=time(9), ends=time(20))
+    therapist = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(20))
     patient = PatientFactory(practice=practice, given_name="Ann", family_name="Berg")
-    cleared_screening(patient, on=today(practice))
-    start = today(practice) + timedelta(days=2)
+    ScreeningFactory(patient=patient, screened_on=today(practice))
+    start = today(practice, days=2)
     logged_in(page, live_server, "desk@example.com")
 
     # From the patient's record to the plan page.
@@ -138,8 +137,8 @@ def test_the_calendar_fits_a_phone(
     page: Page, live_server, practice, member, assert_accessible
 ) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
-    course = course_of(practice, first=today(practice) + timedelta(days=1))
-    therapist_with_week(practice)
+    course = CourseFactory(practice=practice, start_date=today(practice, days=1))
+    TherapistFactory(practice=practice, week=True)
     page.set_viewport_size(PHONE)
     logged_in(page, live_server, "desk@example.com")
     day = course.sessions.get(sequence=1).starts_at.astimezone(practice.zone).date()
@@ -161,21 +160,19 @@ def test_the_course_page_charts_pain_and_blood_pressure(
 ) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     # A course that began eight days ago: four sessions done and recorded, six to come.
-    course = course_of(
-        practice, first=today(practice) - timedelta(days=8), given_name="Ann", family_name="Berg"
+    course = CourseFactory(
+        practice=practice,
+        start_date=today(practice, days=-8),
+        patient__given_name="Ann",
+        patient__family_name="Berg",
     )
     readings = [(7, 5, 152, 96), (6, 3, 146, 92), (5, 3, 141, 90), (4, 1, 136, 86)]
     for sequence, (pain_before, pain_after, systolic, diastolic) in enumerate(readings, start=1):
         session = course.sessions.get(sequence=sequence)
         session.status = SessionStatus.COMPLETED
         session.save()
-        SessionRecord.objects.create(
-            practice=practice,
+        SessionRecordFactory(
             session=session,
-            techniques=["stroking", "rubbing", "kneading", "stroking"],
-            zones=["lumbar"],
-            pressure="medium",
-            direction="bottom_up",
             pain_before=pain_before,
             pain_after=pain_after,
             systolic_before=systolic,
@@ -202,7 +199,7 @@ def test_the_desk_pages_render_in_russian(
     page: Page, live_server, practice, member, assert_accessible
 ) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
-    course = course_of(practice, first=today(practice) + timedelta(days=1))
+    course = CourseFactory(practice=practice, start_date=today(practice, days=1))
     session = course.sessions.get(sequence=1)
     logged_in(page, live_server, "desk@example.com")
     page.goto(f"{live_server.url}/p/{practice.slug}/calendar/")

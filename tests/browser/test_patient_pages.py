@@ -14,8 +14,7 @@ from patients.models import Patient, Screening
 from patients.screening import Status
 from practice.models import Role
 from tests.browser.conftest import PHONE, fits_the_phone, logged_in
-from tests.factories import PatientFactory
-from tests.patients.factories import cleared_screening, screening_with
+from tests.factories import PatientFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -182,7 +181,7 @@ def test_a_patient_cannot_open_another_patients_screening(
     ann = member(practice, Role.PATIENT, email="ann@example.com")
     PatientFactory(practice=practice, user=ann)
     bob = PatientFactory(practice=practice, user=member(practice, Role.PATIENT))
-    bobs = cleared_screening(bob)
+    bobs = ScreeningFactory(patient=bob)
     logged_in(page, live_server, "ann@example.com")
 
     response = page.goto(f"{live_server.url}/p/{practice.slug}/me/screenings/{bobs.pk}/")
@@ -221,7 +220,7 @@ def test_a_doctors_letter_is_uploaded_and_downloaded_by_staff_only(
     settings.MEDIA_ROOT = tmp_path
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     patient = PatientFactory(practice=practice, given_name="Ann", family_name="Berg")
-    screening = screening_with(patient, yes={"tuberculosis": ""})
+    screening = ScreeningFactory(patient=patient, yes={"tuberculosis": ""})
     letter = tmp_path / "letter.pdf"
     letter.write_bytes(b"%PDF-1.4 cleared")
     logged_in(page, live_server, "desk@example.com")

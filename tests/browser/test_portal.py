@@ -5,7 +5,7 @@ joins, logs in, books, moves and cancels a session (warned that it is late), and
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,36 +13,36 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from patients.models import Patient
-from practice.models import Practice, PracticeSettings, Role
+from practice.models import PracticeSettings, Role
 from sessions.models import Session, SessionStatus
 from tests.browser.conftest import PHONE, fits_the_phone, logged_in
-from tests.factories import PatientFactory, massage_type
-from tests.patients.factories import cleared_screening
-from tests.sessions.factories import session_row, therapist_with_week
+from tests.clock import today
+from tests.factories import (
+    PatientFactory,
+    ScreeningFactory,
+    SessionFactory,
+    TherapistFactory,
+    massage_type,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STAFF_PASSWORD = "correct-horse-battery"
 NEW_PASSWORD = "lilac-harbour-917-kettle"
-
-
-def in_days(practice: Practice, days: int) -> date:
-    return timezone.now().astimezone(practice.zone).date() + timedelta(days=days)
 
 
 def test_a_patient_joins_books_moves_cancels_and_downloads_the_ics(
     page: Page, live_server, practice, member, assert_accessible, screenshot
 ) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     erika = PatientFactory(
         practice=practice, given_name="Erika", family_name="Muster", email="erika@example.com"
     )
-    cleared_screening(erika)
-    day = in_days(practice, 3)
+    ScreeningFactory(patient=erika)
+    day = today(practice, days=3)
 
     # The front desk invites Erika from her record and sees the link.
-    logged_in(page, live_server, "desk@example.com", STAFF_PASSWORD)
+    logged_in(page, live_server, "desk@example.com")
     page.goto(f"{live_server.url}/p/{practice.slug}/patients/{erika.pk}/")
     page.get_by_role("button", name="Invite to the portal").click()
     expect(page.get_by_text("The invitation was emailed to erika@example.com.")).to_be_visible()
@@ -145,14 +145,14 @@ def test_a_patient_joins_books_moves_cancels_and_downloads_the_ics(
 def test_a_session_is_cancelled_outside_the_notice_without_a_warning(
     page: Page, live_server, practice, member, assert_accessible
 ) -> None:
-    therapist_with_week(practice)
+    TherapistFactory(practice=practice, week=True)
     user = member(practice, Role.PATIENT, email="ann@example.com")
     ann = PatientFactory(practice=practice, user=user)
-    cleared_screening(ann)
-    logged_in(page, live_server, "ann@example.com", STAFF_PASSWORD)
+    ScreeningFactory(patient=ann)
+    logged_in(page, live_server, "ann@example.com")
     page.goto(
         f"{live_server.url}/p/{practice.slug}/me/book/"
-        f"?massage_type={massage_type(practice).pk}&day={in_days(practice, 4)}"
+        f"?massage_type={massage_type(practice).pk}&day={today(practice, days=4)}"
     )
     page.get_by_role("radio", name="11:00").check()
     page.get_by_role("button", name="Book this time").click()
@@ -171,15 +171,13 @@ def test_a_session_is_cancelled_outside_the_notice_without_a_warning(
 def test_a_patient_cannot_open_another_patients_session(
     page: Page, live_server, practice, member
 ) -> None:
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     PatientFactory(practice=practice, user=member(practice, Role.PATIENT, email="a@x.org"))
     bob = PatientFactory(practice=practice, user=member(practice, Role.PATIENT))
-    bobs = session_row(
-        therapist=therapist,
-        patient=bob,
-        starts_at=timezone.now() + timedelta(days=2),
+    bobs = SessionFactory(
+        therapist=therapist, patient=bob, starts_at=timezone.now() + timedelta(days=2)
     )
-    logged_in(page, live_server, "a@x.org", STAFF_PASSWORD)
+    logged_in(page, live_server, "a@x.org")
     for path in ("", "move/", "cancel/", "session.ics"):
         response = page.request.get(
             f"{live_server.url}/p/{practice.slug}/me/sessions/{bobs.pk}/{path}"
@@ -190,11 +188,11 @@ def test_a_patient_cannot_open_another_patients_session(
 def test_the_portal_pages_render_in_russian(
     page: Page, live_server, practice, member, assert_accessible
 ) -> None:
-    therapist_with_week(practice)
+    TherapistFactory(practice=practice, week=True)
     user = member(practice, Role.PATIENT, email="ann@example.com")
     ann: Patient = PatientFactory(practice=practice, user=user)
-    cleared_screening(ann)
-    logged_in(page, live_server, "ann@example.com", STAFF_PASSWORD)
+    ScreeningFactory(patient=ann)
+    logged_in(page, live_server, "ann@example.com")
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/p/{practice.slug}/me/sessions/")
     page.get_by_label("Language").select_option("ru")

@@ -15,8 +15,8 @@ from sessions.day.check_in import session_check_in
 from sessions.day.running import session_complete, session_start
 from sessions.models import Session, SessionRecord, SessionStatus
 from tests.browser.conftest import PHONE, fits_the_phone, logged_in
-from tests.sessions.day_factories import all_no, good_record, noon, single_session
-from tests.sessions.factories import therapist_with_week
+from tests.clock import noon
+from tests.factories import SessionFactory, TherapistFactory, all_no, good_record
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +26,7 @@ def session_url(live_server, session: Session) -> str:
 
 
 def therapist_of(practice: Practice, user: User) -> Therapist:
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     therapist.user = user
     therapist.save(update_fields=["user"])
     return therapist
@@ -37,11 +37,12 @@ def test_the_desk_checks_in_and_the_therapist_records_on_the_body_chart(
 ) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     therapist_user = member(practice, Role.THERAPIST, email="therapist@example.com")
-    session = single_session(
-        practice,
+    session = SessionFactory(
+        practice=practice,
         therapist=therapist_of(practice, therapist_user),
-        given_name="Ann",
-        family_name="Berg",
+        patient__given_name="Ann",
+        patient__family_name="Berg",
+        screened=True,
     )
 
     # The front desk finds the session on the calendar and opens its page.
@@ -133,7 +134,9 @@ def test_record_errors_are_shown_next_to_the_fields_and_the_form_fits_a_phone(
     page: Page, live_server, practice, member, assert_accessible
 ) -> None:
     therapist_user = member(practice, Role.THERAPIST, email="therapist@example.com")
-    session = single_session(practice, therapist=therapist_of(practice, therapist_user))
+    session = SessionFactory(
+        practice=practice, therapist=therapist_of(practice, therapist_user), screened=True
+    )
     session_check_in(session=session, answers=all_no(), by=None)
     session_start(session=session, by=None)
     page.set_viewport_size(PHONE)
@@ -162,13 +165,15 @@ def test_the_session_page_renders_in_russian_in_every_state_on_a_phone(
     page: Page, live_server, practice, member, assert_accessible
 ) -> None:
     manager = member(practice, Role.MANAGER, email="manager@example.com")
-    booked = single_session(practice, starts_at=noon(practice, days=1))
-    checked_in = single_session(practice, hypertensive=True)
+    booked = SessionFactory(practice=practice, starts_at=noon(practice, days=1), screened=True)
+    checked_in = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     session_check_in(session=checked_in, answers=all_no(), systolic=140, diastolic=85, by=manager)
-    running = single_session(practice)
+    running = SessionFactory(practice=practice, screened=True)
     session_check_in(session=running, answers=all_no(), by=manager)
     session_start(session=running, by=manager)
-    done = single_session(practice, starts_at=noon(practice) - timedelta(hours=1))
+    done = SessionFactory(
+        practice=practice, starts_at=noon(practice) - timedelta(hours=1), screened=True
+    )
     session_check_in(session=done, answers=all_no(), by=manager)
     session_start(session=done, by=manager)
     record = good_record()

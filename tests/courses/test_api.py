@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
-from django.utils import timezone
 
 from courses.models import Course
 from practice.models import Practice, Role
 from sessions.models import Session, SessionStatus
-from tests.factories import PatientFactory, massage_type
-from tests.patients.factories import cleared_screening
-from tests.sessions.factories import therapist_with_week
+from tests.clock import today
+from tests.factories import PatientFactory, ScreeningFactory, TherapistFactory, massage_type
 
 pytestmark = pytest.mark.django_db
 
@@ -20,18 +16,14 @@ PLAN = "/api/v1/courses/plan/"
 COURSES = "/api/v1/courses/"
 
 
-def today(practice: Practice) -> date:
-    return timezone.now().astimezone(practice.zone).date()
-
-
 def payload(practice: Practice, patient=None, **extra: object) -> dict:
     patient = patient or PatientFactory(practice=practice)
-    cleared_screening(patient, on=today(practice))
+    ScreeningFactory(patient=patient, screened_on=today(practice))
     return {
         "patient": patient.pk,
-        "therapist": therapist_with_week(practice).pk,
+        "therapist": TherapistFactory(practice=practice, week=True).pk,
         "massage_type": massage_type(practice, "relaxing").pk,
-        "start_date": (today(practice) + timedelta(days=2)).isoformat(),
+        "start_date": (today(practice, days=2)).isoformat(),
         "preferred_time": "18:00",
         **extra,
     }
@@ -124,10 +116,10 @@ def test_r12_patient_cannot_override_staff_can(practice, member, api_as) -> None
     # The next course may start later, of the same type with the same therapist: R12 warns.
     later = {
         **data,
-        "start_date": (today(practice) + timedelta(days=25)).isoformat(),
+        "start_date": (today(practice, days=25)).isoformat(),
         "override_reason": "I like it",
     }
-    cleared_screening(me, on=today(practice))
+    ScreeningFactory(patient=me, screened_on=today(practice))
     refused = api_as(user).post(COURSES, later, format="json")
     assert refused.status_code == 400
     assert "override_reason" in refused.json()["errors"]

@@ -6,24 +6,30 @@ next to their fields, and the course page with its chart of pain and blood press
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from courses.models import Course
 from patients.models import Patient
 from practice.models import Practice, Role, Therapist
-from sessions.models import Session, SessionRecord, SessionStatus
-from tests.factories import ClosureFactory, PatientFactory, massage_type
-from tests.pages import field_errors, text
-from tests.patients.factories import cleared_screening
-from tests.sessions.day_factories import course_of
-from tests.sessions.factories import session_row, therapist_with_week
+from sessions.models import Session, SessionStatus
+from tests.clock import today
+from tests.factories import (
+    ClosureFactory,
+    CourseFactory,
+    PatientFactory,
+    ScreeningFactory,
+    SessionFactory,
+    SessionRecordFactory,
+    TherapistFactory,
+    massage_type,
+)
+from tests.pages import field_errors, logged_in, text
 
 pytestmark = pytest.mark.django_db
 
@@ -32,26 +38,16 @@ def url(name: str, practice: Practice, **kwargs: object) -> str:
     return reverse(f"courses:{name}", kwargs={"practice_slug": practice.slug, **kwargs})
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def today(practice: Practice) -> date:
-    return timezone.now().astimezone(practice.zone).date()
-
-
 @pytest.fixture
 def ann(practice) -> Patient:
     patient = PatientFactory(practice=practice, given_name="Ann", family_name="Berg")
-    cleared_screening(patient, on=today(practice))
+    ScreeningFactory(patient=patient, screened_on=today(practice))
     return patient
 
 
 @pytest.fixture
 def therapist(practice) -> Therapist:
-    return therapist_with_week(practice)
+    return TherapistFactory(practice=practice, week=True)
 
 
 def plan_data(practice: Practice, patient: Patient, therapist: Therapist, **extra) -> dict:
@@ -62,7 +58,7 @@ def plan_data(practice: Practice, patient: Patient, therapist: Therapist, **extr
         "massage_type": massage_type(practice, "relaxing").pk,
         "sessions_count": 10,
         "cadence": "every_other_day",
-        "start_date": (today(practice) + timedelta(days=2)).isoformat(),
+        "start_date": (today(practice, days=2)).isoformat(),
         "preferred_time": "18:00",
         "room": "",
         **extra,
@@ -83,7 +79,7 @@ def book_data(data: dict, html: str, **extra) -> dict:
 def test_it_refuses_the_course_pages_to_patients_and_anonymous_visitors(
     practice, member, ann, therapist
 ) -> None:
-    course = course_of(practice, patient=ann, therapist=therapist)
+    course = CourseFactory(practice=practice, patient=ann, therapist=therapist)
     ann.user = member(practice, Role.PATIENT, email="ann@example.com")
     ann.save()
     pages = [
@@ -103,7 +99,7 @@ def test_it_refuses_the_course_pages_to_patients_and_anonymous_visitors(
 def test_staff_of_another_practice_get_404(
     practice, other_practice, other_desk, ann, therapist
 ) -> None:
-    course = course_of(practice, patient=ann, therapist=therapist)
+    course = CourseFactory(practice=practice, patient=ann, therapist=therapist)
     client = logged_in(other_desk)
     assert client.get(url("course-detail", practice, pk=course.pk)).status_code == 404
     assert client.get(url("course-detail", other_practice, pk=course.pk)).status_code == 404
@@ -114,7 +110,7 @@ def test_staff_of_another_practice_get_404(
 
 
 def test_both_staff_roles_open_the_course_pages(practice, member, desk, ann, therapist) -> None:
-    course = course_of(practice, patient=ann, therapist=therapist)
+    course = CourseFactory(practice=practice, patient=ann, therapist=therapist)
     clinician = member(practice, Role.THERAPIST, email="t@example.com")
     for user in (desk, clinician):
         client = logged_in(user)
@@ -142,7 +138,9 @@ def test_an_unknown_patient_is_a_404(practice, desk, value: str) -> None:
 def test_the_patient_record_links_to_planning_and_lists_courses_with_progress(
     practice, desk, ann, therapist
 ) -> None:
-    course = course_of(practice, patient=ann, therapist=therapist, first=today(practice))
+    course = CourseFactory(
+        practice=practice, patient=ann, therapist=therapist, start_date=today(practice)
+    )
     first = course.sessions.get(sequence=1)
     first.status = SessionStatus.COMPLETED
     first.save()
@@ -181,7 +179,7 @@ def test_planning_shows_the_sessions_and_saves_nothing(practice, desk, ann, ther
 
 
 def test_a_closed_day_moves_the_session_and_says_why(practice, desk, ann, therapist) -> None:
-    closed = today(practice) + timedelta(days=4)
+    closed = today(practice, days=4)
     ClosureFactory(
         practice=practice,
         starts_at=datetime.combine(closed, time(0), tzinfo=practice.zone),
@@ -222,7 +220,7 @@ def test_bad_input_is_an_error_next_to_the_field(
 
 
 def test_another_practices_therapist_cannot_be_chosen(practice, other_practice, desk, ann) -> None:
-    elsewhere = therapist_with_week(other_practice)
+    elsewhere = TherapistFactory(practice=other_practice, week=True)
     response = logged_in(desk).post(
         url("course-plan", practice), plan_data(practice, ann, elsewhere)
     )
@@ -253,13 +251,12 @@ def test_r11_a_fifth_course_in_a_year_is_refused_next_to_the_start_date(
     practice, desk, ann, therapist
 ) -> None:
     for months in range(4):
-        Course.objects.create(
-            practice=practice,
+        CourseFactory(
             patient=ann,
             therapist=therapist,
-            massage_type=massage_type(practice, "classical"),
+            kind="classical",
             start_date=today(practice) - timedelta(days=30 * months + 20),
-            preferred_time=time(10),
+            bare=True,
         )
     response = logged_in(desk).post(
         url("course-plan", practice), plan_data(practice, ann, therapist)
@@ -295,7 +292,7 @@ def test_a_stale_plan_is_a_message_and_a_fresh_plan(practice, desk, ann, therapi
     shown = text(client.post(url("course-plan", practice), data))
     third = datetime.fromisoformat(planned_starts(shown)[2])
     # Someone books the third session's time before the desk confirms.
-    session_row(therapist=therapist, patient=PatientFactory(practice=practice), starts_at=third)
+    SessionFactory(therapist=therapist, patient=PatientFactory(practice=practice), starts_at=third)
     response = client.post(url("course-plan", practice), book_data(data, shown))
     html = text(response)
     assert response.status_code == 409
@@ -339,14 +336,14 @@ def test_a_plan_with_impossible_times_is_planned_again_not_a_500(
 
 
 def _previous_course(practice: Practice, patient: Patient, therapist: Therapist) -> Course:
-    return Course.objects.create(
-        practice=practice,
+    """A relaxing course with the same therapist, completed: R12 warns against another."""
+    return CourseFactory(
         patient=patient,
         therapist=therapist,
-        massage_type=massage_type(practice, "relaxing"),
-        start_date=today(practice) - timedelta(days=100),
-        preferred_time=time(10),
+        kind="relaxing",
+        start_date=today(practice, days=-100),
         status="completed",
+        bare=True,
     )
 
 
@@ -410,13 +407,8 @@ def test_r12_planning_the_proposed_type_drops_the_warning(practice, desk, ann, t
 def _complete(session: Session, *, pain: tuple[int, int], bp: tuple[int, int] | None) -> None:
     session.status = SessionStatus.COMPLETED
     session.save()
-    SessionRecord.objects.create(
-        practice=session.practice,
+    SessionRecordFactory(
         session=session,
-        techniques=["stroking", "rubbing", "stroking"],
-        zones=["lumbar"],
-        pressure="medium",
-        direction="bottom_up",
         pain_before=pain[0],
         pain_after=pain[1],
         systolic_before=bp[0] if bp else None,
@@ -429,7 +421,7 @@ def _complete(session: Session, *, pain: tuple[int, int], bp: tuple[int, int] | 
 def test_the_course_page_charts_pain_and_blood_pressure_of_completed_sessions(
     practice, desk, ann, therapist
 ) -> None:
-    course = course_of(practice, patient=ann, therapist=therapist)
+    course = CourseFactory(practice=practice, patient=ann, therapist=therapist)
     for sequence, pain, bp in ((1, (7, 4), (150, 95)), (2, (5, 2), (140, 90)), (3, (4, 1), None)):
         _complete(course.sessions.get(sequence=sequence), pain=pain, bp=bp)
     html = text(logged_in(desk).get(url("course-detail", practice, pk=course.pk)))
@@ -451,7 +443,7 @@ def test_the_course_page_charts_pain_and_blood_pressure_of_completed_sessions(
 def test_the_course_page_without_completed_sessions_has_no_chart(
     practice, desk, ann, therapist
 ) -> None:
-    course = course_of(practice, patient=ann, therapist=therapist)
+    course = CourseFactory(practice=practice, patient=ann, therapist=therapist)
     html = text(logged_in(desk).get(url("course-detail", practice, pk=course.pk)))
     assert "No completed session yet." in html
     assert "<svg viewBox" not in html
@@ -459,7 +451,7 @@ def test_the_course_page_without_completed_sessions_has_no_chart(
 
 
 def test_a_cancelled_course_session_links_to_rebooking(practice, desk, ann, therapist) -> None:
-    course = course_of(practice, patient=ann, therapist=therapist)
+    course = CourseFactory(practice=practice, patient=ann, therapist=therapist)
     second = course.sessions.get(sequence=2)
     second.status = SessionStatus.CANCELLED
     second.late_cancellation = True
@@ -478,8 +470,8 @@ def test_a_cancelled_course_session_links_to_rebooking(practice, desk, ann, ther
 def test_the_course_page_reads_a_constant_number_of_queries(
     practice, desk, ann, therapist, django_assert_num_queries
 ) -> None:
-    few = course_of(practice, patient=ann, therapist=therapist, booked=2)
-    many = course_of(practice, therapist=therapist_with_week(practice), booked=10)
+    few = CourseFactory(practice=practice, patient=ann, therapist=therapist, booked=2)
+    many = CourseFactory(practice=practice, booked=10)
     for sequence in (1, 2):
         _complete(few.sessions.get(sequence=sequence), pain=(5, 3), bp=(130, 85))
         _complete(many.sessions.get(sequence=sequence), pain=(5, 3), bp=(130, 85))

@@ -3,7 +3,7 @@ interrupted courses (R13), and the Celery tasks and beat entries that run them."
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.conf import settings
@@ -22,12 +22,13 @@ from sessions.tasks import (
     remind_next_course_due,
     remind_next_courses_due,
 )
-from tests.factories import TherapistFactory, massage_type
-from tests.patients.factories import cleared_screening
-from tests.sessions.factories import session_row
-from tests.sessions.outbox import consenting_patient
+from tests.factories import CourseFactory, PatientFactory, ScreeningFactory, SessionFactory
 
 JAN_1 = date(2026, 1, 1)
+JUNE_1 = date(2026, 6, 1)
+
+# The day the courses below start, at 06:00 UTC.
+pytestmark = pytest.mark.clock(datetime.combine(JUNE_1, time(6), tzinfo=UTC))
 
 
 def test_r11_the_next_course_is_due_a_quarter_after_the_last_one_started() -> None:
@@ -60,35 +61,30 @@ def test_r11_the_due_day_never_breaks_the_yearly_limit(offsets: list[int]) -> No
     assert due - last <= YEAR + SPREAD
 
 
-def course_of(practice: Practice, patient, code: str, **fields: object) -> Course:
-    return Course.objects.create(
-        practice=practice,
-        patient=patient,
-        therapist=TherapistFactory(practice=practice),
-        massage_type=massage_type(practice, code),
-        start_date=fields.pop("start_date", date(2026, 6, 1)),
-        preferred_time=time(10),
-        **fields,
-    )
-
-
 @pytest.mark.django_db
 def test_r12_the_proposed_type_is_the_next_in_the_rotation_the_screening_allows(
     practice: Practice,
 ) -> None:
-    patient = consenting_patient(practice, allergic_to_honey=True)
-    cleared_screening(patient, on=date(2026, 5, 30))
-    course = course_of(practice, patient, "lymphatic")
+    patient = PatientFactory(practice=practice, consenting=True, allergic_to_honey=True)
+    ScreeningFactory(patient=patient, screened_on=date(2026, 5, 30))
+    course = CourseFactory(patient=patient, kind="lymphatic", start_date=JUNE_1, bare=True)
 
     # After lymphatic drainage the rotation says honey, which the allergy blocks (R4).
     assert r12_proposed_type(course).code == "self"
-    assert r12_proposed_type(course_of(practice, patient, "classical")).code == "relaxing"
+    classical = CourseFactory(patient=patient, kind="classical", start_date=JUNE_1, bare=True)
+    assert r12_proposed_type(classical).code == "relaxing"
 
 
 def finished_course(practice: Practice, **patient_fields: object) -> Course:
-    patient = consenting_patient(practice, sms=False, **patient_fields)
-    cleared_screening(patient, on=date(2026, 5, 30))
-    return course_of(practice, patient, "classical", status=CourseStatus.COMPLETED)
+    patient = PatientFactory(practice=practice, consent_email=True, **patient_fields)
+    ScreeningFactory(patient=patient, screened_on=date(2026, 5, 30))
+    return CourseFactory(
+        patient=patient,
+        kind="classical",
+        start_date=JUNE_1,
+        bare=True,
+        status=CourseStatus.COMPLETED,
+    )
 
 
 @pytest.mark.django_db
@@ -96,7 +92,7 @@ def test_r11_the_sweep_nudges_each_finished_chronic_course_once(practice: Practi
     due = finished_course(practice, chronic_plan=True)
     finished_course(practice, chronic_plan=False)
     followed = finished_course(practice, chronic_plan=True)
-    course_of(practice, followed.patient, "relaxing", start_date=date(2026, 8, 1))
+    CourseFactory(patient=followed.patient, kind="relaxing", start_date=date(2026, 8, 1), bare=True)
 
     assert remind_next_courses_due.apply().get() == 1
     assert remind_next_courses_due.apply().get() == 0
@@ -117,26 +113,29 @@ def test_r11_the_nudge_task_for_one_course_is_safe_to_run_twice(practice: Practi
 
 
 def missed(course: Course, statuses: list[SessionStatus]) -> None:
-    start = datetime(2026, 6, 1, 8, tzinfo=course.practice.zone)
+    start = datetime.combine(JUNE_1, time(8), tzinfo=course.practice.zone)
     for position, status in enumerate(statuses, start=1):
-        row = session_row(
-            therapist=course.therapist,
-            patient=course.patient,
+        SessionFactory(
+            course=course,
+            sequence=position,
             starts_at=start + timedelta(days=2 * position),
             status=status,
         )
-        type(row).objects.filter(pk=row.pk).update(course=course, sequence=position)
 
 
 @pytest.mark.django_db
 def test_r13_the_sweep_flags_courses_with_more_than_two_missed_in_a_row(
     practice: Practice,
 ) -> None:
-    patient = consenting_patient(practice)
+    patient = PatientFactory(practice=practice, consenting=True)
     done, gone = SessionStatus.COMPLETED, SessionStatus.NO_SHOW
-    interrupted = course_of(practice, patient, "classical", status=CourseStatus.ACTIVE)
+    interrupted = CourseFactory(
+        patient=patient, kind="classical", start_date=JUNE_1, bare=True, status=CourseStatus.ACTIVE
+    )
     missed(interrupted, [done, gone, SessionStatus.CANCELLED, gone])
-    scattered = course_of(practice, patient, "relaxing", status=CourseStatus.ACTIVE)
+    scattered = CourseFactory(
+        patient=patient, kind="relaxing", start_date=JUNE_1, bare=True, status=CourseStatus.ACTIVE
+    )
     missed(scattered, [gone, gone, done, gone, gone])
 
     assert flag_interrupted_courses.apply().get() == 1

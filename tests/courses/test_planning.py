@@ -22,16 +22,20 @@ from sessions.booking.courses import course_book, course_plan
 from tests.factories import (
     ClosureFactory,
     PatientFactory,
+    ScreeningFactory,
+    SessionFactory,
     TherapistFactory,
     TimeOffFactory,
+    WorkingHoursFactory,
     massage_type,
 )
-from tests.patients.factories import cleared_screening
-from tests.sessions.factories import session_row, therapist_with_week
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 MONDAY = date(2026, 6, 1)
+
+# The morning of MONDAY, the day the plans start from (the services are handed it too).
+pytestmark = pytest.mark.clock(datetime.combine(MONDAY, time(6), tzinfo=BERLIN))
 
 
 def week(starts: time = time(9), ends: time = time(20), days: range = range(7)) -> dict:
@@ -246,13 +250,16 @@ def test_r10_r23_planned_sessions_respect_hours_closures_bookings_and_cadence(
     ids=["berlin-spring", "berlin-autumn", "new-york-spring", "new-york-autumn"],
 )
 def test_r24_daily_course_keeps_18_00_local_across_daylight_saving(
-    request: pytest.FixtureRequest, zone_fixture: str, start: date, change: date
+    request: pytest.FixtureRequest, clock, zone_fixture: str, start: date, change: date
 ) -> None:
     practice: Practice = request.getfixturevalue(zone_fixture)
     zone = practice.zone
+    # The morning of the first day, a few days before the change.
+    now = datetime.combine(start, time(6), tzinfo=zone)
+    clock.move_to(now)
     patient = PatientFactory(practice=practice)
-    cleared_screening(patient, on=start)
-    therapist = therapist_with_week(practice)
+    ScreeningFactory(patient=patient, screened_on=start)
+    therapist = TherapistFactory(practice=practice, week=True)
     result = course_plan(
         request=CourseRequest(
             practice=practice,
@@ -263,7 +270,7 @@ def test_r24_daily_course_keeps_18_00_local_across_daylight_saving(
             preferred_time=time(18),
             cadence=Cadence.DAILY,
         ),
-        now=datetime.combine(start, time(6), tzinfo=zone),
+        now=now,
     )
     local_days = {s.starts_at.astimezone(zone).date(): s.starts_at for s in result.sessions}
     around = [
@@ -284,8 +291,8 @@ def test_r24_daily_course_keeps_18_00_local_across_daylight_saving(
 @pytest.mark.django_db
 def test_r10_service_plans_around_closures_time_off_and_bookings(practice: Practice) -> None:
     patient = PatientFactory(practice=practice)
-    cleared_screening(patient, on=MONDAY)
-    therapist = therapist_with_week(practice)
+    ScreeningFactory(patient=patient, screened_on=MONDAY)
+    therapist = TherapistFactory(practice=practice, week=True)
     tuesday = MONDAY + timedelta(days=1)
     ClosureFactory(
         practice=practice,
@@ -297,7 +304,7 @@ def test_r10_service_plans_around_closures_time_off_and_bookings(practice: Pract
         starts_at=datetime.combine(MONDAY + timedelta(days=2), time(8), tzinfo=BERLIN),
         ends_at=datetime.combine(MONDAY + timedelta(days=2), time(21), tzinfo=BERLIN),
     )
-    session_row(
+    SessionFactory(
         therapist=therapist,
         starts_at=datetime.combine(MONDAY + timedelta(days=3), time(18), tzinfo=BERLIN),
     )
@@ -323,8 +330,8 @@ def test_r10_service_plans_around_closures_time_off_and_bookings(practice: Pract
 @pytest.mark.django_db
 def test_r10_no_open_day_is_a_conflict_from_the_service(practice: Practice) -> None:
     patient = PatientFactory(practice=practice)
-    cleared_screening(patient, on=MONDAY)
-    therapist = therapist_with_week(practice, days=(0,))
+    ScreeningFactory(patient=patient, screened_on=MONDAY)
+    therapist = TherapistFactory(practice=practice, week__days=(0,))
     with pytest.raises(Conflict) as caught:
         course_plan(
             request=CourseRequest(
@@ -364,7 +371,7 @@ def test_r10_r19_r23_plans_from_the_database_are_accepted_by_it(
     with transaction.atomic():
         therapist = TherapistFactory(practice=practice)
         WorkingHours.objects.bulk_create(
-            WorkingHours(practice=practice, therapist=therapist, weekday=d, starts=a, ends=b)
+            WorkingHoursFactory.build(therapist=therapist, weekday=d, starts=a, ends=b)
             for d, spans in hours.items()
             for a, b in spans
         )
@@ -372,7 +379,7 @@ def test_r10_r19_r23_plans_from_the_database_are_accepted_by_it(
             begin = datetime.combine(MONDAY + timedelta(days=day), time(), tzinfo=BERLIN)
             ClosureFactory(practice=practice, starts_at=begin, ends_at=begin + timedelta(days=1))
         for day, quarter in booked.items():
-            session_row(
+            SessionFactory(
                 therapist=therapist,
                 starts_at=datetime.combine(
                     MONDAY + timedelta(days=day),
@@ -382,7 +389,7 @@ def test_r10_r19_r23_plans_from_the_database_are_accepted_by_it(
                 minutes=45,
             )
         patient = PatientFactory(practice=practice)
-        cleared_screening(patient, on=MONDAY)
+        ScreeningFactory(patient=patient, screened_on=MONDAY)
         request = CourseRequest(
             practice=practice,
             patient=patient,

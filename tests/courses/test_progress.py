@@ -14,16 +14,8 @@ from practice.models import Practice, Role
 from sessions.day.check_in import session_check_in
 from sessions.day.running import session_complete, session_no_show, session_start
 from sessions.selectors import course_progress
-from tests.factories import PatientFactory
-from tests.sessions.day_factories import (
-    all_no,
-    course_of,
-    good_record,
-    local,
-    noon,
-    session_at,
-    today,
-)
+from tests.clock import local, noon, today
+from tests.factories import CourseFactory, PatientFactory, SessionFactory, all_no, good_record
 
 pytestmark = pytest.mark.django_db
 
@@ -48,12 +40,8 @@ def completed_on(course: Course, sequence: int, *, pain: tuple[int, int], bp=(No
     )
 
 
-def daily_course(practice: Practice, **extra: object) -> Course:
-    return course_of(practice, cadence=Cadence.DAILY, **extra)
-
-
 def test_progress_counts_done_left_missed_and_the_trend(practice: Practice) -> None:
-    course = daily_course(practice)
+    course = CourseFactory(practice=practice, cadence=Cadence.DAILY)
     completed_on(course, 1, pain=(6, 3), bp=(130, 85))
     completed_on(course, 2, pain=(5, 2))
     third = course.sessions.get(sequence=3)
@@ -89,7 +77,7 @@ def test_progress_counts_done_left_missed_and_the_trend(practice: Practice) -> N
 
 
 def test_r13_progress_flags_more_than_two_missed_in_a_row(practice: Practice) -> None:
-    course = daily_course(practice)
+    course = CourseFactory(practice=practice, cadence=Cadence.DAILY)
     later = noon(practice, 10)
     for sequence in (2, 3):
         session_no_show(session=course.sessions.get(sequence=sequence), by=None, now=later)
@@ -103,15 +91,13 @@ def test_r13_progress_flags_more_than_two_missed_in_a_row(practice: Practice) ->
 
 
 def test_a_rebooked_missed_session_is_not_missed(practice: Practice) -> None:
-    course = daily_course(practice, booked=3)
+    course = CourseFactory(practice=practice, cadence=Cadence.DAILY, booked=3)
     second = course.sessions.get(sequence=2)
     session_no_show(session=second, by=None, now=noon(practice, 5))
-    session_at(
-        therapist=course.therapist,
-        patient=course.patient,
-        starts_at=local(practice, today(practice) + timedelta(days=4), 15),
+    SessionFactory(
         course=course,
         sequence=2,
+        starts_at=local(practice, today(practice, days=4), 15),
     )
     progress = course_progress(course)
     assert (progress.missed, progress.missed_in_a_row, progress.to_come) == (0, 0, 3)
@@ -122,7 +108,7 @@ def test_course_detail_shows_progress_in_constant_queries(
 ) -> None:
     staff = member(practice, Role.FRONT_DESK)
     client = api_as(staff)
-    course = daily_course(practice)
+    course = CourseFactory(practice=practice, cadence=Cadence.DAILY)
 
     def read() -> tuple[dict, int]:
         with CaptureQueriesContext(connection) as queries:
@@ -150,7 +136,7 @@ def test_progress_is_read_only_by_its_patient_and_its_practice(
     alice_user, bob_user = member(practice, Role.PATIENT), member(practice, Role.PATIENT)
     alice = PatientFactory(practice=practice, user=alice_user)
     PatientFactory(practice=practice, user=bob_user)
-    course = daily_course(practice, patient=alice, booked=1)
+    course = CourseFactory(practice=practice, cadence=Cadence.DAILY, patient=alice, booked=1)
     detail = f"/api/v1/courses/{course.pk}/"
     assert api_as(alice_user).get(detail).json()["course_progress"]["planned"] == 10
     assert api_as(bob_user).get(detail).status_code == 404

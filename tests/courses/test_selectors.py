@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from courses.models import Course, CourseStatus
+from courses.models import CourseStatus
 from courses.selectors import patients_due_for_course
 from practice.models import Practice
-from tests.factories import PatientFactory, TherapistFactory, massage_type
+from tests.factories import CourseFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 6, 1)
 
 
-def course(practice: Practice, patient, days_ago: int, **fields: object) -> Course:
-    return Course.objects.create(
-        practice=practice,
-        patient=patient,
-        therapist=TherapistFactory(practice=practice),
-        massage_type=massage_type(practice),
-        start_date=TODAY - timedelta(days=days_ago),
-        preferred_time=time(10),
-        **fields,
-    )
+def ago(days: int) -> date:
+    return TODAY - timedelta(days=days)
 
 
 def test_r11_chronic_patients_with_fewer_than_two_courses_a_year_are_due(
@@ -33,12 +25,13 @@ def test_r11_chronic_patients_with_fewer_than_two_courses_a_year_are_due(
 ) -> None:
     none_yet = PatientFactory(practice=practice, chronic_plan=True)
     one = PatientFactory(practice=practice, chronic_plan=True)
-    course(practice, one, 100)
-    course(practice, one, 400)  # more than a year ago: does not count
-    course(practice, one, 30, status=CourseStatus.CANCELLED)  # cancelled: does not count
+    CourseFactory(patient=one, start_date=ago(100), bare=True)
+    CourseFactory(patient=one, start_date=ago(400), bare=True)  # over a year ago: not counted
+    # Cancelled: does not count.
+    CourseFactory(patient=one, start_date=ago(30), status=CourseStatus.CANCELLED, bare=True)
     two = PatientFactory(practice=practice, chronic_plan=True)
-    course(practice, two, 300)
-    course(practice, two, 20)
+    CourseFactory(patient=two, start_date=ago(300), bare=True)
+    CourseFactory(patient=two, start_date=ago(20), bare=True)
     PatientFactory(practice=practice, chronic_plan=False)
     PatientFactory(practice=practice, chronic_plan=True, archived=True)
     PatientFactory(practice=other_practice, chronic_plan=True)

@@ -15,15 +15,20 @@ from practice.models import Practice
 from sessions.booking.courses import course_book, course_plan
 from sessions.booking.sessions import session_book
 from sessions.models import Session
-from tests.factories import PatientFactory, massage_type
-from tests.patients.factories import cleared_screening, screening_with
-from tests.sessions.factories import therapist_with_week
-
-pytestmark = pytest.mark.django_db
+from tests.factories import (
+    CourseFactory,
+    PatientFactory,
+    ScreeningFactory,
+    TherapistFactory,
+    massage_type,
+)
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MONDAY = date(2026, 6, 1)
 NOW = datetime.combine(MONDAY, time(6), tzinfo=BERLIN)
+
+# The services are handed NOW; what reads the clock itself sees the same Monday morning.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
 
 
 def course_request(
@@ -32,28 +37,23 @@ def course_request(
     fields: dict = {
         "practice": practice,
         "patient": overrides.pop("patient", None) or PatientFactory(practice=practice),
-        "therapist": overrides.pop("therapist", None) or therapist_with_week(practice),
+        "therapist": overrides.pop("therapist", None)
+        or TherapistFactory(practice=practice, week=True),
         "massage_type": massage_type(practice, "relaxing"),
         "start_date": MONDAY,
         "preferred_time": time(10),
     }
     fields.update(overrides)
     if screened:
-        cleared_screening(fields["patient"], on=MONDAY)
+        ScreeningFactory(patient=fields["patient"], screened_on=MONDAY)
     return CourseRequest(**fields)
 
 
 def earlier_course(request: CourseRequest, start: date, **fields: object) -> Course:
-    values = {
-        "practice": request.practice,
-        "patient": request.patient,
-        "therapist": request.therapist,
-        "massage_type": request.massage_type,
-        "start_date": start,
-        "preferred_time": time(10),
-    }
-    values.update(fields)
-    return Course.objects.create(**values)
+    """An earlier course of the request's patient, by default with its therapist and type."""
+    fields.setdefault("therapist", request.therapist)
+    fields.setdefault("massage_type", request.massage_type)
+    return CourseFactory(patient=request.patient, start_date=start, bare=True, **fields)
 
 
 def test_r1_no_screening_no_course(practice: Practice) -> None:
@@ -64,7 +64,7 @@ def test_r1_no_screening_no_course(practice: Practice) -> None:
 
 def test_r4_a_type_the_screening_blocks_cannot_be_planned(practice: Practice) -> None:
     patient = PatientFactory(practice=practice)
-    screening_with(patient, yes={"pregnancy": ""}, on=MONDAY)
+    ScreeningFactory(patient=patient, yes={"pregnancy": ""}, screened_on=MONDAY)
     request = course_request(
         practice, screened=False, patient=patient, massage_type=massage_type(practice, "cupping")
     )
@@ -95,7 +95,7 @@ def test_r9_r14_booking_without_a_plan_books_every_session_with_the_ramp(
 
 def test_r1_the_course_keeps_the_screening_that_opened_it(practice: Practice) -> None:
     patient = PatientFactory(practice=practice)
-    screening = cleared_screening(patient, on=MONDAY)
+    screening = ScreeningFactory(patient=patient, screened_on=MONDAY)
     request = course_request(practice, screened=False, patient=patient, sessions_count=15)
     course = course_book(request=request, now=NOW)
     assert course.screening == screening
@@ -123,7 +123,7 @@ def test_r12_same_type_same_therapist_warns_and_proposes_the_next_allowed_type(
 ) -> None:
     patient = PatientFactory(practice=practice, hypertensive=True)
     # Pregnancy blocks cupping (R4), hypertension blocks vibration (R8): both are skipped.
-    screening_with(patient, yes={"pregnancy": ""}, on=MONDAY)
+    ScreeningFactory(patient=patient, yes={"pregnancy": ""}, screened_on=MONDAY)
     request = course_request(
         practice, screened=False, patient=patient, massage_type=massage_type(practice, "sports")
     )
@@ -136,7 +136,11 @@ def test_r12_same_type_same_therapist_warns_and_proposes_the_next_allowed_type(
 
 def test_r12_another_therapist_is_the_other_accepted_way(practice: Practice) -> None:
     request = course_request(practice)
-    earlier_course(request, MONDAY - timedelta(days=60), therapist=therapist_with_week(practice))
+    earlier_course(
+        request,
+        MONDAY - timedelta(days=60),
+        therapist=TherapistFactory(practice=practice, week=True),
+    )
     plan = course_plan(request=request, now=NOW)
     assert plan.warnings == ()
     assert not plan.override_required
@@ -208,7 +212,7 @@ def test_a_course_cannot_start_in_the_past(practice: Practice) -> None:
 def test_r10_a_plan_starting_on_a_closed_day_books_from_the_first_open_day(
     practice: Practice,
 ) -> None:
-    therapist = therapist_with_week(practice, days=(1, 2, 3, 4, 5))  # not on Mondays
+    therapist = TherapistFactory(practice=practice, week__days=(1, 2, 3, 4, 5))  # not on Mondays
     request = course_request(practice, therapist=therapist)
     plan = course_plan(request=request, now=NOW)
     assert plan.sessions[0].skipped[0].day == MONDAY

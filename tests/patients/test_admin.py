@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from patients.models import Contraindication, ContraindicationOptOut, Patient
 from practice.models import Role
-from tests.factories import PatientFactory
-from tests.patients.factories import cleared_screening, screening_with
+from tests.factories import PatientFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,13 +18,6 @@ ADMIN_PATIENT = {
     "sex": "female",
     "phone": "+49 30 123456",
 }
-
-
-@pytest.fixture
-def manager_client(practice, member) -> Client:
-    client = Client()
-    client.force_login(member(practice, Role.MANAGER))
-    return client
 
 
 def test_manager_sees_only_own_practices_patients(manager_client, practice, other_practice):
@@ -54,7 +45,7 @@ def test_patients_are_archived_not_deleted_in_admin(manager_client, practice) ->
 
 
 def test_screening_outcome_is_read_only_in_admin(manager_client, practice) -> None:
-    screening = screening_with(PatientFactory(practice=practice), yes={"pregnancy": ""})
+    screening = ScreeningFactory(patient=PatientFactory(practice=practice), yes={"pregnancy": ""})
     url = f"/admin/patients/screening/{screening.pk}/change/"
     page = manager_client.get(url)
     assert page.status_code == 200
@@ -67,8 +58,8 @@ def test_screening_outcome_is_read_only_in_admin(manager_client, practice) -> No
 
 
 def test_screening_list_is_scoped(manager_client, practice, other_practice) -> None:
-    cleared_screening(PatientFactory(practice=practice, family_name="Mine"))
-    cleared_screening(PatientFactory(practice=other_practice, family_name="Theirs"))
+    ScreeningFactory(patient=PatientFactory(practice=practice, family_name="Mine"))
+    ScreeningFactory(patient=PatientFactory(practice=other_practice, family_name="Theirs"))
     page = manager_client.get("/admin/patients/screening/")
     assert b"Mine" in page.content
     assert b"Theirs" not in page.content

@@ -9,15 +9,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from patients.catalogue import DEFAULT_CONTRAINDICATIONS
 from patients.models import Patient, Screening
 from patients.selectors import catalogue_for
 from practice.models import Practice, Role, User
-from tests.factories import PatientFactory
-from tests.patients.factories import cleared_screening, screening_with
+from tests.clock import today
+from tests.factories import ContraindicationFactory, PatientFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,9 +51,9 @@ def two_patients(practice: Practice, member: Callable[..., User]) -> dict[str, o
     return {
         "user_a": user_a,
         "patient_a": patient_a,
-        "screening_a": cleared_screening(patient_a),
+        "screening_a": ScreeningFactory(patient=patient_a),
         "patient_b": patient_b,
-        "screening_b": cleared_screening(patient_b),
+        "screening_b": ScreeningFactory(patient=patient_b),
     }
 
 
@@ -113,7 +112,7 @@ def test_staff_of_practice_a_get_404_for_practice_b(
     front_desk: APIClient, other_practice: Practice
 ) -> None:
     elsewhere = PatientFactory(practice=other_practice)
-    screening = cleared_screening(elsewhere)
+    screening = ScreeningFactory(patient=elsewhere)
     assert front_desk.get(f"{PATIENTS}{elsewhere.pk}/").status_code == 404
     assert front_desk.patch(f"{PATIENTS}{elsewhere.pk}/", {"notes": "x"}).status_code == 404
     assert front_desk.post(f"{PATIENTS}{elsewhere.pk}/archive/").status_code == 404
@@ -299,15 +298,15 @@ def test_r2_doctor_clearance_for_oncology_is_400(front_desk, practice) -> None:
 def test_r6_clearance_upload_lifts_needs_doctor(front_desk, practice, settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
     patient = PatientFactory(practice=practice)
-    screening = screening_with(patient, yes={"uncertain_diagnosis": ""})
+    screening = ScreeningFactory(patient=patient, yes={"uncertain_diagnosis": ""})
     url = f"{screenings_url(patient)}{screening.pk}/clearances/"
-    today = timezone.localdate(timezone=practice.zone)
+    issued = today(practice)
     response = front_desk.post(
         url,
         {
             "item": "uncertain_diagnosis",
             "doctor_name": "Dr. Novak",
-            "issued_on": today.isoformat(),
+            "issued_on": issued.isoformat(),
             "document": SimpleUploadedFile("letter.pdf", b"%PDF-1.4", "application/pdf"),
         },
         format="multipart",
@@ -321,7 +320,7 @@ def test_r6_clearance_upload_lifts_needs_doctor(front_desk, practice, settings, 
 def test_clearance_document_must_be_pdf_or_image(front_desk, practice, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     patient = PatientFactory(practice=practice)
-    screening = screening_with(patient, yes={"uncertain_diagnosis": ""})
+    screening = ScreeningFactory(patient=patient, yes={"uncertain_diagnosis": ""})
     response = front_desk.post(
         f"{screenings_url(patient)}{screening.pk}/clearances/",
         {
@@ -343,12 +342,13 @@ def test_screening_list_has_constant_queries(
     front_desk, practice, django_assert_num_queries
 ) -> None:
     patient = PatientFactory(practice=practice)
-    cleared_screening(patient)
+    ScreeningFactory(patient=patient)
     with CaptureQueriesContext(connection) as one:
         assert front_desk.get(screenings_url(patient)).status_code == 200
-    today = timezone.localdate(timezone=practice.zone)
     for days in range(1, 6):
-        screening_with(patient, yes={"moles": "neck"}, on=today - timedelta(days=days))
+        ScreeningFactory(
+            patient=patient, yes={"moles": "neck"}, screened_on=today(practice, days=-days)
+        )
     with django_assert_num_queries(len(one)):
         response = front_desk.get(screenings_url(patient))
     assert response.json()["count"] == 6
@@ -373,12 +373,7 @@ def test_catalogue_list_has_constant_queries(
 ) -> None:
     with CaptureQueriesContext(connection) as before:
         front_desk.get("/api/v1/contraindications/")
-    from patients.models import Contraindication
-
-    for n in range(5):
-        Contraindication.objects.create(
-            practice=practice, code=f"own-{n}", name="Own", question="?", kind="caution"
-        )
+    ContraindicationFactory.create_batch(5, practice=practice)
     with django_assert_num_queries(len(before)):
         assert len(front_desk.get("/api/v1/contraindications/").json()) == 21
 
@@ -395,7 +390,7 @@ def test_me_shows_staff_no_patient_record(front_desk) -> None:
 
 def test_r8_screening_status_answers_per_day(front_desk, practice) -> None:
     patient = PatientFactory(practice=practice, hypertensive=True)
-    screening = screening_with(patient, systolic=170, diastolic=95)
+    screening = ScreeningFactory(patient=patient, systolic=170, diastolic=95)
     url = f"{PATIENTS}{patient.pk}/screening-status/"
     today = front_desk.get(url).json()
     assert today["valid"] is True

@@ -9,8 +9,7 @@ from patients.catalogue import DEFAULT_CONTRAINDICATIONS
 from patients.models import Contraindication, ContraindicationOptOut
 from patients.screening import Kind, Status
 from patients.selectors import catalogue_for
-from tests.factories import PatientFactory
-from tests.patients.factories import screening_with
+from tests.factories import ContraindicationFactory, PatientFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +44,7 @@ def test_practice_extends_its_own_catalogue_only(practice, other_practice) -> No
 
 
 def test_practice_item_counts_in_the_outcome(practice) -> None:
-    Contraindication.objects.create(
+    ContraindicationFactory(
         practice=practice,
         code="recent_surgery",
         name="Recent surgery",
@@ -53,7 +52,9 @@ def test_practice_item_counts_in_the_outcome(practice) -> None:
         kind=Kind.NEEDS_DOCTOR,
         clearable=True,
     )
-    screening = screening_with(PatientFactory(practice=practice), yes={"recent_surgery": ""})
+    screening = ScreeningFactory(
+        patient=PatientFactory(practice=practice), yes={"recent_surgery": ""}
+    )
     assert screening.status == Status.NEEDS_DOCTOR
 
 
@@ -65,7 +66,7 @@ def test_practice_switches_off_a_shared_item_for_itself_only(practice, other_pra
     assert "moles" not in codes(practice)
     assert "moles" in codes(other_practice)
     # A screening in that practice no longer needs (or accepts) an answer about it.
-    screening = screening_with(PatientFactory(practice=practice))
+    screening = ScreeningFactory(patient=PatientFactory(practice=practice))
     assert not screening.answers.filter(contraindication=moles).exists()
 
 

@@ -3,35 +3,27 @@ patients), forms and their errors, the screening preview, clearances and the por
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from patients.models import DoctorClearance, Patient, Screening
 from patients.screening import Status
 from patients.selectors import patient_screening_status
 from patients.services import clearance_add, screening_record
 from practice.models import Role
-from tests.factories import PatientFactory
-from tests.pages import field_errors
-from tests.patients.factories import answers_all_no, cleared_screening, screening_with
+from tests.clock import today
+from tests.factories import PatientFactory, ScreeningFactory, answers_all_no
+from tests.pages import field_errors, logged_in
 
 pytestmark = pytest.mark.django_db
 
 
 def url(name: str, practice, **kwargs: object) -> str:
     return reverse(f"patients:{name}", kwargs={"practice_slug": practice.slug, **kwargs})
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -77,7 +69,7 @@ def answer_data(patient: Patient, **yes: str) -> dict[str, str]:
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(practice, ann) -> None:
-    screening = cleared_screening(ann)
+    screening = ScreeningFactory(patient=ann)
     for page in [*staff_urls(practice, ann, screening), url("portal", practice)]:
         response = Client().get(page)
         assert response.status_code == 302, page
@@ -85,7 +77,7 @@ def test_it_sends_anonymous_visitors_to_the_login_page(practice, ann) -> None:
 
 
 def test_it_refuses_staff_pages_to_patients(practice, ann) -> None:
-    screening = cleared_screening(ann)
+    screening = ScreeningFactory(patient=ann)
     client = logged_in(ann.user)
     for page in staff_urls(practice, ann, screening):
         assert client.get(page).status_code == 403, page
@@ -101,7 +93,7 @@ def test_it_refuses_the_portal_to_staff(practice, desk) -> None:
 def test_staff_of_another_practice_get_404_on_every_page(
     practice, ann, other_desk, other_practice, harbour_patient
 ) -> None:
-    screening = cleared_screening(ann)
+    screening = ScreeningFactory(patient=ann)
     client = logged_in(other_desk)
     for page in staff_urls(practice, ann, screening):
         assert client.get(page).status_code == 404, page
@@ -122,8 +114,8 @@ def test_search_never_lists_another_practices_patients(
 
 
 def test_a_patient_never_sees_another_patients_screening(practice, ann, bob) -> None:
-    bobs = cleared_screening(bob)
-    anns = cleared_screening(ann)
+    bobs = ScreeningFactory(patient=bob)
+    anns = ScreeningFactory(patient=ann)
     client = logged_in(ann.user)
 
     assert client.get(url("portal-screening", practice, pk=bobs.pk)).status_code == 404
@@ -135,7 +127,7 @@ def test_a_patient_never_sees_another_patients_screening(practice, ann, bob) -> 
 
 def test_a_patient_of_another_practice_gets_404(practice, other_practice, member, ann) -> None:
     outsider = member(other_practice, Role.PATIENT)
-    anns = cleared_screening(ann)
+    anns = ScreeningFactory(patient=ann)
     for page in (
         url("portal", practice),
         url("portal-screening-new", practice),
@@ -151,8 +143,7 @@ def test_a_huge_id_in_the_url_is_a_404(practice, desk) -> None:
 
 
 def test_forms_need_the_csrf_token(practice, desk, ann) -> None:
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(desk)
+    client = logged_in(desk, enforce_csrf_checks=True)
     assert client.post(url("patient-archive", practice, pk=ann.pk)).status_code == 403
     ann.refresh_from_db()
     assert not ann.archived
@@ -248,7 +239,7 @@ def test_it_creates_a_patient_through_the_service(practice, desk) -> None:
 
 
 def test_it_shows_errors_next_to_the_fields(practice, desk) -> None:
-    future = (timezone.localdate() + timedelta(days=10)).isoformat()
+    future = today(practice, days=10).isoformat()
     response = logged_in(desk).post(
         url("patient-new", practice),
         new_patient_data(
@@ -265,7 +256,7 @@ def test_it_shows_errors_next_to_the_fields(practice, desk) -> None:
 
 
 def test_model_rules_come_back_next_to_their_fields(practice, desk) -> None:
-    future = (timezone.localdate(timezone=practice.zone) + timedelta(days=2)).isoformat()
+    future = today(practice, days=2).isoformat()
     response = logged_in(desk).post(
         url("patient-new", practice), new_patient_data(date_of_birth=future, consent_sms="on")
     )
@@ -330,7 +321,7 @@ def test_archiving_asks_first_and_needs_a_post(practice, desk, ann) -> None:
 
 
 def test_the_record_shows_screenings_with_their_outcome_and_rule_ids(practice, desk, ann) -> None:
-    screening_with(ann, yes={"pregnancy": "", "inflamed_skin": "lower_back", "moles": ""})
+    ScreeningFactory(patient=ann, yes={"pregnancy": "", "inflamed_skin": "lower_back", "moles": ""})
 
     html = logged_in(desk).get(url("patient-detail", practice, pk=ann.pk)).content.decode()
 
@@ -448,12 +439,12 @@ def test_r6_a_clearance_upload_recomputes_the_outcome(
     practice, desk, ann, settings, tmp_path
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
-    screening = screening_with(ann, yes={"uncertain_diagnosis": ""})
+    screening = ScreeningFactory(patient=ann, yes={"uncertain_diagnosis": ""})
     item = screening.answers.get(contraindication__code="uncertain_diagnosis").contraindication
     data = {
         "contraindication": item.pk,
         "doctor_name": "Dr. Novak",
-        "issued_on": timezone.localdate(timezone=practice.zone).isoformat(),
+        "issued_on": today(practice).isoformat(),
         "document": letter(),
     }
 
@@ -468,7 +459,7 @@ def test_r6_a_clearance_upload_recomputes_the_outcome(
 
 
 def test_a_clearance_offers_only_items_a_doctor_can_lift(practice, desk, ann) -> None:
-    screening = screening_with(ann, yes={"oncology": "", "tuberculosis": ""})
+    screening = ScreeningFactory(patient=ann, yes={"oncology": "", "tuberculosis": ""})
     oncology = screening.answers.get(contraindication__code="oncology").contraindication
     page = url("clearance-new", practice, pk=ann.pk, screening_pk=screening.pk)
     client = logged_in(desk)
@@ -486,7 +477,7 @@ def test_a_clearance_offers_only_items_a_doctor_can_lift(practice, desk, ann) ->
 
 
 def test_a_clearance_document_must_be_a_pdf_or_a_photo(practice, desk, ann) -> None:
-    screening = screening_with(ann, yes={"tuberculosis": ""})
+    screening = ScreeningFactory(patient=ann, yes={"tuberculosis": ""})
     item = screening.answers.get(contraindication__code="tuberculosis").contraindication
     response = logged_in(desk).post(
         url("clearance-new", practice, pk=ann.pk, screening_pk=screening.pk),
@@ -506,7 +497,7 @@ def test_clearance_documents_are_served_to_staff_of_the_practice_only(
     practice, desk, ann, bob, other_desk, other_practice, settings, tmp_path
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
-    screening = screening_with(ann, yes={"tuberculosis": ""})
+    screening = ScreeningFactory(patient=ann, yes={"tuberculosis": ""})
     clearance = clearance_add(
         screening=screening,
         code="tuberculosis",
@@ -530,7 +521,7 @@ def test_clearance_documents_are_served_to_staff_of_the_practice_only(
 
 
 def test_a_clearance_without_a_document_has_nothing_to_download(practice, desk, ann) -> None:
-    screening = screening_with(ann, yes={"tuberculosis": ""})
+    screening = ScreeningFactory(patient=ann, yes={"tuberculosis": ""})
     clearance = clearance_add(
         screening=screening,
         code="tuberculosis",
@@ -636,7 +627,7 @@ def test_confirming_is_staff_only_and_scoped(practice, ann, bob, other_desk) -> 
 
 
 def test_a_screening_under_another_patients_url_is_404(practice, desk, ann, bob) -> None:
-    screening = cleared_screening(ann)
+    screening = ScreeningFactory(patient=ann)
     wrong = url("clearance-new", practice, pk=bob.pk, screening_pk=screening.pk)
     assert logged_in(desk).get(wrong).status_code == 404
 
@@ -666,7 +657,7 @@ NASTY = [
 
 @pytest.mark.parametrize("value", NASTY)
 def test_nothing_typed_into_a_page_makes_a_500(practice, desk, ann, value) -> None:
-    screening = screening_with(ann, yes={"tuberculosis": ""})
+    screening = ScreeningFactory(patient=ann, yes={"tuberculosis": ""})
     self_reported = screening_record(
         patient=ann, answers=answers_all_no(ann), recorded_by=ann.user, self_reported=True
     )

@@ -8,13 +8,13 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import timezone
 
 from patients.models import Patient
 from patients.selectors import patient_search, patients_visible_to
 from patients.services import DuplicatePatient, patient_archive, patient_create, patient_update
-from practice.models import Membership, Role
-from tests.factories import PatientFactory, UserFactory
+from practice.models import Role
+from tests.clock import today
+from tests.factories import MembershipFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_phone_must_be_a_possible_international_number(practice, phone: str) -> 
 
 
 def test_date_of_birth_in_the_future_is_refused(practice) -> None:
-    tomorrow = timezone.localdate(timezone=practice.zone) + timedelta(days=1)
+    tomorrow = today(practice, days=1)
     with pytest.raises(ValidationError) as refused:
         create(practice, date_of_birth=tomorrow)
     assert "date_of_birth" in refused.value.message_dict
@@ -123,7 +123,7 @@ def test_portal_user_must_be_a_patient_member(practice) -> None:
     with pytest.raises(ValidationError) as refused:
         create(practice, user=stranger)
     assert "user" in refused.value.message_dict
-    Membership.objects.create(practice=practice, user=stranger, role=Role.PATIENT)
+    MembershipFactory(practice=practice, user=stranger, role=Role.PATIENT)
     assert create(practice, user=stranger).user == stranger
 
 
@@ -136,7 +136,7 @@ def test_archive_keeps_the_record(practice) -> None:
 
 def test_patient_user_sees_only_own_record(practice) -> None:
     user = UserFactory()
-    membership = Membership.objects.create(practice=practice, user=user, role=Role.PATIENT)
+    membership = MembershipFactory(practice=practice, user=user, role=Role.PATIENT)
     own = PatientFactory(practice=practice, user=user)
     PatientFactory(practice=practice)
     assert list(patients_visible_to(membership=membership)) == [own]
@@ -150,10 +150,10 @@ FAMILY = ["Schmidt", "Ivanova", "Müller", "Petrov", "Weber", "Novak", "Keller",
 
 @pytest.fixture
 def ten_thousand(practice, other_practice) -> list[Patient]:
-    """10,000 generated patients in `practice` (plus a few elsewhere), made with bulk_create."""
+    """10,000 generated patients in `practice` (plus a few elsewhere), saved with bulk_create."""
     rng = random.Random(7)
     rows = [
-        Patient(
+        PatientFactory.build(
             practice=practice,
             given_name=rng.choice(GIVEN),
             family_name=f"{rng.choice(FAMILY)}{n % 97}",
@@ -164,7 +164,7 @@ def ten_thousand(practice, other_practice) -> list[Patient]:
         for n in range(10_000)
     ]
     rows.append(
-        Patient(
+        PatientFactory.build(
             practice=practice,
             given_name="Zoe",
             family_name="Quartermaine",
@@ -174,7 +174,7 @@ def ten_thousand(practice, other_practice) -> list[Patient]:
         )
     )
     rows.append(
-        Patient(
+        PatientFactory.build(
             practice=other_practice,
             given_name="Zoe",
             family_name="Quartermaine",

@@ -3,7 +3,6 @@ preview the screening form shows before saving."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,14 +23,10 @@ from patients.services import (
     screening_record,
 )
 from practice.models import Role
-from tests.factories import PatientFactory, massage_type
-from tests.patients.factories import answers_all_no, cleared_screening
+from tests.clock import today
+from tests.factories import PatientFactory, ScreeningFactory, answers_all_no, massage_type
 
 pytestmark = pytest.mark.django_db
-
-
-def today(practice) -> date:
-    return timezone.localdate(timezone=practice.zone)
 
 
 def self_report(patient, **yes: str) -> Screening:
@@ -66,7 +61,7 @@ def test_r1_a_self_reported_screening_does_not_count_until_confirmed(practice) -
 
 def test_r1_an_unconfirmed_self_report_does_not_supersede_a_staff_screening(practice) -> None:
     patient = PatientFactory(practice=practice)
-    staff_screening = cleared_screening(patient, on=today(practice) - timedelta(days=2))
+    staff_screening = ScreeningFactory(patient=patient, screened_on=today(practice, days=-2))
 
     self_report(patient, oncology="")
 
@@ -78,9 +73,7 @@ def test_r1_an_unconfirmed_self_report_does_not_supersede_a_staff_screening(prac
 def test_r1_a_confirmed_screening_counts_from_the_day_it_is_confirmed(practice, staff) -> None:
     patient = PatientFactory(practice=practice)
     screening = self_report(patient)
-    Screening.objects.filter(pk=screening.pk).update(
-        screened_on=today(practice) - timedelta(days=5)
-    )
+    Screening.objects.filter(pk=screening.pk).update(screened_on=today(practice, days=-5))
 
     confirmed = screening_confirm(
         screening=screening, confirmed_by=staff, temperature=Decimal("36.7")
@@ -89,7 +82,7 @@ def test_r1_a_confirmed_screening_counts_from_the_day_it_is_confirmed(practice, 
     assert confirmed.confirmed_by == staff
     assert confirmed.confirmed_at is not None
     assert confirmed.screened_on == today(practice)
-    assert confirmed.valid_until == today(practice) + timedelta(days=29)
+    assert confirmed.valid_until == today(practice, days=29)
     assert confirmed.temperature == Decimal("36.7")
     assert patient_screening_status(patient=patient, on=today(practice)).screening == confirmed
     assert patient_may_receive(
@@ -155,7 +148,7 @@ def test_it_confirms_once(practice, staff) -> None:
 
 
 def test_a_staff_screening_needs_no_confirmation(practice, staff) -> None:
-    screening = cleared_screening(PatientFactory(practice=practice))
+    screening = ScreeningFactory(patient=PatientFactory(practice=practice))
 
     with pytest.raises(ValidationError):
         screening_confirm(screening=screening, confirmed_by=staff)

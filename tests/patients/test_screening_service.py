@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
 from patients.models import DoctorClearance, Screening, ScreeningAnswer
 from patients.screening import Status, Zone
@@ -21,14 +20,10 @@ from patients.services import (
     patient_may_receive,
     screening_record,
 )
-from tests.factories import PatientFactory, massage_type
-from tests.patients.factories import answers_all_no, cleared_screening, screening_with
+from tests.clock import today
+from tests.factories import PatientFactory, ScreeningFactory, answers_all_no, massage_type
 
 pytestmark = pytest.mark.django_db
-
-
-def today(practice) -> date:
-    return timezone.localdate(timezone=practice.zone)
 
 
 def may(patient, code: str = "classical", on: date | None = None):
@@ -41,7 +36,7 @@ def may(patient, code: str = "classical", on: date | None = None):
 
 def test_cleared_screening_helper_is_cleared_and_valid(practice) -> None:
     patient = PatientFactory(practice=practice)
-    screening = cleared_screening(patient)
+    screening = ScreeningFactory(patient=patient)
     assert screening.status == Status.CLEARED
     assert screening.answers.count() == 16
     assert screening.valid_until == screening.screened_on + timedelta(days=29)
@@ -60,8 +55,8 @@ def test_r1_screening_is_valid_for_the_practice_setting(practice) -> None:
     practice.settings.screening_validity_days = 10
     practice.settings.save()
     patient = PatientFactory(practice=practice)
-    screened_on = today(practice) - timedelta(days=20)
-    cleared_screening(patient, on=screened_on)
+    screened_on = today(practice, days=-20)
+    ScreeningFactory(patient=patient, screened_on=screened_on)
     assert may(patient, on=screened_on + timedelta(days=9)).allowed
     expired = may(patient, on=screened_on + timedelta(days=10))
     assert [f.rule for f in expired.reasons] == ["R1"]
@@ -70,20 +65,22 @@ def test_r1_screening_is_valid_for_the_practice_setting(practice) -> None:
 
 def test_r1_later_screening_supersedes_earlier(practice) -> None:
     patient = PatientFactory(practice=practice)
-    first = cleared_screening(patient, on=today(practice) - timedelta(days=5))
-    later = screening_with(patient, yes={"pregnancy": ""}, on=today(practice) - timedelta(days=1))
+    first = ScreeningFactory(patient=patient, screened_on=today(practice, days=-5))
+    later = ScreeningFactory(
+        patient=patient, yes={"pregnancy": ""}, screened_on=today(practice, days=-1)
+    )
     status = patient_screening_status(patient=patient, on=today(practice))
     assert status.screening == later
     assert status.outcome.status == Status.RESTRICTED
     assert not may(patient, "cupping").allowed
     # Before the later one existed, the earlier one was the valid one.
-    on_day_3 = patient_screening_status(patient=patient, on=today(practice) - timedelta(days=3))
+    on_day_3 = patient_screening_status(patient=patient, on=today(practice, days=-3))
     assert on_day_3.screening == first
 
 
 def test_r2_oncology_screening_blocks_every_type(practice) -> None:
     patient = PatientFactory(practice=practice)
-    screening = screening_with(patient, yes={"oncology": ""})
+    screening = ScreeningFactory(patient=patient, yes={"oncology": ""})
     assert screening.status == Status.BLOCKED
     for code in ("classical", "relaxing", "self"):
         result = may(patient, code)
@@ -93,16 +90,16 @@ def test_r2_oncology_screening_blocks_every_type(practice) -> None:
 
 def test_r2_temperature_uses_practice_fever_threshold(practice) -> None:
     patient = PatientFactory(practice=practice)
-    assert screening_with(patient, temperature=Decimal("37.5")).status == Status.BLOCKED
+    assert ScreeningFactory(patient=patient, temperature=Decimal("37.5")).status == Status.BLOCKED
     practice.settings.fever_threshold = Decimal("38.0")
     practice.settings.save()
     patient.refresh_from_db()
-    assert screening_with(patient, temperature=Decimal("37.5")).status == Status.CLEARED
+    assert ScreeningFactory(patient=patient, temperature=Decimal("37.5")).status == Status.CLEARED
 
 
 def test_r2_doctor_clearance_lifts_item_but_not_oncology_in_service(practice) -> None:
     patient = PatientFactory(practice=practice)
-    issued = today(practice) - timedelta(days=3)
+    issued = today(practice, days=-3)
     screening = screening_record(
         patient=patient,
         answers=answers_all_no(patient, spinal_injury=""),
@@ -126,7 +123,7 @@ def test_r6_clearance_added_later_with_document_recomputes_outcome(
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
     patient = PatientFactory(practice=practice)
-    screening = screening_with(patient, yes={"uncertain_diagnosis": ""})
+    screening = ScreeningFactory(patient=patient, yes={"uncertain_diagnosis": ""})
     assert screening.status == Status.NEEDS_DOCTOR
     assert [f.rule for f in may(patient).reasons] == ["R6"]
 
@@ -147,9 +144,9 @@ def test_r6_clearance_added_later_with_document_recomputes_outcome(
 def test_r3_local_answer_needs_a_zone(practice) -> None:
     patient = PatientFactory(practice=practice)
     with pytest.raises(ValidationError) as refused:
-        screening_with(patient, yes={"wound": ""})
+        ScreeningFactory(patient=patient, yes={"wound": ""})
     assert "wound" in " ".join(refused.value.message_dict["answers"])
-    screening = screening_with(patient, yes={"wound": Zone.LOWER_BACK})
+    screening = ScreeningFactory(patient=patient, yes={"wound": Zone.LOWER_BACK})
     result = may(patient)
     assert screening.status == Status.RESTRICTED
     assert result.allowed
@@ -158,7 +155,7 @@ def test_r3_local_answer_needs_a_zone(practice) -> None:
 
 def test_r4_pregnancy_blocks_cupping_only_in_service(practice) -> None:
     patient = PatientFactory(practice=practice)
-    screening_with(patient, yes={"pregnancy": ""})
+    ScreeningFactory(patient=patient, yes={"pregnancy": ""})
     assert not may(patient, "cupping").allowed
     assert [f.rule for f in may(patient, "cupping").reasons] == ["R4"]
     assert may(patient, "lymphatic").allowed
@@ -166,16 +163,20 @@ def test_r4_pregnancy_blocks_cupping_only_in_service(practice) -> None:
 
 def test_r4_honey_allergy_on_record_blocks_honey(practice) -> None:
     patient = PatientFactory(practice=practice, allergic_to_honey=True)
-    cleared_screening(patient)
+    ScreeningFactory(patient=patient)
     assert not may(patient, "honey").allowed
     assert may(patient, "classical").allowed
 
 
 def test_r5_exacerbation_blocks_until_a_new_screening(practice) -> None:
     patient = PatientFactory(practice=practice)
-    screening_with(patient, yes={"chronic_exacerbation": ""}, on=today(practice) - timedelta(1))
+    ScreeningFactory(
+        patient=patient,
+        yes={"chronic_exacerbation": ""},
+        screened_on=today(practice) - timedelta(1),
+    )
     assert [f.rule for f in may(patient).reasons] == ["R5"]
-    cleared_screening(patient)
+    ScreeningFactory(patient=patient)
     assert may(patient).allowed
 
 
@@ -199,7 +200,7 @@ def test_r7_answering_hypertension_yes_also_needs_blood_pressure(practice) -> No
 
 def test_r8_systolic_over_160_blocks_today_only_in_service(practice) -> None:
     patient = PatientFactory(practice=practice, hypertensive=True)
-    screening = screening_with(patient, systolic=175, diastolic=95)
+    screening = ScreeningFactory(patient=patient, systolic=175, diastolic=95)
     assert screening.status == Status.BLOCKED
     result = may(patient)
     assert [(f.rule, f.code) for f in result.reasons] == [("R8", "systolic_over_160")]
@@ -221,7 +222,7 @@ def test_r8_systolic_over_160_blocks_today_only_in_service(practice) -> None:
 def test_impossible_vitals_are_refused_and_nothing_is_saved(practice, vitals, field) -> None:
     patient = PatientFactory(practice=practice)
     with pytest.raises(ValidationError) as refused:
-        screening_with(patient, **vitals)
+        ScreeningFactory(patient=patient, **vitals)
     assert field in refused.value.message_dict
     assert not Screening.objects.exists()
     assert not ScreeningAnswer.objects.exists()
@@ -245,13 +246,13 @@ def test_unknown_missing_and_repeated_items_are_refused(practice) -> None:
 def test_screening_in_the_future_is_refused(practice) -> None:
     patient = PatientFactory(practice=practice)
     with pytest.raises(ValidationError) as refused:
-        cleared_screening(patient, on=today(practice) + timedelta(days=1))
+        ScreeningFactory(patient=patient, screened_on=today(practice, days=1))
     assert "screened_on" in refused.value.message_dict
 
 
 def test_massage_type_of_another_practice_is_refused(practice, other_practice) -> None:
     patient = PatientFactory(practice=practice)
-    cleared_screening(patient)
+    ScreeningFactory(patient=patient)
     with pytest.raises(ValidationError):
         patient_may_receive(
             patient=patient,

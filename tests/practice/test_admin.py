@@ -5,12 +5,14 @@ from django.urls import reverse
 
 from practice.models import MassageType, Role, Room, Therapist
 from tests.factories import (
+    PASSWORD,
     ClosureFactory,
     RoomFactory,
     TherapistFactory,
     UserFactory,
     WorkingHoursFactory,
 )
+from tests.pages import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +26,6 @@ ADMIN_MODELS = [
     "practice_closure",
     "practice_timeoff",
 ]
-
-
-@pytest.fixture
-def manager_client(client, practice, member):
-    client.force_login(member(practice, Role.MANAGER))
-    return client
 
 
 def test_it_loads_every_admin_page_for_a_manager(manager_client, practice) -> None:
@@ -56,8 +52,8 @@ def test_it_loads_every_admin_page_for_a_manager(manager_client, practice) -> No
 
 
 @pytest.mark.parametrize("role", [Role.PATIENT, Role.THERAPIST, Role.FRONT_DESK])
-def test_it_refuses_the_admin_to_anyone_but_managers(client, practice, member, role) -> None:
-    client.force_login(member(practice, role))
+def test_it_refuses_the_admin_to_anyone_but_managers(practice, member, role) -> None:
+    client = logged_in(member(practice, role))
 
     response = client.get(reverse("admin:index"))
 
@@ -69,9 +65,7 @@ def test_it_refuses_the_admin_to_anyone_but_managers(client, practice, member, r
 def test_a_patient_cannot_log_in_to_the_admin(client, practice, member) -> None:
     user = member(practice, Role.PATIENT, email="pat@example.com")
 
-    response = client.post(
-        reverse("admin:login"), {"username": user.email, "password": "correct-horse-battery"}
-    )
+    response = client.post(reverse("admin:login"), {"username": user.email, "password": PASSWORD})
 
     assert response.status_code == 200
     assert "practice manager" in response.content.decode()
@@ -83,7 +77,7 @@ def test_a_manager_logs_in_without_the_staff_flag(client, practice, member) -> N
 
     response = client.post(
         reverse("admin:login") + "?next=/admin/",
-        {"username": user.email, "password": "correct-horse-battery"},
+        {"username": user.email, "password": PASSWORD},
     )
 
     assert response.status_code == 302
@@ -179,8 +173,8 @@ def test_a_manager_adds_a_therapist_with_hours_inline(manager_client, practice) 
     assert (hours.weekday, str(hours.starts)) == (2, "09:00:00")
 
 
-def test_a_superuser_sees_every_practice(client, practice, other_practice) -> None:
-    client.force_login(UserFactory(is_superuser=True))
+def test_a_superuser_sees_every_practice(practice, other_practice) -> None:
+    client = logged_in(UserFactory(is_superuser=True))
     RoomFactory(practice=practice, name="Ours")
     RoomFactory(practice=other_practice, name="Theirs")
 

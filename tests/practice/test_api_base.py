@@ -5,11 +5,9 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from practice.models import Role
-from tests.factories import MembershipFactory
+from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "correct-horse-battery"
 
 
 def test_jwt_login_returns_tokens_that_open_the_api(practice, member) -> None:
@@ -104,8 +102,8 @@ def test_a_member_of_practice_a_cannot_act_for_practice_b(
     )
 
 
-def test_a_user_without_any_practice_is_refused(api_as, django_user_model, db) -> None:
-    user = django_user_model.objects.create_user("lonely@example.com", PASSWORD)
+def test_a_user_without_any_practice_is_refused(api_as, db) -> None:
+    user = UserFactory(email="lonely@example.com")
 
     response = api_as(user).get("/api/v1/me/")
 

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import time, timedelta
 
 import pytest
-from django.utils import timezone
 
-from practice.models import Practice, Role
+from practice.models import Role
 from sessions.models import Session, SessionStatus
-from tests.factories import PatientFactory, TherapistFactory, massage_type
-from tests.patients.factories import cleared_screening, screening_with
-from tests.sessions.factories import session_row, therapist_with_week
+from tests.clock import local, today
+from tests.factories import (
+    PatientFactory,
+    ScreeningFactory,
+    SessionFactory,
+    TherapistFactory,
+    massage_type,
+)
 
 pytestmark = pytest.mark.django_db
 
 AVAILABILITY = "/api/v1/availability/"
 SESSIONS = "/api/v1/sessions/"
-
-
-def soon(practice: Practice, days: int = 3) -> date:
-    return timezone.now().astimezone(practice.zone).date() + timedelta(days=days)
-
-
-def local(practice: Practice, day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=practice.zone)
 
 
 @pytest.fixture
@@ -33,8 +29,8 @@ def staff(practice, member):
 
 
 def test_availability_for_a_therapist_in_the_practice_zone(practice, staff, api_as) -> None:
-    therapist = therapist_with_week(practice, starts=time(9), ends=time(10))
-    day = soon(practice)
+    therapist = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
+    day = today(practice, days=3)
     response = api_as(staff).get(
         AVAILABILITY, {"therapist": therapist.pk, "from": day, "to": day, "duration": 30}
     )
@@ -51,10 +47,10 @@ def test_availability_for_a_massage_type_merges_qualified_therapists(
     practice, staff, api_as
 ) -> None:
     kind = massage_type(practice, "honey")
-    qualified = therapist_with_week(practice, starts=time(9), ends=time(10))
-    unqualified = therapist_with_week(practice, starts=time(9), ends=time(10))
+    qualified = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
+    unqualified = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
     unqualified.massage_types.set([massage_type(practice, "classical")])
-    day = soon(practice)
+    day = today(practice, days=3)
     response = api_as(staff).get(AVAILABILITY, {"massage_type": kind.pk, "from": day, "to": day})
     body = response.json()
     assert body["duration"] == kind.default_minutes
@@ -76,9 +72,9 @@ def test_availability_for_a_massage_type_merges_qualified_therapists(
 def test_availability_bad_input_is_a_400_with_field_messages(
     practice, staff, api_as, params: dict, field: str
 ) -> None:
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     query = {
-        k: (soon(practice, v) if isinstance(v, int) and k in ("from", "to") else v)
+        k: (today(practice, days=v) if isinstance(v, int) and k in ("from", "to") else v)
         for k, v in params.items()
     }
     response = api_as(staff).get(AVAILABILITY, {"therapist": therapist.pk, **query})
@@ -87,7 +83,7 @@ def test_availability_bad_input_is_a_400_with_field_messages(
 
 
 def test_availability_needs_a_therapist_or_a_type(practice, staff, api_as) -> None:
-    day = soon(practice)
+    day = today(practice, days=3)
     response = api_as(staff).get(AVAILABILITY, {"from": day, "to": day, "duration": 30})
     assert response.status_code == 400
     assert "therapist" in response.json()["errors"]
@@ -96,8 +92,8 @@ def test_availability_needs_a_therapist_or_a_type(practice, staff, api_as) -> No
 def test_isolation_another_practices_therapist_is_unknown(
     practice, other_practice, staff, api_as
 ) -> None:
-    foreign = therapist_with_week(other_practice)
-    day = soon(practice)
+    foreign = TherapistFactory(practice=other_practice, week=True)
+    day = today(practice, days=3)
     response = api_as(staff).get(
         AVAILABILITY, {"therapist": foreign.pk, "from": day, "to": day, "duration": 30}
     )
@@ -120,11 +116,11 @@ def test_isolation_another_practices_therapist_is_unknown(
 def test_isolation_another_practices_sessions_are_invisible(
     practice, other_practice, staff, api_as
 ) -> None:
-    day = soon(practice)
-    mine = session_row(
+    day = today(practice, days=3)
+    mine = SessionFactory(
         therapist=TherapistFactory(practice=practice), starts_at=local(practice, day, 10)
     )
-    theirs = session_row(
+    theirs = SessionFactory(
         therapist=TherapistFactory(practice=other_practice), starts_at=local(practice, day, 10)
     )
     client = api_as(staff)
@@ -136,8 +132,8 @@ def test_isolation_another_practices_sessions_are_invisible(
 
 
 def test_staff_books_and_a_taken_time_is_a_409_naming_it(practice, staff, api_as) -> None:
-    therapist = therapist_with_week(practice)
-    day = soon(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
+    day = today(practice, days=3)
     payload = {
         "patient": PatientFactory(practice=practice).pk,
         "therapist": therapist.pk,
@@ -155,14 +151,14 @@ def test_staff_books_and_a_taken_time_is_a_409_naming_it(practice, staff, api_as
 
 
 def test_booking_outside_hours_is_a_400(practice, staff, api_as) -> None:
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     response = api_as(staff).post(
         SESSIONS,
         {
             "patient": PatientFactory(practice=practice).pk,
             "therapist": therapist.pk,
             "massage_type": massage_type(practice).pk,
-            "starts_at": local(practice, soon(practice), 7).isoformat(),
+            "starts_at": local(practice, today(practice, days=3), 7).isoformat(),
             "minutes": 0,
         },
         format="json",
@@ -174,10 +170,10 @@ def test_booking_outside_hours_is_a_400(practice, staff, api_as) -> None:
 def test_patient_books_for_themselves_only(practice, member, api_as) -> None:
     user = member(practice, Role.PATIENT)
     me = PatientFactory(practice=practice, user=user)
-    cleared_screening(me)
+    ScreeningFactory(patient=me)
     someone = PatientFactory(practice=practice)
-    therapist = therapist_with_week(practice)
-    day = soon(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
+    day = today(practice, days=3)
     payload = {
         "therapist": therapist.pk,
         "massage_type": massage_type(practice).pk,
@@ -195,16 +191,16 @@ def test_patient_books_for_themselves_only(practice, member, api_as) -> None:
 def test_r1_a_patient_books_only_types_their_screening_clears(practice, member, api_as) -> None:
     user = member(practice, Role.PATIENT)
     me = PatientFactory(practice=practice, user=user)
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     payload = {
         "therapist": therapist.pk,
         "massage_type": massage_type(practice, "cupping").pk,
-        "starts_at": local(practice, soon(practice), 10).isoformat(),
+        "starts_at": local(practice, today(practice, days=3), 10).isoformat(),
     }
     client = api_as(user)
 
     unscreened = client.post(SESSIONS, payload, format="json")
-    screening_with(me, yes={"pregnancy": ""})
+    ScreeningFactory(patient=me, yes={"pregnancy": ""})
     pregnant = client.post(SESSIONS, payload, format="json")
     classical = client.post(
         SESSIONS, {**payload, "massage_type": massage_type(practice).pk}, format="json"
@@ -222,9 +218,9 @@ def test_patient_sees_and_cancels_only_their_own_sessions(practice, member, api_
     user = member(practice, Role.PATIENT)
     me = PatientFactory(practice=practice, user=user)
     therapist = TherapistFactory(practice=practice)
-    day = soon(practice)
-    mine = session_row(therapist=therapist, patient=me, starts_at=local(practice, day, 10))
-    other = session_row(therapist=therapist, starts_at=local(practice, day, 12))
+    day = today(practice, days=3)
+    mine = SessionFactory(therapist=therapist, patient=me, starts_at=local(practice, day, 10))
+    other = SessionFactory(therapist=therapist, starts_at=local(practice, day, 12))
     client = api_as(user)
     assert [s["id"] for s in client.get(SESSIONS).json()["results"]] == [mine.pk]
     assert client.get(f"{SESSIONS}{other.pk}/").status_code == 404
@@ -243,9 +239,9 @@ def test_patient_sees_and_cancels_only_their_own_sessions(practice, member, api_
 
 
 def test_reschedule_endpoint_moves_the_session(practice, staff, api_as) -> None:
-    therapist = therapist_with_week(practice)
-    day = soon(practice)
-    session = session_row(therapist=therapist, starts_at=local(practice, day, 10))
+    therapist = TherapistFactory(practice=practice, week=True)
+    day = today(practice, days=3)
+    session = SessionFactory(therapist=therapist, starts_at=local(practice, day, 10))
     response = api_as(staff).post(
         f"{SESSIONS}{session.pk}/reschedule/",
         {"starts_at": local(practice, day, 14).isoformat()},
@@ -257,12 +253,12 @@ def test_reschedule_endpoint_moves_the_session(practice, staff, api_as) -> None:
 
 
 def test_list_filters_by_day_therapist_and_status(practice, staff, api_as) -> None:
-    day = soon(practice)
+    day = today(practice, days=3)
     one, two = TherapistFactory(practice=practice), TherapistFactory(practice=practice)
-    wanted = session_row(therapist=one, starts_at=local(practice, day, 23, 30))
-    session_row(therapist=one, starts_at=local(practice, day + timedelta(days=1), 0, 30))
-    session_row(therapist=two, starts_at=local(practice, day, 10))
-    session_row(therapist=one, starts_at=local(practice, day, 8), status=SessionStatus.CANCELLED)
+    wanted = SessionFactory(therapist=one, starts_at=local(practice, day, 23, 30))
+    SessionFactory(therapist=one, starts_at=local(practice, day + timedelta(days=1), 0, 30))
+    SessionFactory(therapist=two, starts_at=local(practice, day, 10))
+    SessionFactory(therapist=one, starts_at=local(practice, day, 8), status=SessionStatus.CANCELLED)
     response = api_as(staff).get(
         SESSIONS, {"from": day, "to": day, "therapist": one.pk, "status": "booked"}
     )
@@ -276,9 +272,9 @@ def test_session_list_takes_constant_queries(
     practice, staff, api_as, django_assert_num_queries, rows: int
 ) -> None:
     therapist = TherapistFactory(practice=practice)
-    day = soon(practice)
+    day = today(practice, days=3)
     for n in range(rows):
-        session_row(
+        SessionFactory(
             therapist=therapist, starts_at=local(practice, day, 8) + timedelta(minutes=45 * n)
         )
     client = api_as(staff)
@@ -294,8 +290,8 @@ def test_isolation_a_member_of_one_practice_cannot_act_for_another(
     practice, other_practice, member, api_as
 ) -> None:
     user = member(practice, Role.PATIENT)
-    foreign = therapist_with_week(other_practice)
-    day = soon(other_practice)
+    foreign = TherapistFactory(practice=other_practice, week=True)
+    day = today(other_practice, days=3)
     response = api_as(user).get(
         AVAILABILITY,
         {"therapist": foreign.pk, "from": day, "to": day, "duration": 30},
@@ -314,8 +310,8 @@ def test_r13_cancel_offers_rebooking_and_the_session_is_rebooked_into_its_course
 ) -> None:
     staff = member(practice, Role.FRONT_DESK)
     patient = PatientFactory(practice=practice)
-    cleared_screening(patient, on=timezone.now().astimezone(practice.zone).date())
-    therapist = therapist_with_week(practice)
+    ScreeningFactory(patient=patient, screened_on=today(practice))
+    therapist = TherapistFactory(practice=practice, week=True)
     client = api_as(staff)
     course = client.post(
         "/api/v1/courses/",
@@ -323,7 +319,7 @@ def test_r13_cancel_offers_rebooking_and_the_session_is_rebooked_into_its_course
             "patient": patient.pk,
             "therapist": therapist.pk,
             "massage_type": massage_type(practice, "relaxing").pk,
-            "start_date": soon(practice).isoformat(),
+            "start_date": today(practice, days=3).isoformat(),
             "preferred_time": "10:00",
         },
         format="json",
@@ -351,9 +347,9 @@ def test_r13_cancel_offers_rebooking_and_the_session_is_rebooked_into_its_course
 
 
 def test_a_type_nobody_is_qualified_for_has_no_slots(practice, staff, api_as) -> None:
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     therapist.massage_types.set([massage_type(practice, "classical")])
-    day = soon(practice)
+    day = today(practice, days=3)
     response = api_as(staff).get(
         AVAILABILITY, {"massage_type": massage_type(practice, "honey").pk, "from": day, "to": day}
     )
@@ -366,9 +362,9 @@ def test_a_session_number_without_its_course_is_a_400(practice, staff, api_as) -
         SESSIONS,
         {
             "patient": PatientFactory(practice=practice).pk,
-            "therapist": therapist_with_week(practice).pk,
+            "therapist": TherapistFactory(practice=practice, week=True).pk,
             "massage_type": massage_type(practice).pk,
-            "starts_at": local(practice, soon(practice), 10).isoformat(),
+            "starts_at": local(practice, today(practice, days=3), 10).isoformat(),
             "sequence": 2,
         },
         format="json",

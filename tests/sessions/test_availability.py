@@ -11,13 +11,21 @@ from practice.calendar import Calendar, DayClosed, epoch, subtract
 from practice.models import Practice
 from sessions.availability import availability
 from sessions.models import SessionStatus
-from tests.factories import ClosureFactory, RoomFactory, TimeOffFactory, massage_type
-from tests.sessions.factories import session_row, therapist_with_week
+from tests.factories import (
+    ClosureFactory,
+    RoomFactory,
+    SessionFactory,
+    TherapistFactory,
+    TimeOffFactory,
+    massage_type,
+)
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MONDAY = date(2027, 1, 4)
 # Before opening on that Monday, so the whole day is bookable.
 NOW = datetime(2027, 1, 4, 6, 0, tzinfo=UTC)
+
+pytestmark = pytest.mark.clock(NOW)
 
 
 def at(day: date, hour: int, minute: int = 0, zone: zoneinfo.ZoneInfo = BERLIN) -> datetime:
@@ -132,8 +140,8 @@ def test_r24_working_interval_across_the_autumn_change_walks_the_wall_clock() ->
 
 @pytest.mark.django_db
 def test_r23_availability_skips_a_booked_session_and_its_buffer(practice: Practice) -> None:
-    therapist = therapist_with_week(practice, starts=time(9), ends=time(12))
-    session_row(therapist=therapist, starts_at=at(MONDAY, 10), minutes=30)
+    therapist = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(12))
+    SessionFactory(therapist=therapist, starts_at=at(MONDAY, 10), minutes=30)
     slots = availability(
         practice=practice,
         therapist_ids=[therapist.pk],
@@ -148,8 +156,8 @@ def test_r23_availability_skips_a_booked_session_and_its_buffer(practice: Practi
 
 @pytest.mark.django_db
 def test_r19_cancelled_and_no_show_sessions_free_their_time(practice: Practice) -> None:
-    therapist = therapist_with_week(practice, starts=time(9), ends=time(10))
-    session_row(therapist=therapist, starts_at=at(MONDAY, 9), status=SessionStatus.CANCELLED)
+    therapist = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
+    SessionFactory(therapist=therapist, starts_at=at(MONDAY, 9), status=SessionStatus.CANCELLED)
     slots = availability(
         practice=practice,
         therapist_ids=[therapist.pk],
@@ -164,9 +172,9 @@ def test_r19_cancelled_and_no_show_sessions_free_their_time(practice: Practice) 
 @pytest.mark.django_db
 def test_r23_room_sessions_block_every_therapist_using_the_room(practice: Practice) -> None:
     room = RoomFactory(practice=practice)
-    one = therapist_with_week(practice, starts=time(9), ends=time(10))
-    other = therapist_with_week(practice, starts=time(9), ends=time(10))
-    session_row(therapist=other, starts_at=at(MONDAY, 9), minutes=60, room=room)
+    one = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
+    other = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
+    SessionFactory(therapist=other, starts_at=at(MONDAY, 9), minutes=60, room=room)
     kwargs = {
         "practice": practice,
         "therapist_ids": [one.pk],
@@ -181,7 +189,7 @@ def test_r23_room_sessions_block_every_therapist_using_the_room(practice: Practi
 
 @pytest.mark.django_db
 def test_r23_closure_and_time_off_from_the_database(practice: Practice) -> None:
-    therapist = therapist_with_week(practice, starts=time(9), ends=time(11))
+    therapist = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(11))
     ClosureFactory(practice=practice, starts_at=at(MONDAY, 9), ends_at=at(MONDAY, 10))
     TimeOffFactory(therapist=therapist, starts_at=at(MONDAY, 10, 30), ends_at=at(MONDAY, 11))
     slots = availability(
@@ -197,8 +205,8 @@ def test_r23_closure_and_time_off_from_the_database(practice: Practice) -> None:
 
 @pytest.mark.django_db
 def test_any_qualified_therapist_merges_starts(practice: Practice) -> None:
-    early = therapist_with_week(practice, starts=time(9), ends=time(10))
-    late = therapist_with_week(practice, starts=time(9, 30), ends=time(10, 30))
+    early = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
+    late = TherapistFactory(practice=practice, week__starts=time(9, 30), week__ends=time(10, 30))
     slots = availability(
         practice=practice,
         therapist_ids=[early.pk, late.pk],
@@ -218,13 +226,13 @@ def test_any_qualified_therapist_merges_starts(practice: Practice) -> None:
 def test_availability_takes_three_queries_whatever_the_day_holds(
     practice: Practice, django_assert_num_queries, full: bool
 ) -> None:
-    therapist = therapist_with_week(practice, starts=time(9), ends=time(19))
+    therapist = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(19))
     # Years of history must not matter: they fall outside the range's index bounds.
     for years in range(1, 4):
-        session_row(therapist=therapist, starts_at=at(MONDAY - timedelta(days=365 * years), 10))
+        SessionFactory(therapist=therapist, starts_at=at(MONDAY - timedelta(days=365 * years), 10))
     if full:
         for hour in range(9, 19):
-            session_row(therapist=therapist, starts_at=at(MONDAY, hour), minutes=45)
+            SessionFactory(therapist=therapist, starts_at=at(MONDAY, hour), minutes=45)
     practice = Practice.objects.select_related("settings").get(pk=practice.pk)
     with django_assert_num_queries(3):
         slots = availability(
@@ -242,7 +250,7 @@ def test_availability_takes_three_queries_whatever_the_day_holds(
 def test_availability_over_a_month_for_many_therapists_is_still_three_queries(
     practice: Practice, django_assert_num_queries
 ) -> None:
-    therapists = [therapist_with_week(practice) for _ in range(4)]
+    therapists = [TherapistFactory(practice=practice, week=True) for _ in range(4)]
     ClosureFactory(
         practice=practice, starts_at=at(MONDAY, 0), ends_at=at(MONDAY + timedelta(days=1), 0)
     )

@@ -14,34 +14,31 @@ from courses.services import CourseRequest
 from practice.errors import Conflict
 from practice.models import Practice
 from sessions.booking.courses import course_book
-from sessions.booking.sessions import session_book, session_cancel, session_reschedule
+from sessions.booking.sessions import session_cancel, session_reschedule
 from sessions.models import Session, SessionStatus
-from tests.factories import PatientFactory, RoomFactory, TherapistFactory, massage_type
-from tests.patients.factories import cleared_screening
-from tests.sessions.factories import session_row, therapist_with_week
+from tests.factories import (
+    PatientFactory,
+    RoomFactory,
+    ScreeningFactory,
+    SessionFactory,
+    TherapistFactory,
+    massage_type,
+)
+from tests.sessions.outbox import MONDAY, NOW, book
 
-pytestmark = pytest.mark.django_db
+# The services are handed NOW; what reads the clock itself sees the same Monday morning.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-MONDAY = date(2026, 6, 1)
-NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=BERLIN)
 
 
-def book(practice: Practice, therapist, starts_at: datetime, **extra: object) -> Session:
-    extra.setdefault("patient", PatientFactory(practice=practice))
-    extra.setdefault("massage_type", massage_type(practice, "classical"))
-    return session_book(
-        practice=practice, therapist=therapist, starts_at=starts_at, now=NOW, **extra
-    )
-
-
 def test_r23_booking_stores_utc_with_the_buffer(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
-    session = book(practice, therapist, at(MONDAY, 10))
+    therapist = TherapistFactory(practice=practice, week=True)
+    session = book(practice, at(MONDAY, 10), therapist=therapist)
     session.refresh_from_db()
     assert session.starts_at == datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
     assert session.ends_at - session.starts_at == timedelta(minutes=15)  # the type's default
@@ -61,26 +58,26 @@ def test_r23_booking_stores_utc_with_the_buffer(practice: Practice) -> None:
 def test_r23_refuses_times_never_bookable_with_a_field_message(
     practice: Practice, starts_at: datetime, message: str
 ) -> None:
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     with pytest.raises(ValidationError) as caught:
-        book(practice, therapist, starts_at)
+        book(practice, starts_at, therapist=therapist)
     assert message in caught.value.message_dict["starts_at"][0]
     assert not Session.objects.exists()
 
 
 def test_r23_refuses_an_unqualified_therapist(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     therapist.massage_types.set([massage_type(practice, "relaxing")])
     with pytest.raises(ValidationError) as caught:
-        book(practice, therapist, at(MONDAY, 10))
+        book(practice, at(MONDAY, 10), therapist=therapist)
     assert "massage_type" in caught.value.message_dict
 
 
 def test_r19_taken_time_is_a_conflict_naming_the_session(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
-    book(practice, therapist, at(MONDAY, 10))
+    therapist = TherapistFactory(practice=practice, week=True)
+    book(practice, at(MONDAY, 10), therapist=therapist)
     with pytest.raises(Conflict) as caught:
-        book(practice, therapist, at(MONDAY, 10, 15))  # inside 10:15's buffer
+        book(practice, at(MONDAY, 10, 15), therapist=therapist)  # inside 10:15's buffer
     assert caught.value.body["conflicts_with"]["holder"] == "therapist"
     assert caught.value.body["conflicts_with"]["starts_at"].startswith("2026-06-01T10:00:00+02:00")
     assert Session.objects.count() == 1
@@ -88,26 +85,26 @@ def test_r19_taken_time_is_a_conflict_naming_the_session(practice: Practice) -> 
 
 def test_r19_a_patient_cannot_be_in_two_sessions_at_once(practice: Practice) -> None:
     patient = PatientFactory(practice=practice)
-    book(practice, therapist_with_week(practice), at(MONDAY, 10), patient=patient)
+    book(practice, at(MONDAY, 10), patient=patient)
     with pytest.raises(Conflict) as caught:
-        book(practice, therapist_with_week(practice), at(MONDAY, 10), patient=patient)
+        book(practice, at(MONDAY, 10), patient=patient)
     assert caught.value.body["conflicts_with"]["holder"] == "patient"
 
 
 def test_r19_a_room_holds_one_session_at_a_time(practice: Practice) -> None:
     room = RoomFactory(practice=practice)
-    book(practice, therapist_with_week(practice), at(MONDAY, 10), room=room)
+    book(practice, at(MONDAY, 10), room=room)
     with pytest.raises(Conflict) as caught:
-        book(practice, therapist_with_week(practice), at(MONDAY, 10), room=room)
+        book(practice, at(MONDAY, 10), room=room)
     assert caught.value.body["conflicts_with"]["holder"] == "room"
     # Without the room the other therapist is free.
-    assert book(practice, therapist_with_week(practice), at(MONDAY, 10)).pk
+    assert book(practice, at(MONDAY, 10)).pk
 
 
 def test_r23_back_to_back_after_the_buffer_is_fine(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
-    book(practice, therapist, at(MONDAY, 10))  # 10:00-10:15, ready 10:25
-    second = book(practice, therapist, at(MONDAY, 10, 30))
+    therapist = TherapistFactory(practice=practice, week=True)
+    book(practice, at(MONDAY, 10), therapist=therapist)  # 10:00-10:15, ready 10:25
+    second = book(practice, at(MONDAY, 10, 30), therapist=therapist)
     assert second.pk
 
 
@@ -118,9 +115,10 @@ def test_r19_database_refuses_overlaps_the_services_never_saw(
 ) -> None:
     room = RoomFactory(practice=practice)
     patient = PatientFactory(practice=practice)
-    first = session_row(
+    first = SessionFactory(
         therapist=TherapistFactory(practice=practice),
         starts_at=at(MONDAY, 10),
+        minutes=30,  # until 10:30: the patient is still in it at 10:20
         room=room,
         patient=patient,
     )
@@ -130,34 +128,34 @@ def test_r19_database_refuses_overlaps_the_services_never_saw(
         "patient": {"therapist": TherapistFactory(practice=practice), "patient": patient},
     }[holder]
     with pytest.raises(IntegrityError), transaction.atomic():
-        session_row(starts_at=at(MONDAY, 10, 20), **clash)
+        SessionFactory(starts_at=at(MONDAY, 10, 20), **clash)
 
 
 @pytest.mark.postgres
 def test_r19_database_enforces_the_buffer_but_allows_touching(practice: Practice) -> None:
     therapist = TherapistFactory(practice=practice)
-    session_row(therapist=therapist, starts_at=at(MONDAY, 10), minutes=30)  # ready 10:40
+    SessionFactory(therapist=therapist, starts_at=at(MONDAY, 10), minutes=30)  # ready 10:40
     with pytest.raises(IntegrityError), transaction.atomic():
-        session_row(therapist=therapist, starts_at=at(MONDAY, 10, 35))
-    assert session_row(therapist=therapist, starts_at=at(MONDAY, 10, 40)).pk
+        SessionFactory(therapist=therapist, starts_at=at(MONDAY, 10, 35))
+    assert SessionFactory(therapist=therapist, starts_at=at(MONDAY, 10, 40)).pk
     # A cancelled row holds nothing.
     Session.objects.filter(starts_at=at(MONDAY, 10)).update(status=SessionStatus.CANCELLED)
-    assert session_row(therapist=therapist, starts_at=at(MONDAY, 9, 50)).pk
+    assert SessionFactory(therapist=therapist, starts_at=at(MONDAY, 9, 50)).pk
 
 
 @pytest.mark.postgres
 def test_r19_the_same_times_in_two_practices_do_not_collide(
     practice: Practice, other_practice: Practice
 ) -> None:
-    session_row(therapist=TherapistFactory(practice=practice), starts_at=at(MONDAY, 10))
-    assert session_row(
+    SessionFactory(therapist=TherapistFactory(practice=practice), starts_at=at(MONDAY, 10))
+    assert SessionFactory(
         therapist=TherapistFactory(practice=other_practice), starts_at=at(MONDAY, 10)
     ).pk
 
 
 def test_reschedule_moves_and_bumps_the_schedule_version(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
-    session = book(practice, therapist, at(MONDAY, 10))
+    therapist = TherapistFactory(practice=practice, week=True)
+    session = book(practice, at(MONDAY, 10), therapist=therapist)
     moved = session_reschedule(session=session, starts_at=at(MONDAY, 10, 15), now=NOW)
     moved.refresh_from_db()
     # Its own old time does not block it (the move overlaps where it was).
@@ -167,9 +165,9 @@ def test_reschedule_moves_and_bumps_the_schedule_version(practice: Practice) -> 
 
 
 def test_r19_reschedule_into_a_taken_time_is_a_conflict(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
-    book(practice, therapist, at(MONDAY, 10))
-    session = book(practice, therapist, at(MONDAY, 12))
+    therapist = TherapistFactory(practice=practice, week=True)
+    book(practice, at(MONDAY, 10), therapist=therapist)
+    session = book(practice, at(MONDAY, 12), therapist=therapist)
     with pytest.raises(Conflict):
         session_reschedule(session=session, starts_at=at(MONDAY, 10), now=NOW)
     session.refresh_from_db()
@@ -178,26 +176,26 @@ def test_r19_reschedule_into_a_taken_time_is_a_conflict(practice: Practice) -> N
 
 
 def test_cancel_inside_the_notice_is_late_and_frees_the_time(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
-    session = book(practice, therapist, at(MONDAY, 10))
+    therapist = TherapistFactory(practice=practice, week=True)
+    session = book(practice, at(MONDAY, 10), therapist=therapist)
     result = session_cancel(session=session, by=None, reason="ill", now=NOW)
     assert result.late  # 24 h notice, 3 hours before
     assert result.session.status == SessionStatus.CANCELLED
     assert result.session.cancellation_reason == "ill"
-    assert book(practice, therapist, at(MONDAY, 10)).pk
+    assert book(practice, at(MONDAY, 10), therapist=therapist).pk
     with pytest.raises(Conflict):
         session_cancel(session=session, by=None, now=NOW)
 
 
 def test_cancel_with_notice_is_not_late(practice: Practice) -> None:
-    session = book(practice, therapist_with_week(practice), at(MONDAY + timedelta(days=2), 10))
+    session = book(practice, at(MONDAY + timedelta(days=2), 10))
     assert session_cancel(session=session, by=None, now=NOW).late is False
 
 
 def _course(practice: Practice, cadence: Cadence = Cadence.DAILY):
     patient = PatientFactory(practice=practice)
-    cleared_screening(patient, on=MONDAY)
-    therapist = therapist_with_week(practice)
+    ScreeningFactory(patient=patient, screened_on=MONDAY)
+    therapist = TherapistFactory(practice=practice, week=True)
     return course_book(
         request=CourseRequest(
             practice=practice,
@@ -223,8 +221,8 @@ def test_r13_cancelling_a_course_session_offers_rebooking_within_the_cadence(
     assert days <= {MONDAY + timedelta(days=2), MONDAY + timedelta(days=3)}
     rebooked = book(
         practice,
-        second.therapist,
         result.rebook_options[0],
+        therapist=second.therapist,
         patient=course.patient,
         massage_type=course.massage_type,
         course=course,
@@ -253,8 +251,8 @@ def test_r10_rebooking_never_puts_two_course_sessions_on_one_day(practice: Pract
     with pytest.raises(ValidationError) as caught:
         book(
             practice,
-            second.therapist,
             at(third_day, 15),
+            therapist=second.therapist,
             patient=course.patient,
             massage_type=course.massage_type,
             course=course,
@@ -269,8 +267,8 @@ def test_r13_a_course_position_is_held_once(practice: Practice) -> None:
     with pytest.raises(ValidationError) as caught:
         book(
             practice,
-            second.therapist,
             at(MONDAY + timedelta(days=20), 15),
+            therapist=second.therapist,
             patient=course.patient,
             massage_type=course.massage_type,
             course=course,

@@ -18,30 +18,23 @@ from django.utils import timezone
 from courses.models import Course
 from practice.models import Practice, Role
 from sessions.models import Session, SessionStatus
-from tests.factories import ClosureFactory, PatientFactory, RoomFactory, TimeOffFactory
-from tests.pages import field_errors, text
-from tests.sessions.day_factories import course_of
-from tests.sessions.factories import session_row, therapist_with_week
+from tests.clock import local, today
+from tests.factories import (
+    ClosureFactory,
+    CourseFactory,
+    PatientFactory,
+    RoomFactory,
+    SessionFactory,
+    TherapistFactory,
+    TimeOffFactory,
+)
+from tests.pages import field_errors, logged_in, text
 
 pytestmark = pytest.mark.django_db
 
 
 def url(name: str, practice: Practice, **kwargs: object) -> str:
     return reverse(f"sessions:{name}", kwargs={"practice_slug": practice.slug, **kwargs})
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def today(practice: Practice) -> date:
-    return timezone.now().astimezone(practice.zone).date()
-
-
-def local(practice: Practice, day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=practice.zone)
 
 
 @pytest.fixture
@@ -51,19 +44,19 @@ def therapist_user(practice, member):
 
 @pytest.fixture
 def therapist(practice):
-    return therapist_with_week(practice, starts=time(9), ends=time(17))
+    return TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(17))
 
 
 @pytest.fixture
 def tomorrow(practice) -> date:
-    return today(practice) + timedelta(days=1)
+    return today(practice, days=1)
 
 
 @pytest.fixture
 def booked(practice, therapist, tomorrow) -> Session:
     patient = PatientFactory(practice=practice, given_name="Ann", family_name="Berg")
-    return session_row(
-        therapist=therapist, patient=patient, starts_at=local(practice, tomorrow, 10)
+    return SessionFactory(
+        therapist=therapist, patient=patient, starts_at=local(practice, tomorrow, 10), minutes=30
     )
 
 
@@ -128,8 +121,8 @@ def test_staff_of_another_practice_get_404(practice, other_practice, other_desk,
 def test_the_calendar_of_one_practice_shows_none_of_another(
     practice, other_practice, desk, booked, tomorrow
 ) -> None:
-    elsewhere = therapist_with_week(other_practice)
-    session_row(
+    elsewhere = TherapistFactory(practice=other_practice, week=True)
+    SessionFactory(
         therapist=elsewhere,
         patient=PatientFactory(practice=other_practice, given_name="Hal", family_name="Harbour"),
         starts_at=local(practice, tomorrow, 11),
@@ -146,16 +139,17 @@ def test_the_calendar_of_one_practice_shows_none_of_another(
 def test_the_day_shows_sessions_with_their_status_closures_time_off_and_free_time(
     practice, desk, therapist, booked, tomorrow
 ) -> None:
-    other = therapist_with_week(practice, starts=time(9), ends=time(17))
+    other = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(17))
     TimeOffFactory(
         therapist=other,
         starts_at=local(practice, tomorrow, 13),
         ends_at=local(practice, tomorrow, 15),
     )
-    cancelled = session_row(
+    cancelled = SessionFactory(
         therapist=therapist,
         patient=PatientFactory(practice=practice, given_name="Cid", family_name="Moss"),
         starts_at=local(practice, tomorrow, 14),
+        minutes=30,
         status=SessionStatus.CANCELLED,
     )
     response = logged_in(desk).get(url("calendar", practice), {"date": tomorrow.isoformat()})
@@ -190,7 +184,9 @@ def test_a_closure_is_shaded_and_leaves_no_free_time(practice, desk, therapist, 
 
 def test_a_day_off_says_not_working(practice, desk, tomorrow) -> None:
     weekday = tomorrow.weekday()
-    idle = therapist_with_week(practice, days=tuple(d for d in range(7) if d != weekday))
+    idle = TherapistFactory(
+        practice=practice, week__days=tuple(d for d in range(7) if d != weekday)
+    )
     html = text(logged_in(desk).get(url("calendar", practice), {"date": tomorrow.isoformat()}))
     column = html.split(f">{idle.name}</h3>")[1].split("</section>")[0]
     assert "Not working" in column
@@ -213,13 +209,13 @@ def test_the_week_shows_seven_days_from_monday(practice, desk, booked, tomorrow)
 
 def test_the_room_view_shows_each_rooms_sessions(practice, desk, therapist, tomorrow) -> None:
     room = RoomFactory(practice=practice, name="Blue room")
-    session_row(
+    SessionFactory(
         therapist=therapist,
         patient=PatientFactory(practice=practice, given_name="Ann", family_name="Berg"),
         starts_at=local(practice, tomorrow, 10),
         room=room,
     )
-    session_row(
+    SessionFactory(
         therapist=therapist,
         patient=PatientFactory(practice=practice, given_name="Bob", family_name="Stone"),
         starts_at=local(practice, tomorrow, 12),
@@ -235,8 +231,8 @@ def test_the_room_view_shows_each_rooms_sessions(practice, desk, therapist, tomo
 
 
 def test_one_therapist_can_be_chosen(practice, desk, therapist, booked, tomorrow) -> None:
-    other = therapist_with_week(practice)
-    session_row(
+    other = TherapistFactory(practice=practice, week=True)
+    SessionFactory(
         therapist=other,
         patient=PatientFactory(practice=practice, given_name="Bob", family_name="Stone"),
         starts_at=local(practice, tomorrow, 11),
@@ -284,7 +280,7 @@ def test_a_bad_field_leaves_the_good_ones_in_force(practice, desk, booked, tomor
 def test_another_practices_therapist_cannot_be_chosen(
     practice, other_practice, desk, tomorrow
 ) -> None:
-    elsewhere = therapist_with_week(other_practice)
+    elsewhere = TherapistFactory(practice=other_practice, week=True)
     response = logged_in(desk).get(url("calendar", practice), {"therapist": elsewhere.pk})
     assert response.status_code == 400
     assert field_errors(text(response), "therapist")
@@ -297,11 +293,11 @@ def test_the_calendar_reads_a_constant_number_of_queries(
 ) -> None:
     client = logged_in(desk)
     rooms = [RoomFactory(practice=practice) for _ in range(2)]
-    therapists = [therapist_with_week(practice) for _ in range(3)]
+    therapists = [TherapistFactory(practice=practice, week=True) for _ in range(3)]
 
     def add_sessions(hour: int) -> None:
         for index, therapist in enumerate(therapists):
-            session_row(
+            SessionFactory(
                 therapist=therapist,
                 starts_at=local(practice, tomorrow, hour),
                 room=rooms[index % 2] if index < 2 else None,
@@ -331,10 +327,11 @@ def test_the_calendar_reads_a_constant_number_of_queries(
 def test_the_move_page_offers_free_times_from_availability(
     practice, desk, therapist, booked, tomorrow
 ) -> None:
-    session_row(
+    SessionFactory(
         therapist=therapist,
         patient=PatientFactory(practice=practice),
         starts_at=local(practice, tomorrow, 12),
+        minutes=30,
     )
     html = text(logged_in(desk).get(url("session-move", practice, pk=booked.pk)))
     offered = re.findall(r'type="radio" name="starts_at" value="([^"]+)"', html)
@@ -362,7 +359,7 @@ def test_moving_onto_a_taken_time_is_a_conflict_message(
     practice, desk, therapist, booked, tomorrow
 ) -> None:
     taken = local(practice, tomorrow, 14)
-    session_row(therapist=therapist, patient=PatientFactory(practice=practice), starts_at=taken)
+    SessionFactory(therapist=therapist, patient=PatientFactory(practice=practice), starts_at=taken)
     response = logged_in(desk).post(
         url("session-move", practice, pk=booked.pk),
         {"day": tomorrow.isoformat(), "starts_at": taken.isoformat()},
@@ -436,10 +433,10 @@ def test_cancelling_needs_a_reason(practice, desk, booked) -> None:
 
 
 def test_cancelling_in_time_is_not_late(practice, desk, therapist) -> None:
-    later = session_row(
+    later = SessionFactory(
         therapist=therapist,
         patient=PatientFactory(practice=practice),
-        starts_at=local(practice, today(practice) + timedelta(days=3), 10),
+        starts_at=local(practice, today(practice, days=3), 10),
     )
     client = logged_in(desk)
     assert "cancelling it now" not in text(client.get(url("session-cancel", practice, pk=later.pk)))
@@ -458,8 +455,8 @@ def test_cancelling_inside_the_notice_period_says_late(practice, desk, therapist
     soon = timezone.now().astimezone(practice.zone) + timedelta(hours=2)
     start = soon.replace(minute=0, second=0, microsecond=0)
     # The therapist works around the clock here, so a session two hours from now is bookable.
-    night = therapist_with_week(practice, starts=time(0), ends=time(23, 59))
-    session = session_row(
+    night = TherapistFactory(practice=practice, week__starts=time(0), week__ends=time(23, 59))
+    session = SessionFactory(
         therapist=night, patient=PatientFactory(practice=practice), starts_at=start
     )
     client = logged_in(desk)
@@ -482,7 +479,7 @@ def test_cancelling_twice_is_a_message_not_a_500(practice, desk, booked) -> None
 
 
 def test_r13_a_cancelled_course_session_is_offered_times_and_rebooked(practice, desk) -> None:
-    course: Course = course_of(practice, first=today(practice) + timedelta(days=2), booked=10)
+    course: Course = CourseFactory(practice=practice, start_date=today(practice, days=2), booked=10)
     third = course.sessions.get(sequence=3)
     client = logged_in(desk)
     response = client.post(url("session-cancel", practice, pk=third.pk), {"reason": "Away"})
@@ -504,14 +501,14 @@ def test_r13_a_cancelled_course_session_is_offered_times_and_rebooked(practice, 
 
 
 def test_r13_rebooking_a_time_taken_since_it_was_offered_is_a_message(practice, desk) -> None:
-    course = course_of(practice, first=today(practice) + timedelta(days=2), booked=10)
+    course = CourseFactory(practice=practice, start_date=today(practice, days=2), booked=10)
     third = course.sessions.get(sequence=3)
     client = logged_in(desk)
     response = client.post(url("session-cancel", practice, pk=third.pk), {"reason": "Away"})
     html = text(client.get(response["Location"]))
     offered = re.findall(r'type="radio" name="starts_at" value="([^"]+)"', html)
     # Someone else takes the first offered time before the desk confirms it.
-    session_row(
+    SessionFactory(
         therapist=course.therapist,
         patient=PatientFactory(practice=practice),
         starts_at=datetime.fromisoformat(offered[0]),
@@ -523,7 +520,7 @@ def test_r13_rebooking_a_time_taken_since_it_was_offered_is_a_message(practice, 
 
 
 def test_r10_rebooking_on_a_day_of_the_course_names_the_rule(practice, desk) -> None:
-    course = course_of(practice, first=today(practice) + timedelta(days=2), booked=10)
+    course = CourseFactory(practice=practice, start_date=today(practice, days=2), booked=10)
     third = course.sessions.get(sequence=3)
     client = logged_in(desk)
     client.post(url("session-cancel", practice, pk=third.pk), {"reason": "Away"})
@@ -558,8 +555,7 @@ def test_every_form_carries_a_csrf_token_and_posts_without_one_are_refused(
     ):
         html = text(client.get(page))
         assert html.count('method="post"') == html.count('name="csrfmiddlewaretoken"'), page
-    strict = Client(enforce_csrf_checks=True)
-    strict.force_login(desk)
+    strict = logged_in(desk, enforce_csrf_checks=True)
     response = strict.post(url("session-cancel", practice, pk=booked.pk), {"reason": "Ill"})
     assert response.status_code == 403
     booked.refresh_from_db()

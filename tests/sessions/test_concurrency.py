@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import time
 
 import pytest
 from django.db import connection, transaction
-from django.utils import timezone
 
 from courses.models import Cadence, Course
 from courses.services import CourseRequest
@@ -21,10 +20,11 @@ from practice.models import Practice
 from sessions.booking.courses import course_book, course_plan
 from sessions.booking.sessions import session_book
 from sessions.models import Session
-from tests.factories import PatientFactory, massage_type
-from tests.patients.factories import cleared_screening
-from tests.sessions.factories import therapist_with_week
+from tests.clock import local, today
+from tests.factories import PatientFactory, ScreeningFactory, TherapistFactory, massage_type
 
+# The threads share this process's clock, which time-machine moves for all of them alike, and
+# PostgreSQL's own clock is never read: the tests' frozen clock holds here too.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 20
@@ -59,16 +59,11 @@ def race(jobs: list[Callable[[], object]]) -> list[str]:
     return outcomes
 
 
-def soon(practice: Practice, days: int) -> datetime:
-    day = timezone.now().astimezone(practice.zone).date() + timedelta(days=days)
-    return datetime.combine(day, time(10), tzinfo=practice.zone)
-
-
 def test_r19_twenty_threads_booking_one_slot_exactly_one_wins(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     kind = massage_type(practice)
     patients = [PatientFactory(practice=practice) for _ in range(THREADS)]
-    starts_at = soon(practice, 3)
+    starts_at = local(practice, today(practice, days=3), 10)
 
     def booking(patient) -> Callable[[], object]:
         return lambda: session_book(
@@ -85,12 +80,11 @@ def test_r19_twenty_threads_booking_one_slot_exactly_one_wins(practice: Practice
 
 
 def test_r19_courses_racing_over_overlapping_days_one_wins(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
+    therapist = TherapistFactory(practice=practice, week=True)
     kind = massage_type(practice, "relaxing")
-    today = timezone.now().astimezone(practice.zone).date()
     patients = [PatientFactory(practice=practice) for _ in range(10)]
     for patient in patients:
-        cleared_screening(patient, on=today)
+        ScreeningFactory(patient=patient)
 
     def request(patient, offset: int) -> CourseRequest:
         # Every-other-day from day 2 and daily from day 3, both at 18:00: they share day 4.
@@ -99,7 +93,7 @@ def test_r19_courses_racing_over_overlapping_days_one_wins(practice: Practice) -
             patient=patient,
             therapist=therapist,
             massage_type=kind,
-            start_date=today + timedelta(days=2 + offset % 2),
+            start_date=today(practice, days=2 + offset % 2),
             preferred_time=time(18),
             cadence=Cadence.DAILY if offset % 2 else Cadence.EVERY_OTHER_DAY,
         )

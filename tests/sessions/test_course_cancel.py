@@ -4,11 +4,9 @@ reminders is sent (R22), from the service, the API, the desk's page and the admi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import time, timedelta
 
 import pytest
-import time_machine
 from django.core import mail
 
 from courses.lifecycle import course_complete
@@ -19,29 +17,21 @@ from practice.models import Practice, Role
 from sessions.booking.courses import course_book, course_cancel
 from sessions.models import Reminder, ReminderStatus, SessionStatus
 from sessions.reminders.dispatch import reminders_dispatch
-from tests.factories import massage_type
-from tests.patients.factories import cleared_screening
-from tests.sessions.factories import therapist_with_week
-from tests.sessions.outbox import MONDAY, NOW, TUESDAY, consenting_patient
+from tests.factories import PatientFactory, ScreeningFactory, TherapistFactory, massage_type
+from tests.sessions.outbox import MONDAY, NOW, TUESDAY
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _monday_morning() -> Iterator[None]:
-    # The pages and the API read the clock; the course is booked for the days after NOW.
-    with time_machine.travel(NOW, tick=True):
-        yield
+# The pages and the API read the clock; the course is booked for the days after NOW.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
 
 
 def booked_course(practice: Practice) -> Course:
-    patient = consenting_patient(practice, sms=False)
-    cleared_screening(patient, on=MONDAY)
+    patient = PatientFactory(practice=practice, consent_email=True)
+    ScreeningFactory(patient=patient, screened_on=MONDAY)
     return course_book(
         request=CourseRequest(
             practice=practice,
             patient=patient,
-            therapist=therapist_with_week(practice),
+            therapist=TherapistFactory(practice=practice, week=True),
             massage_type=massage_type(practice, "classical"),
             start_date=TUESDAY,
             preferred_time=time(10),

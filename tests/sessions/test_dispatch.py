@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,22 +36,22 @@ from sessions.reminders.outbox import (
     screenings_expiring_remind,
 )
 from sessions.tasks import dispatch_due_reminders, remind_expiring_screenings
-from tests.factories import PracticeFactory, massage_type
-from tests.patients.factories import cleared_screening
-from tests.sessions.factories import session_row, therapist_with_week
-from tests.sessions.outbox import (
-    NEW_YORK,
-    NOW,
-    TUESDAY,
-    book,
-    consenting_patient,
-    due_sms_rows,
-    local,
-    rows,
+from tests.clock import local, today
+from tests.factories import (
+    PatientFactory,
+    PracticeFactory,
+    ReminderFactory,
+    ScreeningFactory,
+    SessionFactory,
+    TherapistFactory,
+    massage_type,
 )
+from tests.pages import logged_in
+from tests.sessions.outbox import NOW, TUESDAY, book, rows
 from tests.sessions.test_channels import FakeProvider, Reply, provider  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+# The services are handed NOW; what reads the clock itself sees the same Monday morning.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
 
 FIRST = ReminderKind.FIRST_REMINDER
 
@@ -68,7 +68,7 @@ def texts_to(number: str) -> list[str]:
 
 
 def test_r21_due_reminders_are_sent_and_marked_sent(practice: Practice, mailoutbox: list) -> None:
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
 
     report = reminders_dispatch(now=NOW)
 
@@ -88,7 +88,7 @@ def test_r21_due_reminders_are_sent_and_marked_sent(practice: Practice, mailoutb
 def test_r21_the_booking_email_carries_the_session_as_a_calendar_file(
     practice: Practice, mailoutbox: list
 ) -> None:
-    book(practice, local(TUESDAY, 10))
+    book(practice, local(practice, TUESDAY, 10))
 
     reminders_dispatch(now=NOW)
 
@@ -108,9 +108,9 @@ def test_r24_each_practice_speaks_its_own_language_zone_and_name(
     )
     harbour.settings.sender_email = "hello@harbour.example"
     harbour.settings.save()
-    berlin = book(practice, local(TUESDAY, 16))
+    berlin = book(practice, local(practice, TUESDAY, 16))
     # The same instant: 10:00 in New York is 16:00 in Berlin.
-    new_york = book(harbour, local(TUESDAY, 10, zone=NEW_YORK))
+    new_york = book(harbour, local(harbour, TUESDAY, 10))
     assert berlin.starts_at == new_york.starts_at
 
     reminders_dispatch(now=NOW)
@@ -130,14 +130,14 @@ def test_r24_each_practice_speaks_its_own_language_zone_and_name(
 def test_r22_a_session_moved_after_its_24h_reminder_was_queued_gets_it_at_the_new_time(
     practice: Practice,
 ) -> None:
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
     reminders_dispatch(now=NOW)  # the confirmation
     ConsoleSmsBackend.clear()
     old_due = session.starts_at - timedelta(hours=24)
     assert rows(session, kind=FIRST, channel=Channel.SMS)[0].due_at == old_due
 
     moved = session_reschedule(
-        session=session, starts_at=local(TUESDAY + timedelta(days=2), 15), now=NOW
+        session=session, starts_at=local(practice, TUESDAY + timedelta(days=2), 15), now=NOW
     )
     reminders_dispatch(now=NOW)  # the move's confirmation
     ConsoleSmsBackend.clear()
@@ -155,7 +155,7 @@ def test_r22_a_session_moved_after_its_24h_reminder_was_queued_gets_it_at_the_ne
 
 
 def test_r22_a_cancelled_session_gets_no_reminder(practice: Practice) -> None:
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
     session_cancel(session=session, by=None, now=NOW)
 
     report = reminders_dispatch(now=session.starts_at - timedelta(minutes=90))
@@ -168,7 +168,7 @@ def test_r22_a_cancelled_session_gets_no_reminder(practice: Practice) -> None:
 def test_r22_the_dispatcher_rechecks_the_session_before_sending(practice: Practice) -> None:
     # A move that reached the session but not its reminders (a bug, a hand edit): the
     # dispatcher's own check still refuses the stale row.
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
     Session.objects.filter(pk=session.pk).update(schedule_version=2)
 
     report = reminders_dispatch(now=NOW)
@@ -182,7 +182,7 @@ def test_r22_the_dispatcher_rechecks_the_session_before_sending(practice: Practi
 def test_r21_a_reminder_for_a_session_that_has_begun_is_dropped_not_sent_late(
     practice: Practice,
 ) -> None:
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
 
     # The dispatcher was down all night: at 10:05 every reminder is overdue.
     report = reminders_dispatch(now=session.starts_at + timedelta(minutes=5))
@@ -195,7 +195,7 @@ def test_r21_a_reminder_for_a_session_that_has_begun_is_dropped_not_sent_late(
 def test_r21_an_overdue_24h_reminder_is_dropped_once_the_2h_one_is_due(
     practice: Practice,
 ) -> None:
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
     reminders_dispatch(now=NOW)
     ConsoleSmsBackend.clear()
 
@@ -209,7 +209,7 @@ def test_r21_an_overdue_24h_reminder_is_dropped_once_the_2h_one_is_due(
 
 
 def test_r21_withdrawn_consent_stops_queued_reminders(practice: Practice) -> None:
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
     type(session.patient).objects.filter(pk=session.patient_id).update(consent_sms=False)
 
     reminders_dispatch(now=NOW)
@@ -220,14 +220,14 @@ def test_r21_withdrawn_consent_stops_queued_reminders(practice: Practice) -> Non
 
 
 def test_r21_one_dispatcher_serves_every_practice_fairly(practice: Practice) -> None:
-    busy = book(practice, local(TUESDAY, 10))
+    busy = book(practice, local(practice, TUESDAY, 10))
     quiet_practice = PracticeFactory(name="Quiet", slug="quiet")
-    quiet = book(quiet_practice, local(TUESDAY, 10))
+    quiet = book(quiet_practice, local(practice, TUESDAY, 10))
     Reminder.objects.all().delete()
     # The busy practice's 300 have waited longer: a plain "oldest first" would send them all
     # before the quiet practice's 3.
-    due_sms_rows(busy, 300, due_at=NOW - timedelta(minutes=30))
-    due_sms_rows(quiet, 3, due_at=NOW - timedelta(minutes=1))
+    ReminderFactory.create_batch(300, session=busy, due_at=NOW - timedelta(minutes=30))
+    ReminderFactory.create_batch(3, session=quiet, due_at=NOW - timedelta(minutes=1))
 
     report = reminders_dispatch(now=NOW, batch_size=10)
 
@@ -265,8 +265,8 @@ def flaky(settings: Any) -> Iterator[type[FlakySmsBackend]]:
 
 
 def sms_confirmation(practice: Practice) -> Reminder:
-    patient = consenting_patient(practice, email=False)
-    session = book(practice, local(TUESDAY, 10), patient=patient)
+    patient = PatientFactory(practice=practice, consent_sms=True)
+    session = book(practice, local(practice, TUESDAY, 10), patient=patient)
     return rows(session, kind=ReminderKind.BOOKING_CONFIRMATION)[0]
 
 
@@ -328,8 +328,8 @@ def test_r22_after_the_last_attempt_a_reminder_fails_and_shows_why(
 
 
 def test_r22_an_invalid_number_fails_at_once(practice: Practice) -> None:
-    patient = consenting_patient(practice, email=False, phone="12")
-    session = book(practice, local(TUESDAY, 10), patient=patient)
+    patient = PatientFactory(practice=practice, consent_sms=True, phone="12")
+    session = book(practice, local(practice, TUESDAY, 10), patient=patient)
 
     report = reminders_dispatch(now=NOW)
 
@@ -340,8 +340,8 @@ def test_r22_an_invalid_number_fails_at_once(practice: Practice) -> None:
 
 
 def test_r22_a_failed_reminder_can_be_retried_and_is_then_sent(practice: Practice) -> None:
-    patient = consenting_patient(practice, email=False, phone="12")
-    session = book(practice, local(TUESDAY, 10), patient=patient)
+    patient = PatientFactory(practice=practice, consent_sms=True, phone="12")
+    session = book(practice, local(practice, TUESDAY, 10), patient=patient)
     reminders_dispatch(now=NOW)
     type(patient).objects.filter(pk=patient.pk).update(phone="+4915199887766")
 
@@ -354,13 +354,18 @@ def test_r22_a_failed_reminder_can_be_retried_and_is_then_sent(practice: Practic
 
 
 def test_r22_the_admin_lists_failed_reminders_and_retries_them(
-    practice: Practice, client: Any, member: Any
+    practice: Practice, member: Any
 ) -> None:
-    patient = consenting_patient(practice, email=False, phone="12", family_name="Zimmermann")
-    book(practice, local(TUESDAY, 10), patient=patient)
+    patient = PatientFactory(
+        practice=practice,
+        consent_sms=True,
+        phone="12",
+        family_name="Zimmermann",
+    )
+    book(practice, local(practice, TUESDAY, 10), patient=patient)
     reminders_dispatch(now=NOW)
     [failed] = Reminder.objects.filter(status=ReminderStatus.FAILED)
-    client.force_login(member(practice, Role.MANAGER))
+    client = logged_in(member(practice, Role.MANAGER))
 
     listing = client.get(
         "/admin/therapy_sessions/reminder/", {"status__exact": "failed", "q": "Zimmer"}
@@ -381,13 +386,13 @@ def test_r22_the_admin_lists_failed_reminders_and_retries_them(
 
 
 def test_r22_another_practices_manager_cannot_see_or_retry_the_reminders(
-    practice: Practice, other_practice: Practice, client: Any, member: Any
+    practice: Practice, other_practice: Practice, member: Any
 ) -> None:
-    patient = consenting_patient(practice, email=False, phone="12")
-    book(practice, local(TUESDAY, 10), patient=patient)
+    patient = PatientFactory(practice=practice, consent_sms=True, phone="12")
+    book(practice, local(practice, TUESDAY, 10), patient=patient)
     reminders_dispatch(now=NOW)
     [failed] = Reminder.objects.filter(status=ReminderStatus.FAILED)
-    client.force_login(member(other_practice, Role.MANAGER))
+    client = logged_in(member(other_practice, Role.MANAGER))
 
     listing = client.get("/admin/therapy_sessions/reminder/")
     client.post(
@@ -406,8 +411,8 @@ def test_r22_another_practices_manager_cannot_see_or_retry_the_reminders(
 def test_r22_a_crash_between_sending_and_committing_resends_with_the_same_key(
     practice: Practice, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    patient = consenting_patient(practice, email=False)
-    session = book(practice, local(TUESDAY, 10), patient=patient)
+    patient = PatientFactory(practice=practice, consent_sms=True)
+    session = book(practice, local(practice, TUESDAY, 10), patient=patient)
     real_save = Reminder.save
 
     def crash(self: Reminder, *args: object, **kwargs: object) -> None:
@@ -469,8 +474,8 @@ def test_r22_the_http_sms_backend_sends_the_idempotency_key(
     settings.REMINDER_SMS_BACKEND = "sessions.reminders.channels.HttpSmsBackend"
     settings.REMINDER_SMS_HTTP_URL = provider.url
     provider.replies.append(Reply(status=503))
-    patient = consenting_patient(practice, email=False)
-    book(practice, local(TUESDAY, 10), patient=patient)
+    patient = PatientFactory(practice=practice, consent_sms=True)
+    book(practice, local(practice, TUESDAY, 10), patient=patient)
 
     reminders_dispatch(now=NOW)
     reminders_dispatch(now=NOW + timedelta(hours=1))
@@ -482,13 +487,13 @@ def test_r22_the_http_sms_backend_sends_the_idempotency_key(
 
 
 def chronic_course(practice: Practice, *, preferred: time = time(10)) -> Course:
-    patient = consenting_patient(practice, sms=False, chronic_plan=True)
-    cleared_screening(patient, on=NOW.date())
+    patient = PatientFactory(practice=practice, consent_email=True, chronic_plan=True)
+    ScreeningFactory(patient=patient, screened_on=NOW.date())
     return course_book(
         request=CourseRequest(
             practice=practice,
             patient=patient,
-            therapist=therapist_with_week(practice),
+            therapist=TherapistFactory(practice=practice, week=True),
             massage_type=massage_type(practice, "classical"),
             start_date=TUESDAY,
             preferred_time=preferred,
@@ -527,9 +532,9 @@ def test_r21_the_next_session_and_screening_reminders_name_their_dates(
     first, second = course.sessions.order_by("sequence")[:2]
     Session.objects.filter(pk=first.pk).update(status=SessionStatus.COMPLETED)
     reminders_after_session_completed(first, now=first.ends_at)
-    patient = consenting_patient(practice, sms=False)
-    cleared_screening(patient, on=NOW.date() - timedelta(days=27))
-    single = book(practice, local(TUESDAY + timedelta(days=4), 10), patient=patient)
+    patient = PatientFactory(practice=practice, consent_email=True)
+    ScreeningFactory(patient=patient, screened_on=NOW.date() - timedelta(days=27))
+    single = book(practice, local(practice, TUESDAY + timedelta(days=4), 10), patient=patient)
     screenings_expiring_remind(now=NOW)
     mailoutbox.clear()
 
@@ -546,16 +551,12 @@ def test_r21_the_next_session_and_screening_reminders_name_their_dates(
 
 def test_r21_the_beat_tasks_are_thin_and_safe_to_run_twice(practice: Practice) -> None:
     now = timezone.now()
-    starts_at = datetime.combine(
-        (now + timedelta(days=3)).astimezone(practice.zone).date(), time(10), tzinfo=practice.zone
+    session = SessionFactory(
+        patient=PatientFactory(practice=practice, consent_sms=True),
+        starts_at=local(practice, today(practice, days=3), 10),
     )
-    session = session_row(
-        therapist=therapist_with_week(practice),
-        patient=consenting_patient(practice, email=False),
-        starts_at=starts_at,
-    )
-    due_sms_rows(session, 5, due_at=now - timedelta(minutes=1))
-    cleared_screening(session.patient, on=now.astimezone(practice.zone).date() - timedelta(days=28))
+    ReminderFactory.create_batch(5, session=session, due_at=now - timedelta(minutes=1))
+    ScreeningFactory(patient=session.patient, screened_on=today(practice, days=-28))
 
     assert dispatch_due_reminders.apply().get() == {
         "sent": 5,

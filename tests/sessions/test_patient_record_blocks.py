@@ -8,11 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from practice.models import Role
 from sessions.models import Reminder, ReminderStatus
-from tests.factories import PatientFactory
-from tests.sessions.factories import session_row, therapist_with_week
-from tests.sessions.outbox import book, consenting_patient
+from tests.factories import PatientFactory, SessionFactory, TherapistFactory
+from tests.pages import logged_in
+from tests.sessions.outbox import book
 
 pytestmark = pytest.mark.django_db
 
@@ -26,16 +25,14 @@ def record_page(client, practice, patient) -> str:
     return response.content.decode()
 
 
-def test_the_record_shows_upcoming_and_past_sessions_of_this_patient_only(
-    client, practice, member
-) -> None:
-    client.force_login(member(practice, Role.FRONT_DESK))
-    therapist = therapist_with_week(practice)
+def test_the_record_shows_upcoming_and_past_sessions_of_this_patient_only(practice, desk) -> None:
+    client = logged_in(desk)
+    therapist = TherapistFactory(practice=practice, week=True)
     patient = PatientFactory(practice=practice)
     now = timezone.now()
-    session_row(therapist=therapist, patient=patient, starts_at=now + timedelta(days=2))
-    session_row(therapist=therapist, patient=patient, starts_at=now - timedelta(days=2))
-    session_row(
+    SessionFactory(therapist=therapist, patient=patient, starts_at=now + timedelta(days=2))
+    SessionFactory(therapist=therapist, patient=patient, starts_at=now - timedelta(days=2))
+    SessionFactory(
         therapist=therapist,
         patient=PatientFactory(practice=practice),
         starts_at=now + timedelta(days=3),
@@ -48,9 +45,9 @@ def test_the_record_shows_upcoming_and_past_sessions_of_this_patient_only(
     assert past.split("</table>")[0].count("<tr>") == 2
 
 
-def test_r21_the_record_lists_the_reminders_with_their_status(client, practice, member) -> None:
-    client.force_login(member(practice, Role.FRONT_DESK))
-    patient = consenting_patient(practice, sms=False)
+def test_r21_the_record_lists_the_reminders_with_their_status(practice, desk) -> None:
+    client = logged_in(desk)
+    patient = PatientFactory(practice=practice, consent_email=True)
     now = timezone.now()
     monday_next_week = (now + timedelta(days=7 - now.weekday() + 7)).astimezone(practice.zone)
     at_ten = monday_next_week.replace(hour=10, minute=0, second=0, microsecond=0)

@@ -5,8 +5,7 @@ the late warning, the .ics and the calendar feed, and the upcoming list's query 
 from __future__ import annotations
 
 import re
-import time as clock
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, time, timedelta
 
 import pytest
 from django.core import signing
@@ -25,10 +24,17 @@ from sessions.availability import availability
 from sessions.models import Session, SessionStatus
 from sessions.portal.calendar_files import feed_token
 from sessions.reminders.ics import ICS_CONTENT_TYPE
-from tests.factories import PatientFactory, massage_type
-from tests.pages import field_errors
-from tests.patients.factories import cleared_screening, screening_with
-from tests.sessions.factories import session_row, therapist_with_week
+from tests.clock import local, today
+from tests.factories import (
+    PASSWORD,
+    CourseFactory,
+    PatientFactory,
+    ScreeningFactory,
+    SessionFactory,
+    TherapistFactory,
+    massage_type,
+)
+from tests.pages import field_errors, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -37,20 +43,6 @@ STRONG_PASSWORD = "lilac-harbour-917-kettle"
 
 def url(name: str, practice: Practice, **kwargs: object) -> str:
     return reverse(f"portal:{name}", kwargs={"practice_slug": practice.slug, **kwargs})
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def tomorrow(practice: Practice) -> date:
-    return timezone.now().astimezone(practice.zone).date() + timedelta(days=1)
-
-
-def local(practice: Practice, day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=practice.zone)
 
 
 def offered_type_codes(html: str, practice: Practice) -> set[str]:
@@ -62,14 +54,14 @@ def offered_type_codes(html: str, practice: Practice) -> set[str]:
 
 @pytest.fixture
 def therapist(practice):
-    return therapist_with_week(practice, starts=time(9), ends=time(20))
+    return TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(20))
 
 
 @pytest.fixture
 def ann(practice, member) -> Patient:
     user = member(practice, Role.PATIENT, email="ann@example.com")
     patient = PatientFactory(practice=practice, user=user, given_name="Ann", family_name="Berg")
-    cleared_screening(patient)
+    ScreeningFactory(patient=patient)
     return patient
 
 
@@ -77,7 +69,7 @@ def ann(practice, member) -> Patient:
 def bob(practice, member) -> Patient:
     user = member(practice, Role.PATIENT, email="bob@example.com")
     patient = PatientFactory(practice=practice, user=user, given_name="Bob", family_name="Stone")
-    cleared_screening(patient)
+    ScreeningFactory(patient=patient)
     return patient
 
 
@@ -100,8 +92,10 @@ def patient_urls(practice: Practice, session: Session) -> list[str]:
 
 
 def test_another_patients_session_is_not_found(practice, therapist, ann, bob) -> None:
-    bobs = session_row(
-        therapist=therapist, patient=bob, starts_at=local(practice, tomorrow(practice), 10)
+    bobs = SessionFactory(
+        therapist=therapist,
+        patient=bob,
+        starts_at=local(practice, today(practice, days=1), 10),
     )
     client = logged_in(ann.user)
     for address in patient_urls(practice, bobs):
@@ -111,20 +105,21 @@ def test_another_patients_session_is_not_found(practice, therapist, ann, bob) ->
         client.post(url("cancel", practice, pk=bobs.pk), {"late_confirmed": "on"}).status_code
         == 404
     )
-    moved_to = local(practice, tomorrow(practice), 15).isoformat()
+    moved_to = local(practice, today(practice, days=1), 15).isoformat()
     response = client.post(
-        url("move", practice, pk=bobs.pk), {"day": tomorrow(practice), "starts_at": moved_to}
+        url("move", practice, pk=bobs.pk),
+        {"day": today(practice, days=1), "starts_at": moved_to},
     )
     assert response.status_code == 404
     bobs.refresh_from_db()
     assert bobs.status == SessionStatus.BOOKED
-    assert bobs.starts_at == local(practice, tomorrow(practice), 10)
+    assert bobs.starts_at == local(practice, today(practice, days=1), 10)
 
 
 def test_the_list_shows_only_the_patients_own_sessions(practice, therapist, ann, bob) -> None:
-    day = tomorrow(practice)
-    session_row(therapist=therapist, patient=ann, starts_at=local(practice, day, 10))
-    session_row(therapist=therapist, patient=bob, starts_at=local(practice, day, 12), minutes=45)
+    day = today(practice, days=1)
+    SessionFactory(therapist=therapist, patient=ann, starts_at=local(practice, day, 10), minutes=30)
+    SessionFactory(therapist=therapist, patient=bob, starts_at=local(practice, day, 12), minutes=45)
     html = logged_in(ann.user).get(url("my-sessions", practice)).content.decode()
     assert "10:00–10:30" in html
     assert "12:00–12:45" not in html
@@ -133,8 +128,10 @@ def test_the_list_shows_only_the_patients_own_sessions(practice, therapist, ann,
 def test_a_patient_of_another_practice_sees_nothing_here(
     practice, therapist, ann, harbour_patient
 ) -> None:
-    anns = session_row(
-        therapist=therapist, patient=ann, starts_at=local(practice, tomorrow(practice), 10)
+    anns = SessionFactory(
+        therapist=therapist,
+        patient=ann,
+        starts_at=local(practice, today(practice, days=1), 10),
     )
     client = logged_in(harbour_patient.user)
     for address in [
@@ -146,8 +143,10 @@ def test_a_patient_of_another_practice_sees_nothing_here(
 
 
 def test_staff_are_refused_the_portal_pages(practice, therapist, ann, desk) -> None:
-    anns = session_row(
-        therapist=therapist, patient=ann, starts_at=local(practice, tomorrow(practice), 10)
+    anns = SessionFactory(
+        therapist=therapist,
+        patient=ann,
+        starts_at=local(practice, today(practice, days=1), 10),
     )
     client = logged_in(desk)
     for address in [
@@ -176,7 +175,7 @@ def test_types_the_screening_blocks_are_not_offered(practice, therapist, member)
     # R4: pregnancy blocks cupping (and only cupping).
     user = member(practice, Role.PATIENT)
     patient = PatientFactory(practice=practice, user=user)
-    screening_with(patient, yes={"pregnancy": ""})
+    ScreeningFactory(patient=patient, yes={"pregnancy": ""})
     html = logged_in(user).get(url("book", practice)).content.decode()
     codes = offered_type_codes(html, practice)
     assert "cupping" not in codes
@@ -186,9 +185,9 @@ def test_types_the_screening_blocks_are_not_offered(practice, therapist, member)
 def test_a_crafted_post_cannot_book_a_blocked_type(practice, therapist, member) -> None:
     user = member(practice, Role.PATIENT)
     patient = PatientFactory(practice=practice, user=user)
-    screening_with(patient, yes={"pregnancy": ""})
+    ScreeningFactory(patient=patient, yes={"pregnancy": ""})
     cupping = massage_type(practice, "cupping")
-    day = tomorrow(practice)
+    day = today(practice, days=1)
     response = logged_in(user).post(
         url("book", practice),
         {"massage_type": cupping.pk, "day": day, "starts_at": local(practice, day, 10).isoformat()},
@@ -204,7 +203,7 @@ def test_without_a_valid_screening_nothing_can_be_booked(practice, therapist, me
     client = logged_in(user)
     html = client.get(url("book", practice)).content.decode()
     assert "a valid screening is needed first" in html
-    day = tomorrow(practice)
+    day = today(practice, days=1)
     response = client.post(
         url("book", practice),
         {
@@ -219,7 +218,7 @@ def test_without_a_valid_screening_nothing_can_be_booked(practice, therapist, me
 
 def test_a_screening_running_out_before_the_day_blocks_that_day(practice, therapist, ann) -> None:
     # The screening is valid for the practice's 30 days (R1); 40 days ahead it is not.
-    later = timezone.now().astimezone(practice.zone).date() + timedelta(days=40)
+    later = today(practice, days=40)
     response = logged_in(ann.user).get(
         url("book", practice), {"massage_type": massage_type(practice).pk, "day": later}
     )
@@ -229,7 +228,7 @@ def test_a_screening_running_out_before_the_day_blocks_that_day(practice, therap
 
 def test_a_patient_books_a_free_time(practice, therapist, ann) -> None:
     kind = massage_type(practice, "classical")
-    day = tomorrow(practice)
+    day = today(practice, days=1)
     client = logged_in(ann.user)
     page = client.get(url("book", practice), {"massage_type": kind.pk, "day": day})
     ten = local(practice, day, 10)
@@ -254,10 +253,10 @@ def test_a_time_taken_meanwhile_is_refused_with_a_clear_message(
     practice, therapist, ann, bob
 ) -> None:
     kind = massage_type(practice, "classical")
-    day = tomorrow(practice)
+    day = today(practice, days=1)
     ten = local(practice, day, 10)
     # Between showing the free times and pressing "Book", Bob got 10:00.
-    session_row(therapist=therapist, patient=bob, starts_at=ten)
+    SessionFactory(therapist=therapist, patient=bob, starts_at=ten)
     response = logged_in(ann.user).post(
         url("book", practice), {"massage_type": kind.pk, "day": day, "starts_at": ten.isoformat()}
     )
@@ -270,9 +269,9 @@ def test_times_overlapping_the_patients_own_session_are_not_offered(
     practice, therapist, ann
 ) -> None:
     kind = massage_type(practice, "classical")
-    day = tomorrow(practice)
-    other = therapist_with_week(practice, starts=time(9), ends=time(20))
-    session_row(therapist=other, patient=ann, starts_at=local(practice, day, 10))
+    day = today(practice, days=1)
+    other = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(20))
+    SessionFactory(therapist=other, patient=ann, starts_at=local(practice, day, 10))
     html = (
         logged_in(ann.user)
         .get(url("book", practice), {"massage_type": kind.pk, "day": day})
@@ -288,10 +287,10 @@ def test_the_portal_offers_exactly_the_times_availability_offers(
     """One computation of bookable times (R23, R19): the portal shows `availability()`'s
     answer for the type, the qualified therapists and the patient, on a busy day."""
     kind = massage_type(practice, "classical")
-    day = tomorrow(practice)
-    other = therapist_with_week(practice, starts=time(12), ends=time(16))
-    session_row(therapist=therapist, patient=bob, starts_at=local(practice, day, 11))
-    session_row(therapist=other, patient=ann, starts_at=local(practice, day, 14))
+    day = today(practice, days=1)
+    other = TherapistFactory(practice=practice, week__starts=time(12), week__ends=time(16))
+    SessionFactory(therapist=therapist, patient=bob, starts_at=local(practice, day, 11))
+    SessionFactory(therapist=other, patient=ann, starts_at=local(practice, day, 14))
 
     html = (
         logged_in(ann.user)
@@ -318,14 +317,14 @@ def test_a_typed_start_that_is_no_free_time_is_refused(practice, therapist, ann,
     kind = massage_type(practice, "classical")
     response = logged_in(ann.user).post(
         url("book", practice),
-        {"massage_type": kind.pk, "day": tomorrow(practice), "starts_at": start},
+        {"massage_type": kind.pk, "day": today(practice, days=1), "starts_at": start},
     )
     assert response.status_code == 409
     assert not Session.objects.exists()
 
 
 def test_a_day_beyond_the_horizon_is_an_error_next_to_the_field(practice, therapist, ann) -> None:
-    far = timezone.now().astimezone(practice.zone).date() + timedelta(days=400)
+    far = today(practice, days=400)
     response = logged_in(ann.user).get(
         url("book", practice), {"massage_type": massage_type(practice).pk, "day": far}
     )
@@ -337,8 +336,10 @@ def test_a_day_beyond_the_horizon_is_an_error_next_to_the_field(practice, therap
 
 
 def test_a_patient_moves_a_session_to_another_free_time(practice, therapist, ann) -> None:
-    day = tomorrow(practice)
-    session = session_row(therapist=therapist, patient=ann, starts_at=local(practice, day, 10))
+    day = today(practice, days=1)
+    session = SessionFactory(
+        therapist=therapist, patient=ann, starts_at=local(practice, day, 10), minutes=30
+    )
     client = logged_in(ann.user)
     page = client.get(url("move", practice, pk=session.pk), {"day": day}).content.decode()
     assert local(practice, day, 10).astimezone(UTC).isoformat() not in page
@@ -356,9 +357,9 @@ def test_a_patient_moves_a_session_to_another_free_time(practice, therapist, ann
 
 
 def test_moving_to_a_taken_time_is_refused(practice, therapist, ann, bob) -> None:
-    day = tomorrow(practice)
-    session = session_row(therapist=therapist, patient=ann, starts_at=local(practice, day, 10))
-    session_row(therapist=therapist, patient=bob, starts_at=local(practice, day, 14))
+    day = today(practice, days=1)
+    session = SessionFactory(therapist=therapist, patient=ann, starts_at=local(practice, day, 10))
+    SessionFactory(therapist=therapist, patient=bob, starts_at=local(practice, day, 14))
     response = logged_in(ann.user).post(
         url("move", practice, pk=session.pk),
         {"day": day, "starts_at": local(practice, day, 14).isoformat()},
@@ -372,7 +373,7 @@ def test_inside_the_notice_the_cancel_page_warns_of_a_late_cancellation(
     practice, therapist, ann
 ) -> None:
     # 24 h notice (the default); the session is in 3 hours.
-    session = session_row(
+    session = SessionFactory(
         therapist=therapist, patient=ann, starts_at=timezone.now() + timedelta(hours=3)
     )
     client = logged_in(ann.user)
@@ -395,7 +396,7 @@ def test_inside_the_notice_the_cancel_page_warns_of_a_late_cancellation(
 
 
 def test_outside_the_notice_there_is_no_warning_and_no_late_mark(practice, therapist, ann) -> None:
-    session = session_row(
+    session = SessionFactory(
         therapist=therapist, patient=ann, starts_at=timezone.now() + timedelta(days=3)
     )
     client = logged_in(ann.user)
@@ -414,7 +415,7 @@ def test_a_cancel_sent_without_having_seen_the_warning_shows_it_first(
     practice, therapist, ann
 ) -> None:
     # The page was opened outside the notice; by the time it is sent, the session is near.
-    session = session_row(
+    session = SessionFactory(
         therapist=therapist, patient=ann, starts_at=timezone.now() + timedelta(hours=2)
     )
     response = logged_in(ann.user).post(url("cancel", practice, pk=session.pk), {"reason": ""})
@@ -425,7 +426,7 @@ def test_a_cancel_sent_without_having_seen_the_warning_shows_it_first(
 
 
 def test_a_cancelled_session_cannot_be_cancelled_or_moved_again(practice, therapist, ann) -> None:
-    session = session_row(
+    session = SessionFactory(
         therapist=therapist,
         patient=ann,
         starts_at=timezone.now() + timedelta(days=2),
@@ -440,8 +441,8 @@ def test_a_cancelled_session_cannot_be_cancelled_or_moved_again(practice, therap
 
 
 def test_the_ics_download_holds_the_session(practice, therapist, ann) -> None:
-    start = local(practice, tomorrow(practice), 10)
-    session = session_row(therapist=therapist, patient=ann, starts_at=start)
+    start = local(practice, today(practice, days=1), 10)
+    session = SessionFactory(therapist=therapist, patient=ann, starts_at=start)
     response = logged_in(ann.user).get(url("session-ics", practice, pk=session.pk))
     assert response.status_code == 200
     assert response["Content-Type"] == ICS_CONTENT_TYPE
@@ -453,15 +454,15 @@ def test_the_ics_download_holds_the_session(practice, therapist, ann) -> None:
 
 
 def test_the_feed_lists_the_patients_active_sessions_only(practice, therapist, ann, bob) -> None:
-    day = tomorrow(practice)
-    own = session_row(therapist=therapist, patient=ann, starts_at=local(practice, day, 10))
-    cancelled = session_row(
+    day = today(practice, days=1)
+    own = SessionFactory(therapist=therapist, patient=ann, starts_at=local(practice, day, 10))
+    cancelled = SessionFactory(
         therapist=therapist,
         patient=ann,
         starts_at=local(practice, day, 12),
         status=SessionStatus.CANCELLED,
     )
-    bobs = session_row(therapist=therapist, patient=bob, starts_at=local(practice, day, 15))
+    bobs = SessionFactory(therapist=therapist, patient=bob, starts_at=local(practice, day, 15))
     page = logged_in(ann.user).get(url("my-sessions", practice)).content.decode()
     feed = re.search(r'id="feed-url"[^>]*value="([^"]+)"', page)
     assert feed is not None
@@ -500,13 +501,13 @@ def test_unlinking_the_account_ends_the_feed(practice, ann) -> None:
 
 
 def test_the_upcoming_list_costs_the_same_queries_however_long(practice, therapist, ann) -> None:
-    day = tomorrow(practice)
+    day = today(practice, days=1)
     client = logged_in(ann.user)
-    session_row(therapist=therapist, patient=ann, starts_at=local(practice, day, 9))
+    SessionFactory(therapist=therapist, patient=ann, starts_at=local(practice, day, 9))
     with CaptureQueriesContext(connection) as one:
         assert client.get(url("my-sessions", practice)).status_code == 200
     for hour in range(10, 16):
-        session_row(therapist=therapist, patient=ann, starts_at=local(practice, day, hour))
+        SessionFactory(therapist=therapist, patient=ann, starts_at=local(practice, day, hour))
     with CaptureQueriesContext(connection) as seven:
         response = client.get(url("my-sessions", practice))
     assert response.content.decode().count('class="card"') == 7
@@ -514,25 +515,21 @@ def test_the_upcoming_list_costs_the_same_queries_however_long(practice, therapi
 
 
 def active_course(practice: Practice, therapist, patient: Patient) -> Course:
-    return Course.objects.create(
-        practice=practice,
+    """A course of 10 classical massages that began four days ago; no session of it yet."""
+    return CourseFactory(
         patient=patient,
         therapist=therapist,
-        massage_type=massage_type(practice),
+        kind="classical",
         screening=patient.screenings.first(),
-        sessions_count=10,
-        start_date=timezone.now().date() - timedelta(days=4),
-        preferred_time=time(10),
+        start_date=today(practice, days=-4),
         status=CourseStatus.ACTIVE,
+        booked=0,
     )
 
 
 def test_cancelling_a_course_session_asks_to_book_it_again(practice, therapist, ann) -> None:
     course = active_course(practice, therapist, ann)
-    row = session_row(
-        therapist=therapist, patient=ann, starts_at=timezone.now() + timedelta(days=3)
-    )
-    Session.objects.filter(pk=row.pk).update(course=course, sequence=3)
+    row = SessionFactory(course=course, sequence=3, starts_at=timezone.now() + timedelta(days=3))
     client = logged_in(ann.user)
     assert "belongs to a course" in client.get(url("cancel", practice, pk=row.pk)).content.decode()
 
@@ -548,19 +545,23 @@ def test_cancelling_a_course_session_asks_to_book_it_again(practice, therapist, 
 def test_the_course_progress_shows_done_and_left(practice, therapist, ann) -> None:
     course = active_course(practice, therapist, ann)
     for sequence, days_ago in ((1, 4), (2, 2)):
-        row = session_row(
-            therapist=therapist,
-            patient=ann,
+        SessionFactory(
+            course=course,
+            sequence=sequence,
             starts_at=timezone.now() - timedelta(days=days_ago),
             status=SessionStatus.COMPLETED,
         )
-        Session.objects.filter(pk=row.pk).update(course=course, sequence=sequence)
     html = logged_in(ann.user).get(url("my-sessions", practice)).content.decode()
     assert "2 of 10 sessions done, 8 left" in html
 
 
 def test_the_portal_home_loads_the_summary_with_htmx(practice, therapist, ann) -> None:
-    session_row(therapist=therapist, patient=ann, starts_at=local(practice, tomorrow(practice), 10))
+    SessionFactory(
+        therapist=therapist,
+        patient=ann,
+        starts_at=local(practice, today(practice, days=1), 10),
+        minutes=30,
+    )
     client = logged_in(ann.user)
     home = client.get(reverse("patients:portal", kwargs={"practice_slug": practice.slug}))
     assert f'hx-get="{url("my-sessions", practice)}"' in home.content.decode()
@@ -671,12 +672,11 @@ def test_a_tampered_invitation_is_refused(practice, ann) -> None:
     assert not User.objects.filter(email="erika@example.com").exists()
 
 
-def test_an_expired_invitation_is_refused(practice, monkeypatch) -> None:
+def test_an_expired_invitation_is_refused(practice, clock) -> None:
     patient = PatientFactory(practice=practice, email="erika@example.com")
-    real_time = clock.time
-    monkeypatch.setattr(signing.time, "time", lambda: real_time() - 8 * 24 * 3600)
+    clock.shift(timedelta(days=-8))
     token = invitations.invitation_token(patient=patient)
-    monkeypatch.setattr(signing.time, "time", real_time)
+    clock.shift(timedelta(days=8))
     response = Client().get(url("join", practice, token=token))
     assert response.status_code == 400
     assert "expired" in response.content.decode()
@@ -715,9 +715,7 @@ def test_an_existing_account_joins_with_its_own_password(practice, other_practic
     assert wrong.status_code == 400
     assert "not the password" in field_errors(wrong.content.decode(), "password")
 
-    response = client.post(
-        url("join", practice, token=token), {"password": "correct-horse-battery"}
-    )
+    response = client.post(url("join", practice, token=token), {"password": PASSWORD})
 
     assert response.status_code == 302
     patient.refresh_from_db()
@@ -732,9 +730,7 @@ def test_a_staff_address_is_not_turned_into_a_patient(practice, member) -> None:
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     patient = PatientFactory(practice=practice, email="desk@example.com")
     token = invitations.invitation_token(patient=patient)
-    response = Client().post(
-        url("join", practice, token=token), {"password": "correct-horse-battery"}
-    )
+    response = Client().post(url("join", practice, token=token), {"password": PASSWORD})
     assert response.status_code == 400
     assert "staff account" in response.content.decode()
     assert Membership.objects.get(user__email="desk@example.com").role == Role.FRONT_DESK
@@ -764,13 +760,14 @@ def test_junk_in_the_booking_search_is_an_error_next_to_the_fields(
 
 
 def test_junk_on_the_move_and_cancel_pages_is_refused_plainly(practice, therapist, ann) -> None:
-    session = session_row(
+    session = SessionFactory(
         therapist=therapist, patient=ann, starts_at=timezone.now() + timedelta(days=3)
     )
     client = logged_in(ann.user)
     assert client.get(url("move", practice, pk=session.pk), {"day": "soon"}).status_code == 400
     response = client.post(
-        url("move", practice, pk=session.pk), {"day": tomorrow(practice), "starts_at": "9" * 300}
+        url("move", practice, pk=session.pk),
+        {"day": today(practice, days=1), "starts_at": "9" * 300},
     )
     assert response.status_code == 409
     response = client.post(url("cancel", practice, pk=session.pk), {"reason": "x" * 1000})
@@ -789,7 +786,7 @@ def test_junk_invitation_and_feed_tokens_are_refused(practice) -> None:
 
 
 def test_htmx_asks_for_the_free_times_only(practice, therapist, ann) -> None:
-    day = tomorrow(practice)
+    day = today(practice, days=1)
     response = logged_in(ann.user).get(
         url("book", practice),
         {"massage_type": massage_type(practice).pk, "day": day},

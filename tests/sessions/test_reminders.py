@@ -22,21 +22,12 @@ from sessions.reminders.outbox import (
     reminders_after_session_completed,
     screenings_expiring_remind,
 )
-from tests.factories import massage_type
-from tests.patients.factories import cleared_screening
-from tests.sessions.factories import therapist_with_week
-from tests.sessions.outbox import (
-    MONDAY,
-    NOW,
-    TUESDAY,
-    book,
-    consenting_patient,
-    kinds,
-    local,
-    rows,
-)
+from tests.clock import local
+from tests.factories import PatientFactory, ScreeningFactory, TherapistFactory, massage_type
+from tests.sessions.outbox import MONDAY, NOW, TUESDAY, book, kinds, rows
 
-pytestmark = pytest.mark.django_db
+# The services are handed NOW; what reads the clock itself sees the same Monday morning.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
 
 CONFIRMATION = ReminderKind.BOOKING_CONFIRMATION
 FIRST = ReminderKind.FIRST_REMINDER
@@ -46,7 +37,7 @@ SECOND = ReminderKind.SECOND_REMINDER
 def test_r21_booking_queues_the_confirmation_now_and_both_reminders_per_channel(
     practice: Practice,
 ) -> None:
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
 
     queued = rows(session)
     assert kinds(queued) == {
@@ -65,7 +56,7 @@ def test_r21_lead_times_are_the_practices_settings(practice: Practice) -> None:
     practice.settings.second_reminder_hours = 0  # off
     practice.settings.save()
 
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
 
     assert kinds(rows(session, channel=Channel.SMS)) == {
         (CONFIRMATION, Channel.SMS),
@@ -86,9 +77,9 @@ def test_r21_lead_times_are_the_practices_settings(practice: Practice) -> None:
 def test_r21_only_channels_with_consent_and_an_address_get_reminders(
     practice: Practice, email: bool, sms: bool, phone: str, expected: set[str]
 ) -> None:
-    patient = consenting_patient(practice, email=email, sms=sms, phone=phone)
+    patient = PatientFactory(practice=practice, consent_email=email, consent_sms=sms, phone=phone)
 
-    session = book(practice, local(TUESDAY, 10), patient=patient)
+    session = book(practice, local(practice, TUESDAY, 10), patient=patient)
 
     assert {r.channel for r in rows(session)} == expected
 
@@ -96,8 +87,8 @@ def test_r21_only_channels_with_consent_and_an_address_get_reminders(
 def test_r21_a_reminder_already_due_at_booking_is_skipped_not_sent_late(
     practice: Practice,
 ) -> None:
-    therapist = therapist_with_week(practice)
-    starts_at = local(TUESDAY, 12)
+    therapist = TherapistFactory(practice=practice, week=True)
+    starts_at = local(practice, TUESDAY, 12)
 
     an_hour_before = book(
         practice, starts_at, therapist=therapist, now=starts_at - timedelta(hours=1)
@@ -116,7 +107,7 @@ def test_r21_a_reminder_already_due_at_booking_is_skipped_not_sent_late(
 
 
 def test_r22_queuing_the_same_session_twice_queues_nothing_twice(practice: Practice) -> None:
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
     before = Reminder.objects.count()
 
     reminders_after_booking(session, now=NOW)
@@ -126,11 +117,11 @@ def test_r22_queuing_the_same_session_twice_queues_nothing_twice(practice: Pract
 
 
 def test_r22_a_booking_that_fails_leaves_no_reminder(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
-    book(practice, local(TUESDAY, 10), therapist=therapist)
+    therapist = TherapistFactory(practice=practice, week=True)
+    book(practice, local(practice, TUESDAY, 10), therapist=therapist)
 
     with pytest.raises(Conflict), transaction.atomic():
-        book(practice, local(TUESDAY, 10), therapist=therapist)
+        book(practice, local(practice, TUESDAY, 10), therapist=therapist)
 
     assert Reminder.objects.count() == 6  # the first booking's only
 
@@ -138,12 +129,12 @@ def test_r22_a_booking_that_fails_leaves_no_reminder(practice: Practice) -> None
 def test_r22_moving_cancels_the_old_times_pending_reminders_and_queues_the_new_ones(
     practice: Practice,
 ) -> None:
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
     # The confirmation went out before the move: it stays sent.
     Reminder.objects.filter(session=session, kind=CONFIRMATION).update(status=ReminderStatus.SENT)
 
     moved = session_reschedule(
-        session=session, starts_at=local(TUESDAY + timedelta(1), 15), now=NOW
+        session=session, starts_at=local(practice, TUESDAY + timedelta(1), 15), now=NOW
     )
 
     old = rows(moved, session_version=1)
@@ -160,12 +151,12 @@ def test_r22_moving_cancels_the_old_times_pending_reminders_and_queues_the_new_o
 
 
 def test_r22_a_move_that_fails_leaves_the_reminders_as_they_were(practice: Practice) -> None:
-    therapist = therapist_with_week(practice)
-    session = book(practice, local(TUESDAY, 10), therapist=therapist)
-    book(practice, local(TUESDAY, 14), therapist=therapist)
+    therapist = TherapistFactory(practice=practice, week=True)
+    session = book(practice, local(practice, TUESDAY, 10), therapist=therapist)
+    book(practice, local(practice, TUESDAY, 14), therapist=therapist)
 
     with pytest.raises(Conflict), transaction.atomic():
-        session_reschedule(session=session, starts_at=local(TUESDAY, 14), now=NOW)
+        session_reschedule(session=session, starts_at=local(practice, TUESDAY, 14), now=NOW)
 
     assert {r.status for r in rows(session)} == {ReminderStatus.PENDING}
     assert {r.session_version for r in rows(session)} == {1}
@@ -174,7 +165,7 @@ def test_r22_a_move_that_fails_leaves_the_reminders_as_they_were(practice: Pract
 def test_r22_cancelling_cancels_the_pending_reminders_and_keeps_the_sent(
     practice: Practice,
 ) -> None:
-    session = book(practice, local(TUESDAY, 10))
+    session = book(practice, local(practice, TUESDAY, 10))
     Reminder.objects.filter(session=session, kind=CONFIRMATION).update(status=ReminderStatus.SENT)
 
     session_cancel(session=session, by=None, now=NOW)
@@ -187,13 +178,13 @@ def test_r22_cancelling_cancels_the_pending_reminders_and_keeps_the_sent(
 
 
 def book_course(practice: Practice, patient=None):
-    patient = patient or consenting_patient(practice, sms=False)
-    cleared_screening(patient, on=MONDAY)
+    patient = patient or PatientFactory(practice=practice, consent_email=True)
+    ScreeningFactory(patient=patient, screened_on=MONDAY)
     return course_book(
         request=CourseRequest(
             practice=practice,
             patient=patient,
-            therapist=therapist_with_week(practice),
+            therapist=TherapistFactory(practice=practice, week=True),
             massage_type=massage_type(practice, "classical"),
             start_date=TUESDAY,
             preferred_time=time(10),
@@ -239,7 +230,7 @@ def test_r21_after_a_course_session_the_next_one_is_reminded_once(practice: Prac
 def test_r11_after_the_last_session_of_a_chronic_patients_course_the_next_is_due(
     practice: Practice,
 ) -> None:
-    patient = consenting_patient(practice, sms=False, chronic_plan=True)
+    patient = PatientFactory(practice=practice, consent_email=True, chronic_plan=True)
     course = book_course(practice, patient)
     sessions = list(course.sessions.order_by("sequence"))
     for session in sessions:
@@ -252,7 +243,7 @@ def test_r11_after_the_last_session_of_a_chronic_patients_course_the_next_is_due
     due_on = date.fromisoformat(nudge.details["due_on"])
     assert due_on == course.start_date + timedelta(days=91)
     # Sent two weeks ahead of the due day, at 10:00 in the practice's zone.
-    assert nudge.due_at == local(due_on - timedelta(days=14), 10)
+    assert nudge.due_at == local(practice, due_on - timedelta(days=14), 10)
     assert nudge.details["massage_type_name"] != "Classical"  # R12: the rotation moves on
 
 
@@ -274,10 +265,11 @@ def test_r11_a_patient_outside_a_chronic_plan_gets_no_next_course_nudge(
 def test_r21_a_screening_expiring_before_a_booked_session_is_reminded(
     practice: Practice,
 ) -> None:
-    patient = consenting_patient(practice, sms=False)
-    screening = cleared_screening(patient, on=MONDAY - timedelta(days=27))  # valid to June 3
-    expiring = book(practice, local(MONDAY + timedelta(days=5), 10), patient=patient)
-    covered = book(practice, local(TUESDAY, 10), patient=patient)
+    patient = PatientFactory(practice=practice, consent_email=True)
+    # Valid to June 3.
+    screening = ScreeningFactory(patient=patient, screened_on=MONDAY - timedelta(days=27))
+    expiring = book(practice, local(practice, MONDAY + timedelta(days=5), 10), patient=patient)
+    covered = book(practice, local(practice, TUESDAY, 10), patient=patient)
 
     screenings_expiring_remind(now=NOW)
     screenings_expiring_remind(now=NOW + timedelta(hours=6))

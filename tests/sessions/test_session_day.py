@@ -29,17 +29,17 @@ from sessions.day.running import (
 )
 from sessions.models import CheckIn, Reminder, ReminderStatus, SessionRecord, SessionStatus
 from sessions.reminders.messages import ReminderKind
-from tests.factories import PatientFactory, massage_type
-from tests.patients.factories import cleared_screening, screening_with
-from tests.sessions.day_factories import (
+from tests.clock import noon, today
+from tests.factories import (
+    CourseFactory,
+    PatientFactory,
+    ScreeningFactory,
+    SessionFactory,
+    TherapistFactory,
     all_no,
-    course_of,
     good_record,
-    noon,
-    single_session,
-    today,
+    massage_type,
 )
-from tests.sessions.factories import therapist_with_week
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def errors_of(caught: pytest.ExceptionInfo[ValidationError]) -> dict[str, list[s
 
 
 def test_check_in_with_nothing_new_checks_the_patient_in(practice: Practice) -> None:
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     result = check_in(session, temperature=Decimal("36.7"))
     session.refresh_from_db()
     assert session.status == SessionStatus.CHECKED_IN
@@ -87,7 +87,7 @@ def test_check_in_with_nothing_new_checks_the_patient_in(practice: Practice) -> 
 def test_r7_check_in_of_a_hypertensive_patient_needs_the_blood_pressure(
     practice: Practice,
 ) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     with pytest.raises(ValidationError) as caught:
         check_in(session)
     errors = errors_of(caught)
@@ -99,7 +99,7 @@ def test_r7_check_in_of_a_hypertensive_patient_needs_the_blood_pressure(
 
 
 def test_r7_blood_pressure_is_stored_before_and_after(practice: Practice) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     started(session, systolic=150, diastolic=90, pulse=72)
     record = complete(
         session,
@@ -115,7 +115,7 @@ def test_r7_blood_pressure_is_stored_before_and_after(practice: Practice) -> Non
 def test_r7_a_hypertensive_record_without_the_pressure_after_is_refused(
     practice: Practice,
 ) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     started(session, systolic=150, diastolic=90)
     with pytest.raises(ValidationError) as caught:
         complete(session, techniques=["stroking", "kneading", "stroking"])
@@ -124,7 +124,7 @@ def test_r7_a_hypertensive_record_without_the_pressure_after_is_refused(
 
 
 def test_r8_systolic_over_160_blocks_today(practice: Practice) -> None:
-    course = course_of(practice, hypertensive=True)
+    course = CourseFactory(practice=practice, patient__hypertensive=True)
     first = course.sessions.get(sequence=1)
     # Five minutes before the start: well inside the notice period, still not "late".
     result = check_in(first, systolic=161, diastolic=95)
@@ -144,18 +144,18 @@ def test_r8_systolic_over_160_blocks_today(practice: Practice) -> None:
     # Rebooking is offered, never today (R8), within the cadence: the next session is on
     # the day after tomorrow, so tomorrow.
     days = {o.astimezone(practice.zone).date() for o in result.rebook_options}
-    assert days == {today(practice) + timedelta(days=1)}
+    assert days == {today(practice, days=1)}
 
 
 def test_r22_a_session_stopped_at_check_in_keeps_no_pending_reminder(
     practice: Practice,
 ) -> None:
     patient = PatientFactory(practice=practice, hypertensive=True, consent_email=True)
-    cleared_screening(patient)
+    ScreeningFactory(patient=patient)
     session = session_book(
         practice=practice,
         patient=patient,
-        therapist=therapist_with_week(practice),
+        therapist=TherapistFactory(practice=practice, week=True),
         massage_type=massage_type(practice, "classical"),
         starts_at=noon(practice, 1),
     )
@@ -173,7 +173,7 @@ def test_r22_a_session_stopped_at_check_in_keeps_no_pending_reminder(
 
 
 def test_r8_systolic_of_160_does_not_block(practice: Practice) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     result = check_in(session, systolic=160, diastolic=95)
     session.refresh_from_db()
     assert not result.blocked
@@ -181,12 +181,12 @@ def test_r8_systolic_of_160_does_not_block(practice: Practice) -> None:
 
 
 def test_r8_a_blocked_single_session_is_offered_the_next_days(practice: Practice) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     result = check_in(session, systolic=175, diastolic=100)
     days = {o.astimezone(practice.zone).date() for o in result.rebook_options}
     assert days
-    assert min(days) == today(practice) + timedelta(days=1)
-    assert max(days) <= today(practice) + timedelta(days=7)
+    assert min(days) == today(practice, days=1)
+    assert max(days) <= today(practice, days=7)
 
 
 @settings(
@@ -194,7 +194,7 @@ def test_r8_a_blocked_single_session_is_offered_the_next_days(practice: Practice
 )
 @given(systolic=st.integers(min_value=120, max_value=220))
 def test_r8_check_in_blocks_exactly_above_160(practice: Practice, systolic: int) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     result = check_in(session, systolic=systolic, diastolic=90)
     session.refresh_from_db()
     assert result.blocked is (systolic > 160)
@@ -205,7 +205,7 @@ def test_r8_check_in_blocks_exactly_above_160(practice: Practice, systolic: int)
 def test_r2_check_in_uses_the_practices_fever_threshold(practice: Practice) -> None:
     practice.settings.fever_threshold = Decimal("37.2")
     practice.settings.save()
-    warm, normal = single_session(practice), single_session(practice)
+    warm, normal = SessionFactory.create_batch(2, practice=practice, screened=True)
     assert check_in(warm, temperature=Decimal("37.3")).blocked_by[0].code == "fever"
     assert not check_in(normal, temperature=Decimal("37.1")).blocked
 
@@ -222,7 +222,7 @@ def test_r2_check_in_uses_the_practices_fever_threshold(practice: Practice) -> N
 def test_r2_r5_a_new_absolute_finding_blocks_today(
     practice: Practice, given: dict, rule: str, code: str
 ) -> None:
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     result = check_in(session, **given)
     session.refresh_from_db()
     assert (result.blocked_by[0].rule, result.blocked_by[0].code) == (rule, code)
@@ -232,7 +232,7 @@ def test_r2_r5_a_new_absolute_finding_blocks_today(
 
 
 def test_r3_a_new_wound_closes_only_its_zone_today(practice: Practice) -> None:
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     result = check_in(session, answers=all_no(wound="lower_back"))
     session.refresh_from_db()
     assert not result.blocked
@@ -276,7 +276,7 @@ def test_r3_a_new_wound_closes_only_its_zone_today(practice: Practice) -> None:
 def test_check_in_refuses_bad_input_with_field_messages(
     practice: Practice, given: dict, field: str
 ) -> None:
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     with pytest.raises(ValidationError) as caught:
         check_in(session, **given)
     assert field in errors_of(caught)
@@ -284,10 +284,10 @@ def test_check_in_refuses_bad_input_with_field_messages(
 
 
 def test_check_in_happens_on_the_sessions_day_and_once(practice: Practice) -> None:
-    tomorrow = single_session(practice, starts_at=noon(practice, 1))
+    tomorrow = SessionFactory(practice=practice, starts_at=noon(practice, 1), screened=True)
     with pytest.raises(Conflict):
         check_in(tomorrow)
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     check_in(session)
     with pytest.raises(Conflict) as caught:
         check_in(session)
@@ -298,7 +298,7 @@ def test_check_in_happens_on_the_sessions_day_and_once(practice: Practice) -> No
 
 
 def test_r1_start_is_refused_without_a_valid_screening(practice: Practice) -> None:
-    session = single_session(practice, screened=False)
+    session = SessionFactory(practice=practice)
     check_in(session)
     with pytest.raises(ValidationError) as caught:
         session_start(session=session, by=None, now=before_noon(practice))
@@ -310,7 +310,7 @@ def test_r1_start_is_refused_without_a_valid_screening(practice: Practice) -> No
 def test_r1_a_course_keeps_its_opening_screening_past_its_validity(practice: Practice) -> None:
     # A session of the course after the opening screening's own validity still starts.
     validity = practice.settings.screening_validity_days
-    course = course_of(practice, cadence=Cadence.DAILY, booked=1)
+    course = CourseFactory(practice=practice, cadence=Cadence.DAILY, booked=1)
     late = course.sessions.get(sequence=1)
     late.starts_at = noon(practice, validity + 3)
     late.ends_at = late.starts_at + timedelta(minutes=10)
@@ -324,8 +324,8 @@ def test_r1_a_course_keeps_its_opening_screening_past_its_validity(practice: Pra
 
 def test_r4_start_is_refused_when_the_screening_blocks_the_type(practice: Practice) -> None:
     patient = PatientFactory(practice=practice)
-    screening_with(patient, yes={"honey_allergy": ""})
-    session = single_session(practice, patient=patient, kind="honey", screened=False)
+    ScreeningFactory(patient=patient, yes={"honey_allergy": ""})
+    session = SessionFactory(practice=practice, patient=patient, kind="honey")
     check_in(session)
     with pytest.raises(ValidationError) as caught:
         session_start(session=session, by=None, now=before_noon(practice))
@@ -333,7 +333,7 @@ def test_r4_start_is_refused_when_the_screening_blocks_the_type(practice: Practi
 
 
 def test_start_activates_the_course_and_resumes_a_paused_one(practice: Practice) -> None:
-    course = course_of(practice, hypertensive=True, cadence=Cadence.DAILY)
+    course = CourseFactory(practice=practice, patient__hypertensive=True, cadence=Cadence.DAILY)
     first, second = course.sessions.get(sequence=1), course.sessions.get(sequence=2)
     check_in(first, systolic=170, diastolic=100)
     course.refresh_from_db()
@@ -354,7 +354,7 @@ def test_start_activates_the_course_and_resumes_a_paused_one(practice: Practice)
     "status", [SessionStatus.BOOKED, SessionStatus.IN_PROGRESS, SessionStatus.CANCELLED]
 )
 def test_start_needs_a_checked_in_session(practice: Practice, status: SessionStatus) -> None:
-    session = single_session(practice, status=status)
+    session = SessionFactory(practice=practice, status=status, screened=True)
     with pytest.raises(Conflict) as caught:
         session_start(session=session, by=None, now=before_noon(practice))
     assert caught.value.body["session_status"] == status
@@ -364,7 +364,7 @@ def test_start_needs_a_checked_in_session(practice: Practice, status: SessionSta
 
 
 def test_r20_a_completed_session_stores_everything(practice: Practice) -> None:
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     started(session, systolic=125, diastolic=80)
     record = complete(
         session,
@@ -426,7 +426,7 @@ def test_r20_a_completed_session_stores_everything(practice: Practice) -> None:
 def test_r15_r16_r17_r18_r20_bad_records_are_refused_naming_the_rule(
     practice: Practice, record: dict, field: str, rule: str
 ) -> None:
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     started(session)
     with pytest.raises(ValidationError) as caught:
         complete(session, **record)
@@ -437,7 +437,7 @@ def test_r15_r16_r17_r18_r20_bad_records_are_refused_naming_the_rule(
 
 
 def test_r8_no_vibration_or_percussion_for_a_hypertensive_patient(practice: Practice) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     started(session, systolic=150, diastolic=90)
     with pytest.raises(ValidationError) as caught:
         complete(
@@ -450,7 +450,7 @@ def test_r8_no_vibration_or_percussion_for_a_hypertensive_patient(practice: Prac
 
 
 def test_r8_strokes_run_top_down_for_a_hypertensive_patient(practice: Practice) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     started(session, systolic=150, diastolic=90)
     with pytest.raises(ValidationError) as caught:
         complete(
@@ -472,8 +472,8 @@ def test_r8_strokes_run_top_down_for_a_hypertensive_patient(practice: Practice) 
 
 def test_r3_a_zone_the_screening_blocks_is_refused(practice: Practice) -> None:
     patient = PatientFactory(practice=practice)
-    screening_with(patient, yes={"inflamed_skin": "neck"})
-    session = single_session(practice, patient=patient, screened=False)
+    ScreeningFactory(patient=patient, yes={"inflamed_skin": "neck"})
+    session = SessionFactory(practice=practice, patient=patient)
     started(session)
     with pytest.raises(ValidationError) as caught:
         complete(session, zones=["cervical", "lumbar"])
@@ -484,14 +484,14 @@ def test_r3_a_zone_the_screening_blocks_is_refused(practice: Practice) -> None:
     "status", [SessionStatus.BOOKED, SessionStatus.CHECKED_IN, SessionStatus.COMPLETED]
 )
 def test_complete_needs_a_session_in_progress(practice: Practice, status: SessionStatus) -> None:
-    session = single_session(practice, status=status)
+    session = SessionFactory(practice=practice, status=status, screened=True)
     with pytest.raises(Conflict):
         complete(session)
     assert not SessionRecord.objects.exists()
 
 
 def test_the_course_completes_with_its_last_session(practice: Practice) -> None:
-    course = course_of(practice, booked=2, cadence=Cadence.DAILY)
+    course = CourseFactory(practice=practice, booked=2, cadence=Cadence.DAILY)
     first, second = course.sessions.order_by("sequence")
     started(first)
     complete(first)
@@ -508,7 +508,9 @@ def test_the_course_completes_with_its_last_session(practice: Practice) -> None:
 def test_r21_completing_a_course_session_queues_the_next_sessions_reminder(
     practice: Practice,
 ) -> None:
-    course = course_of(practice, booked=2, consent_email=True, consent_sms=False)
+    course = CourseFactory(
+        practice=practice, booked=2, patient__consent_email=True, patient__consent_sms=False
+    )
     first, second = course.sessions.order_by("sequence")
     started(first)
     complete(first)
@@ -520,7 +522,7 @@ def test_r21_completing_a_course_session_queues_the_next_sessions_reminder(
 
 
 def test_r13_three_no_shows_in_a_row_flag_the_course(practice: Practice) -> None:
-    course = course_of(practice, cadence=Cadence.DAILY)
+    course = CourseFactory(practice=practice, cadence=Cadence.DAILY)
     later = noon(practice, 5)
     for sequence in (1, 2):
         result = session_no_show(session=course.sessions.get(sequence=sequence), by=None, now=later)
@@ -535,7 +537,7 @@ def test_r13_three_no_shows_in_a_row_flag_the_course(practice: Practice) -> None
 
 
 def test_no_show_only_for_a_booked_session_that_has_begun(practice: Practice) -> None:
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     with pytest.raises(Conflict):
         session_no_show(session=session, by=None, now=before_noon(practice))
     check_in(session)
@@ -549,7 +551,7 @@ def test_no_show_only_for_a_booked_session_that_has_begun(practice: Practice) ->
 
 
 def test_r14_protocol_lasts_10_then_15_then_the_types_default(practice: Practice) -> None:
-    course = course_of(practice, booked=3, kind="therapeutic")
+    course = CourseFactory(practice=practice, booked=3, kind="therapeutic")
     default = massage_type(practice, "therapeutic").default_minutes
     minutes = [session_protocol_for(s).minutes for s in course.sessions.order_by("sequence")]
     assert minutes == [10, 15, default]
@@ -559,7 +561,7 @@ def test_r14_protocol_lasts_10_then_15_then_the_types_default(practice: Practice
 
 
 def test_r15_r16_r8_protocol_for_a_hypertensive_patient(practice: Practice) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     protocol = session_protocol_for(session)
     assert protocol.steps[0].group == "stroking"
     assert protocol.steps[-1].group == "stroking"
@@ -570,7 +572,7 @@ def test_r15_r16_r8_protocol_for_a_hypertensive_patient(practice: Practice) -> N
 
 
 def test_r1_protocol_without_a_valid_screening_says_so(practice: Practice) -> None:
-    session = single_session(practice, screened=False)
+    session = SessionFactory(practice=practice)
     protocol = session_protocol_for(session)
     assert not protocol.allowed
     assert protocol.steps == ()
@@ -618,7 +620,7 @@ def test_concurrent_check_ins_and_completions_take_effect_once(practice: Practic
     # flush empties: load it again with that very migration.
     migration = importlib.import_module("patients.migrations.0004_default_contraindications")
     migration.load_defaults(django_apps, None)
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     outcomes = race([lambda: check_in(session) for _ in range(RACERS)])
     assert sorted(outcomes) == ["conflict"] * (RACERS - 1) + ["done"]
     assert CheckIn.objects.filter(session=session).count() == 1

@@ -11,9 +11,15 @@ from django.utils import timezone
 from courses.models import CourseStatus
 from practice.models import Practice, Role
 from sessions.models import CheckIn, SessionRecord, SessionStatus
-from tests.factories import PatientFactory, TherapistFactory
-from tests.sessions.day_factories import all_no, course_of, good_record, single_session
-from tests.sessions.factories import working_week
+from tests.factories import (
+    CourseFactory,
+    PatientFactory,
+    SessionFactory,
+    TherapistFactory,
+    all_no,
+    good_record,
+)
+from tests.pages import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +36,7 @@ def answers_json(**yes: str) -> list[dict]:
 
 def now_session(practice: Practice, **extra: object):
     """A session starting now: checked in on its day, a no-show once begun."""
-    return single_session(practice, starts_at=timezone.now(), **extra)
+    return SessionFactory(practice=practice, starts_at=timezone.now(), screened=True, **extra)
 
 
 @pytest.fixture
@@ -50,7 +56,7 @@ def therapist_user(practice, member):
 
 @pytest.fixture
 def own_therapist(practice, therapist_user):
-    return working_week(TherapistFactory(practice=practice, user=therapist_user))
+    return TherapistFactory(practice=practice, user=therapist_user, week=True)
 
 
 def test_a_session_day_through_the_api(
@@ -88,7 +94,7 @@ def test_a_session_day_through_the_api(
 def test_r8_blocked_check_in_answers_with_the_rule_and_rebooking(
     practice, desk, own_therapist, api_as
 ) -> None:
-    session = now_session(practice, therapist=own_therapist, hypertensive=True)
+    session = now_session(practice, therapist=own_therapist, patient__hypertensive=True)
     response = api_as(desk).post(
         url(session, "check-in"),
         {"answers": answers_json(), "systolic": 185, "diastolic": 100},
@@ -105,7 +111,7 @@ def test_r8_blocked_check_in_answers_with_the_rule_and_rebooking(
 
 
 def test_r7_check_in_without_the_pressure_is_a_400_naming_the_rule(practice, desk, api_as) -> None:
-    session = now_session(practice, hypertensive=True)
+    session = now_session(practice, patient__hypertensive=True)
     response = api_as(desk).post(
         url(session, "check-in"), {"answers": answers_json()}, format="json"
     )
@@ -216,8 +222,8 @@ def test_the_front_desk_checks_in_but_neither_starts_nor_completes(practice, des
 def test_a_therapist_starts_their_own_sessions_only(
     practice, member, therapist_user, own_therapist, api_as
 ) -> None:
-    colleague = working_week(
-        TherapistFactory(practice=practice, user=member(practice, Role.THERAPIST))
+    colleague = TherapistFactory(
+        practice=practice, user=member(practice, Role.THERAPIST), week=True
     )
     mine = now_session(practice, therapist=own_therapist, status=SessionStatus.CHECKED_IN)
     theirs = now_session(practice, therapist=colleague, status=SessionStatus.CHECKED_IN)
@@ -270,7 +276,7 @@ def test_isolation_a_therapist_of_one_practice_cannot_start_anothers(
 ) -> None:
     # A therapist profile in another practice does not make its sessions reachable: the
     # request acts in the practice the user is a member of, where the session does not exist.
-    foreign_profile = working_week(TherapistFactory(practice=other_practice, user=therapist_user))
+    foreign_profile = TherapistFactory(practice=other_practice, user=therapist_user, week=True)
     foreign = now_session(
         other_practice, therapist=foreign_profile, status=SessionStatus.CHECKED_IN
     )
@@ -284,7 +290,9 @@ def test_a_patient_of_a_course_session_sees_its_progress_after_completion(
     practice, member, manager, api_as
 ) -> None:
     user = member(practice, Role.PATIENT)
-    course = course_of(practice, booked=1, patient=PatientFactory(practice=practice, user=user))
+    course = CourseFactory(
+        practice=practice, booked=1, patient=PatientFactory(practice=practice, user=user)
+    )
     session = course.sessions.get()
     session.starts_at = timezone.now()
     session.ends_at = session.starts_at + timedelta(minutes=10)
@@ -302,7 +310,7 @@ def test_a_patient_of_a_course_session_sees_its_progress_after_completion(
 
 
 def test_admin_shows_check_ins_and_records_of_the_managers_practice_read_only(
-    client, practice, other_practice, manager, member, api_as
+    practice, other_practice, manager, member, api_as
 ) -> None:
     mine = now_session(practice, status=SessionStatus.IN_PROGRESS)
     api_as(manager).post(url(mine, "complete"), good_record(), format="json")
@@ -312,7 +320,7 @@ def test_admin_shows_check_ins_and_records_of_the_managers_practice_read_only(
     )
     record = SessionRecord.objects.get(session=mine)
     foreign_check_in = CheckIn.objects.get(session=theirs)
-    client.force_login(manager)
+    client = logged_in(manager)
     records = client.get("/admin/therapy_sessions/sessionrecord/")
     assert records.status_code == 200
     assert f"/admin/therapy_sessions/sessionrecord/{record.pk}/change/" in records.text

@@ -18,10 +18,8 @@ from practice.models import Practice, Role, Therapist, User
 from sessions.day.check_in import SAME_DAY_QUESTIONS, session_check_in
 from sessions.day.running import session_start
 from sessions.models import Session, SessionRecord, SessionStatus
-from tests.factories import PatientFactory
-from tests.pages import text
-from tests.patients.factories import screening_with
-from tests.sessions.day_factories import all_no, course_of, single_session
+from tests.factories import CourseFactory, PatientFactory, ScreeningFactory, SessionFactory, all_no
+from tests.pages import logged_in, text
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +28,6 @@ def url(name: str, session: Session, **kwargs: object) -> str:
     return reverse(
         f"sessions:{name}", kwargs={"practice_slug": session.practice.slug, "pk": session.pk}
     )
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def errors_of(html: str, element_id: str) -> str:
@@ -94,7 +86,9 @@ def in_progress(session: Session, **vitals: object) -> Session:
 
 
 def test_a_booked_session_shows_the_same_day_questions_and_vitals(practice, desk) -> None:
-    session = single_session(practice, given_name="Ann", family_name="Berg")
+    session = SessionFactory(
+        practice=practice, patient__given_name="Ann", patient__family_name="Berg", screened=True
+    )
 
     response = logged_in(desk).get(url("session-detail", session))
 
@@ -113,7 +107,7 @@ def test_a_booked_session_shows_the_same_day_questions_and_vitals(practice, desk
 def test_check_in_through_the_service_then_the_protocol_and_start_button(
     practice, therapist_user
 ) -> None:
-    session = owned_by(single_session(practice), therapist_user)
+    session = owned_by(SessionFactory(practice=practice, screened=True), therapist_user)
     client = logged_in(therapist_user)
 
     response = client.post(url("session-check-in", session), answers_no(temperature="36.6"))
@@ -133,7 +127,7 @@ def test_check_in_through_the_service_then_the_protocol_and_start_button(
 def test_r7_a_hypertensive_check_in_without_blood_pressure_is_refused_next_to_the_field(
     practice, desk
 ) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
 
     response = logged_in(desk).post(url("session-check-in", session), answers_no())
 
@@ -146,7 +140,7 @@ def test_r7_a_hypertensive_check_in_without_blood_pressure_is_refused_next_to_th
 
 
 def test_r8_a_blocked_check_in_cancels_as_medical_and_offers_rebooking(practice, desk) -> None:
-    course = course_of(practice, hypertensive=True)
+    course = CourseFactory(practice=practice, patient__hypertensive=True)
     session = course.sessions.get(sequence=1)
 
     response = logged_in(desk).post(
@@ -170,7 +164,7 @@ def test_r8_a_blocked_check_in_cancels_as_medical_and_offers_rebooking(practice,
 
 
 def test_an_unanswered_question_is_shown_next_to_it(practice, desk) -> None:
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     data = answers_no()
     del data["item_fever"]
 
@@ -183,7 +177,7 @@ def test_an_unanswered_question_is_shown_next_to_it(practice, desk) -> None:
 
 
 def test_a_front_desk_user_may_check_in_but_not_start(practice, desk) -> None:
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     session_check_in(session=session, answers=all_no(), by=None)
     client = logged_in(desk)
 
@@ -199,8 +193,10 @@ def test_a_front_desk_user_may_check_in_but_not_start(practice, desk) -> None:
 def test_a_therapist_starts_only_their_own_sessions_and_a_manager_any(
     practice, member, therapist_user
 ) -> None:
-    mine = owned_by(single_session(practice), therapist_user)
-    theirs = single_session(practice, starts_at=mine.starts_at + timedelta(hours=2))
+    mine = owned_by(SessionFactory(practice=practice, screened=True), therapist_user)
+    theirs = SessionFactory(
+        practice=practice, starts_at=mine.starts_at + timedelta(hours=2), screened=True
+    )
     for session in (mine, theirs):
         session_check_in(session=session, answers=all_no(), by=None)
     client = logged_in(therapist_user)
@@ -213,7 +209,7 @@ def test_a_therapist_starts_only_their_own_sessions_and_a_manager_any(
 
 
 def test_r1_start_without_a_valid_screening_is_refused_with_the_rule(practice, member) -> None:
-    session = single_session(practice, screened=False)
+    session = SessionFactory(practice=practice)
     session_check_in(session=session, answers=all_no(), by=None)
 
     response = logged_in(member(practice, Role.MANAGER)).post(url("session-start", session))
@@ -227,7 +223,9 @@ def test_r1_start_without_a_valid_screening_is_refused_with_the_rule(practice, m
 def test_the_record_form_shows_the_service_errors_with_their_rule_ids(
     practice, therapist_user
 ) -> None:
-    session = in_progress(owned_by(single_session(practice), therapist_user))
+    session = in_progress(
+        owned_by(SessionFactory(practice=practice, screened=True), therapist_user)
+    )
 
     response = logged_in(therapist_user).post(
         url("session-complete", session),
@@ -250,7 +248,7 @@ def test_the_record_form_shows_the_service_errors_with_their_rule_ids(
 def test_r8_vibration_and_missing_pressure_after_for_a_hypertensive_patient(
     practice, therapist_user
 ) -> None:
-    session = single_session(practice, hypertensive=True)
+    session = SessionFactory(practice=practice, patient__hypertensive=True, screened=True)
     session = in_progress(owned_by(session, therapist_user), systolic=140, diastolic=85)
 
     response = logged_in(therapist_user).post(
@@ -267,7 +265,9 @@ def test_r8_vibration_and_missing_pressure_after_for_a_hypertensive_patient(
 
 
 def test_r17_a_forged_forbidden_zone_is_refused_by_the_service(practice, therapist_user) -> None:
-    session = in_progress(owned_by(single_session(practice), therapist_user))
+    session = in_progress(
+        owned_by(SessionFactory(practice=practice, screened=True), therapist_user)
+    )
     client = logged_in(therapist_user)
 
     page = text(client.get(url("session-detail", session)))
@@ -283,8 +283,8 @@ def test_r17_a_forged_forbidden_zone_is_refused_by_the_service(practice, therapi
 
 def test_r3_the_screenings_blocked_zone_is_disabled_and_refused(practice, therapist_user) -> None:
     patient = PatientFactory(practice=practice)
-    screening_with(patient, yes={"inflamed_skin": "lower_back"})
-    session = single_session(practice, patient=patient, screened=False)
+    ScreeningFactory(patient=patient, yes={"inflamed_skin": "lower_back"})
+    session = SessionFactory(practice=practice, patient=patient)
     session = in_progress(owned_by(session, therapist_user))
     client = logged_in(therapist_user)
 
@@ -300,7 +300,7 @@ def test_r3_the_screenings_blocked_zone_is_disabled_and_refused(practice, therap
 
 
 def test_r3_a_zone_closed_at_check_in_is_disabled_for_the_day(practice, therapist_user) -> None:
-    session = owned_by(single_session(practice), therapist_user)
+    session = owned_by(SessionFactory(practice=practice, screened=True), therapist_user)
     client = logged_in(therapist_user)
     client.post(
         url("session-check-in", session),
@@ -316,7 +316,9 @@ def test_r3_a_zone_closed_at_check_in_is_disabled_for_the_day(practice, therapis
 def test_a_valid_record_completes_the_session_and_is_shown_read_only(
     practice, therapist_user
 ) -> None:
-    session = in_progress(owned_by(single_session(practice), therapist_user))
+    session = in_progress(
+        owned_by(SessionFactory(practice=practice, screened=True), therapist_user)
+    )
     client = logged_in(therapist_user)
 
     response = client.post(url("session-complete", session), record_post())
@@ -336,7 +338,9 @@ def test_a_valid_record_completes_the_session_and_is_shown_read_only(
 
 
 def test_a_no_show_once_the_session_has_begun(practice, desk) -> None:
-    session = single_session(practice, starts_at=timezone.now() - timedelta(minutes=5))
+    session = SessionFactory(
+        practice=practice, starts_at=timezone.now() - timedelta(minutes=5), screened=True
+    )
     client = logged_in(desk)
 
     assert "Mark as no-show" in text(client.get(url("session-detail", session)))
@@ -350,7 +354,7 @@ def test_a_no_show_once_the_session_has_begun(practice, desk) -> None:
 def test_a_patient_is_refused_and_another_practice_sees_nothing(
     practice, other_practice, member
 ) -> None:
-    session = single_session(practice)
+    session = SessionFactory(practice=practice, screened=True)
     patient = logged_in(member(practice, Role.PATIENT))
     outsider = logged_in(member(other_practice, Role.MANAGER))
 
@@ -371,7 +375,7 @@ def test_a_patient_is_refused_and_another_practice_sees_nothing(
 
 
 def test_junk_input_is_a_message_never_a_500(practice, therapist_user) -> None:
-    session = owned_by(single_session(practice), therapist_user)
+    session = owned_by(SessionFactory(practice=practice, screened=True), therapist_user)
     client = logged_in(therapist_user)
 
     junk_check_in = answers_no(
@@ -410,7 +414,7 @@ def test_junk_input_is_a_message_never_a_500(practice, therapist_user) -> None:
 
 
 def test_the_calendar_and_the_course_page_link_to_the_session_page(practice, desk) -> None:
-    course = course_of(practice)
+    course = CourseFactory(practice=practice)
     session = course.sessions.get(sequence=1)
     client = logged_in(desk)
     day = session.starts_at.astimezone(practice.zone).date().isoformat()

@@ -32,14 +32,16 @@ from practice.celery import app
 from practice.models import Practice
 from sessions.models import Reminder, ReminderStatus
 from sessions.tasks import dispatch_due_reminders
-from tests.factories import PracticeFactory
-from tests.sessions.factories import session_row, therapist_with_week
-from tests.sessions.outbox import consenting_patient, due_sms_rows
+from tests.factories import PatientFactory, PracticeFactory, ReminderFactory, SessionFactory
 
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
+    # The workers are other processes, which time-machine cannot reach: they decide what is
+    # due, and whether its session still lies ahead, by the real clock, so the rows are
+    # written by the real clock too.
+    pytest.mark.real_clock,
 ]
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -206,12 +208,13 @@ def due_reminders(count: int) -> list[Reminder]:
     made: list[Reminder] = []
     for index in range(count // per_session):
         practice = practices[index % 2]
-        session = session_row(
-            therapist=therapist_with_week(practice),
-            patient=consenting_patient(practice, email=False),
+        session = SessionFactory(
+            patient=PatientFactory(practice=practice, consent_sms=True),
             starts_at=_future_slot(practice, days=3 + index),
         )
-        made += due_sms_rows(session, per_session, due_at=now - timedelta(minutes=1))
+        made += ReminderFactory.create_batch(
+            per_session, session=session, due_at=now - timedelta(minutes=1)
+        )
     return made
 
 
