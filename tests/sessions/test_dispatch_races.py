@@ -99,8 +99,14 @@ def test_r22_a_move_during_a_send_waits_and_leaves_every_row_decided(
 
     dispatcher, dispatch_errors = in_thread(lambda: reminders_dispatch(now=NOW))
     assert held.entered.wait(WAIT_SECONDS), "the dispatcher never reached the send"
+    # The move comes a moment after the sweep began: its new confirmation is due after the
+    # sweep's cutoff. (Due at the very same instant, the sweep could claim and send it too,
+    # whenever the move commits before the sweep's next claim, and the test would fail now
+    # and then for a send that is correct.)
     mover, move_errors = in_thread(
-        lambda: session_reschedule(session=session, starts_at=new_time, now=NOW)
+        lambda: session_reschedule(
+            session=session, starts_at=new_time, now=NOW + timedelta(seconds=1)
+        )
     )
     wait_until_someone_waits_for_a_lock()
     held.release.set()
