@@ -1,15 +1,19 @@
-"""Booking through the real service, as the booking and reminder tests need it (so the
-reminders are written as in production), on a fixed Monday, and reading the outbox."""
+"""Booking sessions and courses through the real services, as the booking and reminder tests
+need it (so the reminders are written as in production), on a fixed Monday, and reading the
+outbox."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from courses.models import Course
+from courses.services import CourseRequest
 from patients.models import Patient
 from practice.models import Practice, Therapist
+from sessions.booking.courses import course_book
 from sessions.booking.sessions import session_book
 from sessions.models import Reminder, Session
-from tests.factories import PatientFactory, TherapistFactory, massage_type
+from tests.factories import PatientFactory, ScreeningFactory, TherapistFactory, massage_type
 
 MONDAY = date(2026, 6, 1)
 TUESDAY = MONDAY + timedelta(days=1)
@@ -36,6 +40,21 @@ def book(
         starts_at=starts_at,
         now=now,
         **extra,
+    )
+
+
+def book_course(practice: Practice, *, patient: Patient | None = None, **request: object) -> Course:
+    """A classical course of 10 from Tuesday at 10:00 booked with `course_book` at NOW for the
+    patient (by default a new one who consented to email), screened on Monday."""
+    patient = patient or PatientFactory(practice=practice, consent_email=True)
+    ScreeningFactory(patient=patient, screened_on=MONDAY)
+    request.setdefault("therapist", TherapistFactory(practice=practice, week=True))
+    request.setdefault("massage_type", massage_type(practice, "classical"))
+    request.setdefault("start_date", TUESDAY)
+    request.setdefault("preferred_time", time(10))
+    return course_book(
+        request=CourseRequest(practice=practice, patient=patient, **request),
+        now=NOW,
     )
 
 

@@ -4,46 +4,28 @@ reminders is sent (R22), from the service, the API, the desk's page and the admi
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 
 from courses.lifecycle import course_complete
-from courses.models import Course, CourseStatus
-from courses.services import CourseRequest
+from courses.models import CourseStatus
 from practice.errors import Conflict
 from practice.models import Practice, Role
-from sessions.booking.courses import course_book, course_cancel
+from sessions.booking.courses import course_cancel
 from sessions.models import Reminder, ReminderStatus, SessionStatus
 from sessions.reminders.dispatch import reminders_dispatch
-from tests.factories import PatientFactory, ScreeningFactory, TherapistFactory, massage_type
-from tests.sessions.outbox import MONDAY, NOW, TUESDAY
+from tests.sessions.outbox import NOW, book_course
 
 # The pages and the API read the clock; the course is booked for the days after NOW.
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
 
 
-def booked_course(practice: Practice) -> Course:
-    patient = PatientFactory(practice=practice, consent_email=True)
-    ScreeningFactory(patient=patient, screened_on=MONDAY)
-    return course_book(
-        request=CourseRequest(
-            practice=practice,
-            patient=patient,
-            therapist=TherapistFactory(practice=practice, week=True),
-            massage_type=massage_type(practice, "classical"),
-            start_date=TUESDAY,
-            preferred_time=time(10),
-        ),
-        now=NOW,
-    )
-
-
 def test_cancelling_a_course_cancels_its_sessions_to_come_and_their_reminders(
     practice: Practice,
 ) -> None:
-    course = booked_course(practice)
+    course = book_course(practice)
     first = course.sessions.order_by("starts_at").first()
     # The first session is under way when the course is called off: it keeps its state.
     type(first).objects.filter(pk=first.pk).update(status=SessionStatus.IN_PROGRESS)
@@ -65,7 +47,7 @@ def test_cancelling_a_course_cancels_its_sessions_to_come_and_their_reminders(
 
 
 def test_no_reminder_of_a_cancelled_course_is_ever_sent(practice: Practice) -> None:
-    course = booked_course(practice)
+    course = book_course(practice)
     course_cancel(course=course, by=None, now=NOW)
 
     # Sweep every day of the course: nothing goes out (the booking confirmation included).
@@ -77,7 +59,7 @@ def test_no_reminder_of_a_cancelled_course_is_ever_sent(practice: Practice) -> N
 
 
 def test_a_finished_course_cannot_be_cancelled(practice: Practice) -> None:
-    course = booked_course(practice)
+    course = book_course(practice)
     course_complete(course_id=course.pk, now=NOW)
 
     with pytest.raises(Conflict) as caught:
@@ -88,7 +70,7 @@ def test_a_finished_course_cannot_be_cancelled(practice: Practice) -> None:
 
 
 def test_cancelling_twice_is_a_conflict_and_changes_nothing_more(practice: Practice) -> None:
-    course = booked_course(practice)
+    course = book_course(practice)
     course_cancel(course=course, by=None, now=NOW)
 
     with pytest.raises(Conflict):
@@ -96,7 +78,7 @@ def test_cancelling_twice_is_a_conflict_and_changes_nothing_more(practice: Pract
 
 
 def test_staff_cancel_a_course_over_the_api(practice: Practice, desk, api_as) -> None:
-    course = booked_course(practice)
+    course = book_course(practice)
 
     response = api_as(desk).post(
         f"/api/v1/courses/{course.pk}/cancel/", {"reason": "Patient asked"}, format="json"
@@ -114,7 +96,7 @@ def test_staff_cancel_a_course_over_the_api(practice: Practice, desk, api_as) ->
 def test_a_patient_cannot_cancel_their_course_over_the_api(
     practice: Practice, member, api_as
 ) -> None:
-    course = booked_course(practice)
+    course = book_course(practice)
     user = member(practice, Role.PATIENT)
     course.patient.user = user
     course.patient.save(update_fields=["user"])
@@ -129,7 +111,7 @@ def test_a_patient_cannot_cancel_their_course_over_the_api(
 def test_another_practices_course_is_not_found(
     practice: Practice, other_desk, api_as, client
 ) -> None:
-    course = booked_course(practice)
+    course = book_course(practice)
 
     response = api_as(other_desk).post(f"/api/v1/courses/{course.pk}/cancel/", {}, format="json")
 
@@ -142,7 +124,7 @@ def test_another_practices_course_is_not_found(
 
 
 def test_the_desk_cancels_a_course_from_its_page(practice: Practice, desk, client) -> None:
-    course = booked_course(practice)
+    course = book_course(practice)
     client.force_login(desk)
     page = client.get(f"/p/linden/courses/{course.pk}/")
     assert "Cancel the course" in page.text
@@ -162,7 +144,7 @@ def test_the_desk_cancels_a_course_from_its_page(practice: Practice, desk, clien
 def test_the_page_says_why_a_finished_course_is_not_cancelled(
     practice: Practice, desk, client
 ) -> None:
-    course = booked_course(practice)
+    course = book_course(practice)
     course_complete(course_id=course.pk, now=NOW)
     client.force_login(desk)
 
@@ -175,7 +157,7 @@ def test_the_page_says_why_a_finished_course_is_not_cancelled(
 def test_the_admin_shows_status_read_only_and_cancels_with_an_action(
     practice: Practice, member, client
 ) -> None:
-    course = booked_course(practice)
+    course = book_course(practice)
     client.force_login(member(practice, Role.MANAGER))
     change = client.get(f"/admin/courses/course/{course.pk}/change/")
     assert change.status_code == 200

@@ -15,9 +15,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from courses.models import Course
-from courses.services import CourseRequest
 from practice.models import Practice, Role
-from sessions.booking.courses import course_book
 from sessions.booking.sessions import session_cancel, session_reschedule
 from sessions.models import Channel, Reminder, ReminderStatus, Session, SessionStatus
 from sessions.reminders.channels import (
@@ -43,11 +41,9 @@ from tests.factories import (
     ReminderFactory,
     ScreeningFactory,
     SessionFactory,
-    TherapistFactory,
-    massage_type,
 )
 from tests.pages import logged_in
-from tests.sessions.outbox import NOW, TUESDAY, book, rows
+from tests.sessions.outbox import NOW, TUESDAY, book, book_course, rows
 from tests.sessions.test_channels import FakeProvider, Reply, provider  # noqa: F401
 
 # The services are handed NOW; what reads the clock itself sees the same Monday morning.
@@ -488,18 +484,7 @@ def test_r22_the_http_sms_backend_sends_the_idempotency_key(
 
 def chronic_course(practice: Practice, *, preferred: time = time(10)) -> Course:
     patient = PatientFactory(practice=practice, consent_email=True, chronic_plan=True)
-    ScreeningFactory(patient=patient, screened_on=NOW.date())
-    return course_book(
-        request=CourseRequest(
-            practice=practice,
-            patient=patient,
-            therapist=TherapistFactory(practice=practice, week=True),
-            massage_type=massage_type(practice, "classical"),
-            start_date=TUESDAY,
-            preferred_time=preferred,
-        ),
-        now=NOW,
-    )
+    return book_course(practice, patient=patient, preferred_time=preferred)
 
 
 def test_r21_a_course_confirmation_holds_every_session_and_the_next_course_is_nudged(

@@ -3,17 +3,15 @@ session, screenings about to expire. Sending is in test_dispatch.py."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db import transaction
 
-from courses.models import Cadence, CourseStatus
-from courses.services import CourseRequest
+from courses.models import CourseStatus
 from patients.models import Screening
 from practice.errors import Conflict
 from practice.models import Practice
-from sessions.booking.courses import course_book
 from sessions.booking.sessions import session_cancel, session_reschedule
 from sessions.models import Channel, Reminder, ReminderStatus, SessionStatus
 from sessions.reminders.messages import ReminderKind
@@ -23,8 +21,8 @@ from sessions.reminders.outbox import (
     screenings_expiring_remind,
 )
 from tests.clock import local
-from tests.factories import PatientFactory, ScreeningFactory, TherapistFactory, massage_type
-from tests.sessions.outbox import MONDAY, NOW, TUESDAY, book, kinds, rows
+from tests.factories import PatientFactory, ScreeningFactory, TherapistFactory
+from tests.sessions.outbox import MONDAY, NOW, TUESDAY, book, book_course, kinds, rows
 
 # The services are handed NOW; what reads the clock itself sees the same Monday morning.
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
@@ -177,24 +175,6 @@ def test_r22_cancelling_cancels_the_pending_reminders_and_keeps_the_sent(
     }
 
 
-def book_course(practice: Practice, patient=None):
-    patient = patient or PatientFactory(practice=practice, consent_email=True)
-    ScreeningFactory(patient=patient, screened_on=MONDAY)
-    return course_book(
-        request=CourseRequest(
-            practice=practice,
-            patient=patient,
-            therapist=TherapistFactory(practice=practice, week=True),
-            massage_type=massage_type(practice, "classical"),
-            start_date=TUESDAY,
-            preferred_time=time(10),
-            sessions_count=10,
-            cadence=Cadence.EVERY_OTHER_DAY,
-        ),
-        now=NOW,
-    )
-
-
 def test_r21_a_course_gets_one_confirmation_and_reminders_before_each_session(
     practice: Practice,
 ) -> None:
@@ -231,7 +211,7 @@ def test_r11_after_the_last_session_of_a_chronic_patients_course_the_next_is_due
     practice: Practice,
 ) -> None:
     patient = PatientFactory(practice=practice, consent_email=True, chronic_plan=True)
-    course = book_course(practice, patient)
+    course = book_course(practice, patient=patient)
     sessions = list(course.sessions.order_by("sequence"))
     for session in sessions:
         complete(session)
