@@ -17,7 +17,7 @@ from sessions.availability import availability
 from sessions.booking.courses import course_book, course_plan
 from sessions.booking.sessions import session_book
 from sessions.models import Session
-from tests.patients.factories import cleared_screening
+from tests.factories import ScreeningFactory
 
 DAY_RUNS = 200
 MONTH_RUNS = 30
@@ -148,7 +148,7 @@ def course(world: World) -> Iterator[str]:
     """Plan and book a 15-session daily course (screening, R11, R12, plan, atomic insert)."""
     patients = world.patients[1000 : 1000 + COURSE_RUNS + 1]
     for patient in patients:
-        cleared_screening(patient, on=today(world))
+        ScreeningFactory(patient=patient, screened_on=today(world))
     therapists = world.therapists[1:]
 
     def run(index: int) -> object:
