@@ -1,9 +1,9 @@
 """What the screening and today's check-in say for a session on its day (R1, R3, R7, R8),
 and the row lock every step of the session day takes.
 
-Every step (`check_in`, `running`) loads the session with `locked()` and changes its status
-under that row lock, so two desks (or a desk and a therapist) acting on one session at once
-are served one after the other and the second hears a 409 naming the state it found.
+Every step (`check_in`, `running`) loads the session with `locked_session()` and changes its
+status under that row lock, so two desks (or a desk and a therapist) acting on one session at
+once are served one after the other and the second hears a 409 naming the state it found.
 """
 
 from __future__ import annotations
@@ -14,11 +14,7 @@ from datetime import date, datetime
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Screening
-from patients.screening import (
-    Effect,
-    Eligibility,
-    Finding,
-)
+from patients.screening import Effect, Eligibility, Finding
 from patients.selectors import patient_screening_status
 from patients.services import screening_eligibility
 from practice.errors import Conflict
