@@ -154,9 +154,8 @@ def r19_write(write: Callable[[], None], on_violation: Callable[[], Conflict]) -
             logger.info("deadlock while booking, attempt %d; retrying", attempt)
 
 
-def lost_race_conflict(practice: Practice, session: Session) -> Conflict:
-    """The 409 for a write the exclusion constraint refused. The winner has committed by
-    now, so its time can be named."""
+def taken_conflict(practice: Practice, session: Session) -> Conflict | None:
+    """The 409 naming the committed session that `session`'s time now collides with, if any."""
     taken = conflicting_session(
         practice=practice,
         therapist_id=session.therapist_id,
@@ -168,11 +167,19 @@ def lost_race_conflict(practice: Practice, session: Session) -> Conflict:
         exclude_id=session.pk,
     )
     if taken is None:
-        return Conflict({"detail": str(_("This time was just booked by someone else."))})
+        return None
     return conflict(
         taken,
         practice,
         therapist_id=session.therapist_id,
         room_id=session.room_id,
         patient_id=session.patient_id,
+    )
+
+
+def lost_race_conflict(practice: Practice, session: Session) -> Conflict:
+    """The 409 for a write the exclusion constraint refused. The winner has committed by
+    now, so its time can be named."""
+    return taken_conflict(practice, session) or Conflict(
+        {"detail": str(_("This time was just booked by someone else."))}
     )

@@ -46,6 +46,7 @@ from sessions.booking.conflicts import (
     lost_race_conflict,
     r19_write,
     r23_refusal,
+    taken_conflict,
 )
 from sessions.booking.sessions import booking_inputs_validate
 from sessions.models import Session, SessionStatus
@@ -312,25 +313,10 @@ _RELATIONS = [
 def _first_lost(practice: Practice, rows: list[Session]) -> Conflict:
     """After a lost race, name the first session of the course that is now taken."""
     for row in rows:
-        taken = conflicting_session(
-            practice=practice,
-            therapist_id=row.therapist_id,
-            room_id=row.room_id,
-            patient_id=row.patient_id,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            buffer=row.blocks_until - row.ends_at,
-        )
-        if taken is not None:
-            named = conflict(
-                taken,
-                practice,
-                therapist_id=row.therapist_id,
-                room_id=row.room_id,
-                patient_id=row.patient_id,
-            )
-            body = {"detail": str(named.detail), **named.body, "sequence": row.sequence}
-            return Conflict(body)
+        # The rows' ids are those of the rolled-back insert: excluding them excludes nothing.
+        named = taken_conflict(practice, row)
+        if named is not None:
+            return Conflict({"detail": named.detail, **named.body, "sequence": row.sequence})
     return lost_race_conflict(practice, rows[0])
 
 
