@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.utils.translation import gettext_noop
+
 from patients.screening import CatalogueItem
 
 
@@ -25,100 +27,121 @@ DEFAULT_CONTRAINDICATIONS: tuple[DefaultItem, ...] = (
     # R2: absolute. A doctor's clearance can lift all but oncology and fever.
     DefaultItem(
         "oncology",
-        "Oncology",
-        "Do you have, or are you being treated for, cancer or a tumour (anywhere in the body)?",
+        gettext_noop("Oncology"),
+        gettext_noop(
+            "Do you have, or are you being treated for, cancer or a tumour (anywhere in the body)?"
+        ),
         "absolute",
         ("cupping",),
     ),
     DefaultItem(
         "tuberculosis",
-        "Tuberculosis",
-        "Do you have tuberculosis?",
+        gettext_noop("Tuberculosis"),
+        gettext_noop("Do you have tuberculosis?"),
         "absolute",
         clearable=True,
     ),
     DefaultItem(
         "blood_disease",
-        "Blood disease or bleeding",
-        "Do you have a blood disease, a bleeding disorder, or any bleeding now?",
+        gettext_noop("Blood disease or bleeding"),
+        gettext_noop("Do you have a blood disease, a bleeding disorder, or any bleeding now?"),
         "absolute",
         ("cupping",),
         clearable=True,
     ),
     DefaultItem(
         "acute_infection",
-        "Acute infection",
-        "Do you have an acute infection (flu, a cold with fever, an inflammation)?",
+        gettext_noop("Acute infection"),
+        gettext_noop("Do you have an acute infection (flu, a cold with fever, an inflammation)?"),
         "absolute",
         clearable=True,
     ),
     DefaultItem(
         "fever",
-        "Elevated temperature",
-        "Do you have a raised temperature or feel feverish today?",
+        gettext_noop("Elevated temperature"),
+        gettext_noop("Do you have a raised temperature or feel feverish today?"),
         "absolute",
         ("cupping",),
     ),
     DefaultItem(
         "skin_infection",
-        "Infectious or fungal skin disease",
-        "Do you have an infectious or fungal skin disease?",
+        gettext_noop("Infectious or fungal skin disease"),
+        gettext_noop("Do you have an infectious or fungal skin disease?"),
         "absolute",
         clearable=True,
     ),
     DefaultItem(
         "spinal_injury",
-        "Serious spinal injury",
-        "Have you ever had a serious injury to your spine?",
+        gettext_noop("Serious spinal injury"),
+        gettext_noop("Have you ever had a serious injury to your spine?"),
         "absolute",
         clearable=True,
     ),
     # R3: local. They block the zone, not the session.
     DefaultItem(
         "inflamed_skin",
-        "Inflamed skin",
-        "Is the skin inflamed anywhere we would massage?",
+        gettext_noop("Inflamed skin"),
+        gettext_noop("Is the skin inflamed anywhere we would massage?"),
         "local",
     ),
     DefaultItem(
         "wound",
-        "Fresh wound or injury",
-        "Do you have a fresh wound or injury anywhere we would massage?",
+        gettext_noop("Fresh wound or injury"),
+        gettext_noop("Do you have a fresh wound or injury anywhere we would massage?"),
         "local",
     ),
     DefaultItem(
         "allergic_rash",
-        "Allergic rash",
-        "Do you have an allergic rash?",
+        gettext_noop("Allergic rash"),
+        gettext_noop("Do you have an allergic rash?"),
         "local",
         ("cupping",),
     ),
-    DefaultItem("moles", "Moles", "Do you have moles where we would massage?", "caution"),
-    # R4 and R8: type-specific.
-    DefaultItem("pregnancy", "Pregnancy", "Are you pregnant?", "type_specific", ("cupping",)),
     DefaultItem(
-        "honey_allergy", "Honey allergy", "Are you allergic to honey?", "type_specific", ("honey",)
+        "moles",
+        gettext_noop("Moles"),
+        gettext_noop("Do you have moles where we would massage?"),
+        "caution",
+    ),
+    # R4 and R8: type-specific.
+    DefaultItem(
+        "pregnancy",
+        gettext_noop("Pregnancy"),
+        gettext_noop("Are you pregnant?"),
+        "type_specific",
+        ("cupping",),
+    ),
+    DefaultItem(
+        "honey_allergy",
+        gettext_noop("Honey allergy"),
+        gettext_noop("Are you allergic to honey?"),
+        "type_specific",
+        ("honey",),
     ),
     DefaultItem(
         "hypertension",
-        "High blood pressure",
-        "Do you have high blood pressure (hypertension)?",
+        gettext_noop("High blood pressure"),
+        gettext_noop("Do you have high blood pressure (hypertension)?"),
         "type_specific",
         ("vibration",),
     ),
     # R5
     DefaultItem(
         "chronic_exacerbation",
-        "Exacerbation of a chronic disease",
-        "Is a chronic disease of yours worse than usual right now (an acute flare-up)?",
+        gettext_noop("Exacerbation of a chronic disease"),
+        gettext_noop(
+            "Is a chronic disease of yours worse than usual right now (an acute flare-up)?"
+        ),
         "exacerbation",
     ),
     # R6
     DefaultItem(
         "uncertain_diagnosis",
-        "Uncertain diagnosis",
-        "Do you have back pain whose cause is unclear (for example a suspected kidney or "
-        "liver problem)?",
+        gettext_noop("Uncertain diagnosis"),
+        gettext_noop(
+            "Do you have back pain whose cause is unclear (for example a suspected kidney or "
+            "liver problem)?"
+        ),
         "needs_doctor",
         clearable=True,
     ),

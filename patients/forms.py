@@ -119,7 +119,7 @@ class QuestionsForm(forms.Form):
             # Explicit yes or no, never a preselected "no": an unanswered question must not
             # pass as a negative answer.
             self.fields[f"item_{item.code}"] = forms.ChoiceField(
-                label=item.question, choices=YES_NO, widget=forms.RadioSelect
+                label=item.display_question, choices=YES_NO, widget=forms.RadioSelect
             )
             if item.kind in ZONED_KINDS:
                 self.fields[f"zone_{item.code}"] = forms.ChoiceField(

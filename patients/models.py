@@ -36,7 +36,7 @@ from patients.screening import (
     Status,
     Zone,
 )
-from practice.catalogue import DEFAULT_MASSAGE_TYPES
+from practice.catalogue import DEFAULT_MASSAGE_TYPES, translated
 from practice.models import MassageType, Membership, Practice, PracticeOwned, Role
 
 if TYPE_CHECKING:
@@ -222,7 +222,16 @@ class Contraindication(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language when it is a default one (`translated`)."""
+        return translated(self.name)
+
+    @property
+    def display_question(self) -> str:
+        return translated(self.question)
 
     @property
     def is_shared(self) -> bool:

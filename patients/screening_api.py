@@ -46,7 +46,7 @@ from practice.permissions import (
 
 class AnswerSerializer(serializers.ModelSerializer):
     item = serializers.CharField(source="contraindication.code")
-    question = serializers.CharField(source="contraindication.question")
+    question = serializers.CharField(source="contraindication.display_question")
 
     class Meta:
         model = ScreeningAnswer

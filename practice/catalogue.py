@@ -1,11 +1,19 @@
 """The default massage type catalogue from domain-rules.md, copied into every new practice.
 
 Each practice then edits its own copy in the admin (names, minutes, rotation order, active).
+
+Catalogue rows are data, stored in the language they were written in. The defaults' texts are
+also message ids of the translation catalogues (marked below with `gettext_noop`), so
+`translated()` shows a default in the reader's language, while a text a practice typed itself
+is shown as typed.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_noop
 
 
 class DefaultMassageType(NamedTuple):
@@ -16,13 +24,23 @@ class DefaultMassageType(NamedTuple):
 
 # The order is the default rotation order (R12): a course of one type is followed by the next.
 DEFAULT_MASSAGE_TYPES: tuple[DefaultMassageType, ...] = (
-    DefaultMassageType("classical", "Classical", 15),
-    DefaultMassageType("relaxing", "Relaxing", 20),
-    DefaultMassageType("therapeutic", "Therapeutic", 30),
-    DefaultMassageType("sports", "Sports", 30),
-    DefaultMassageType("cupping", "Cupping / vacuum", 15),
-    DefaultMassageType("vibration", "Vibration", 15),
-    DefaultMassageType("lymphatic", "Lymphatic drainage", 30),
-    DefaultMassageType("honey", "Honey", 20),
-    DefaultMassageType("self", "Self-massage (taught)", 25),
+    DefaultMassageType("classical", gettext_noop("Classical"), 15),
+    DefaultMassageType("relaxing", gettext_noop("Relaxing"), 20),
+    DefaultMassageType("therapeutic", gettext_noop("Therapeutic"), 30),
+    DefaultMassageType("sports", gettext_noop("Sports"), 30),
+    DefaultMassageType("cupping", gettext_noop("Cupping / vacuum"), 15),
+    DefaultMassageType("vibration", gettext_noop("Vibration"), 15),
+    DefaultMassageType("lymphatic", gettext_noop("Lymphatic drainage"), 30),
+    DefaultMassageType("honey", gettext_noop("Honey"), 20),
+    DefaultMassageType("self", gettext_noop("Self-massage (taught)"), 25),
 )
+
+
+def translated(text: str) -> str:
+    """A catalogue text in the active language when it is one of the defaults' texts."""
+    # gettext("") would answer the catalogue's header.
+    return gettext(text) if text else text
+
+
+# For texts rendered later under another language (reminders, in the practice's language).
+translated_lazy = lazy(translated, str)

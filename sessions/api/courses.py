@@ -124,7 +124,7 @@ class ProgressSerializer(serializers.Serializer):
 class CourseSerializer(serializers.ModelSerializer):
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     therapist_name = serializers.CharField(source="therapist.name", read_only=True)
-    massage_type_name = serializers.CharField(source="massage_type.name", read_only=True)
+    massage_type_name = serializers.CharField(source="massage_type.display_name", read_only=True)
     progress = ProgressSerializer(source="*", read_only=True)
     status = status_field(CourseStatus, read_only=True)
 

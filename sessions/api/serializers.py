@@ -31,7 +31,7 @@ class SessionSerializer(serializers.ModelSerializer):
     status = status_field(SessionStatus, read_only=True)
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     therapist_name = serializers.CharField(source="therapist.name", read_only=True)
-    massage_type_name = serializers.CharField(source="massage_type.name", read_only=True)
+    massage_type_name = serializers.CharField(source="massage_type.display_name", read_only=True)
     minutes = serializers.IntegerField(read_only=True)
 
     class Meta:

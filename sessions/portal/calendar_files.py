@@ -41,7 +41,7 @@ def _event(session: Session, practice: Practice) -> CalendarEvent:
         starts_at=session.starts_at,
         ends_at=session.ends_at,
         summary=_("%(type)s at %(practice)s")
-        % {"type": session.massage_type.name, "practice": practice.name},
+        % {"type": session.massage_type.display_name, "practice": practice.name},
         location=practice.name,
         description=_("With %(therapist)s.") % {"therapist": session.therapist.name},
         sequence=session.schedule_version - 1,

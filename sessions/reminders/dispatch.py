@@ -44,6 +44,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.models import Course, CourseStatus
 from courses.selectors import course_has_later_course
 from patients.selectors import patient_screening_status
+from practice.catalogue import translated_lazy
 from practice.models import MassageType, Practice, Therapist
 from sessions.models import Channel as ChannelName
 from sessions.models import Reminder, ReminderStatus, Session, SessionStatus
@@ -177,7 +178,7 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
         context.update(
             starts_at=session.starts_at,
             therapist_name=session.therapist.name,
-            massage_type_name=session.massage_type.name,
+            massage_type_name=translated_lazy(session.massage_type.name),
         )
     if reminder.kind == ReminderKind.COURSE_NEXT_SESSION:
         context.update(
@@ -187,7 +188,7 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
     details = reminder.details or {}
     if "due_on" in details:
         context["due_on"] = date.fromisoformat(details["due_on"])
-        context["massage_type_name"] = details.get("massage_type_name", "")
+        context["massage_type_name"] = translated_lazy(details.get("massage_type_name", ""))
     if "expires_on" in details:
         context["expires_on"] = date.fromisoformat(details["expires_on"])
     rendered = render_reminder(
@@ -204,7 +205,7 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
                     row,
                     str(
                         _("%(type)s massage, %(practice)s")
-                        % {"type": row.massage_type.name, "practice": practice.name}
+                        % {"type": row.massage_type.display_name, "practice": practice.name}
                     ),
                     practice.name,
                 )
