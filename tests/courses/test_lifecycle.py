@@ -24,6 +24,7 @@ from patients.models import Patient
 from practice.celery import app
 from practice.models import Practice
 from sessions.models import Channel, Reminder, SessionStatus
+from sessions.reminders.dispatch import reminders_dispatch
 from sessions.reminders.messages import ReminderKind
 from sessions.tasks import flag_interrupted_courses, remind_next_course_due
 from tests.clock import local
@@ -123,6 +124,21 @@ def test_r11_the_daily_task_nudges_each_due_patient_once_even_when_run_twice(
     }
     [nudge] = nudges(patient=due)
     assert nudge.details == {"due_on": "2026-06-09", "massage_type_name": "Relaxing"}
+
+
+@pytest.mark.django_db
+def test_r11_a_patient_with_no_course_yet_is_sent_a_nudge_for_the_first(
+    practice: Practice, mailoutbox: list
+) -> None:
+    chronic(practice)
+    remind_next_course_due.apply().get()
+    [nudge] = nudges()
+
+    reminders_dispatch(now=nudge.due_at)
+
+    [mail] = mailoutbox
+    assert "June 1, 2026" in mail.body
+    assert "Classical" in mail.body  # R12: the rotation's first type
 
 
 @pytest.mark.django_db
