@@ -263,7 +263,13 @@ def next_course_due_remind(*, practice: Practice, now: datetime | None = None) -
         details = {"due_on": max(due.due_on, at.astimezone(zone).date()).isoformat()}
         if due.proposed_type is not None:
             details["massage_type_name"] = due.proposed_type.name
-        period = f"after-{due.last_course.pk}" if due.last_course else "first"
+        # The due period is the course the next one follows. After a course the key is the
+        # one the nudge written when a course ended used to have: a patient nudged that way
+        # before this sweep existed is not nudged again.
+        if due.last_course is not None:
+            key = f"course:{due.last_course.pk}:{kind}"
+        else:
+            key = f"patient:{due.patient.pk}:{kind}:first"
         rows += [
             _row(
                 patient=due.patient,
@@ -271,7 +277,7 @@ def next_course_due_remind(*, practice: Practice, now: datetime | None = None) -
                 kind=kind,
                 channel=channel,
                 due_at=at,
-                dedupe_key=f"patient:{due.patient.pk}:{kind}:{period}:{channel}",
+                dedupe_key=f"{key}:{channel}",
                 details=details,
             )
             for channel in consented_channels(due.patient)
