@@ -96,25 +96,31 @@ def r11_yearly_limit_error(existing_starts: Iterable[date], new_start: date) -> 
 
 # R11: two to four courses a year, spread through it: the next one a quarter after the last.
 SPREAD = timedelta(days=365 // MAX_COURSES_PER_YEAR)
-
-
-def r11_next_course_due_on(existing_starts: Iterable[date], last_start: date) -> date:
-    """R11: a quarter after the last course started, later if a course starting then would be
-    the fifth in some 365 days: then the day the oldest course in the way leaves the window."""
-    starts = sorted(existing_starts)
-    due = last_start + SPREAD
-    while r11_yearly_limit_error(starts, due) is not None:
-        # The earliest start that still shares a 365-day window with `due`; `due` moves to
-        # the day it drops out, so the loop always advances and ends.
-        oldest = min(s for s in starts if due - s < YEAR)
-        due = oldest + YEAR
-    return due
+# R11: the patient and the front desk are told this long before the next course is due.
+NEXT_COURSE_NOTICE = timedelta(days=14)
 
 
 def r11_course_due(existing_starts: Iterable[date], today: date, *, chronic_plan: bool) -> bool:
     """A patient in a chronic/prevention plan with fewer than 2 courses in the last year."""
     recent = [s for s in existing_starts if today - YEAR < s <= today]
     return chronic_plan and len(recent) < CHRONIC_COURSES_PER_YEAR
+
+
+def r11_next_course_due_on(existing_starts: Iterable[date]) -> date | None:
+    """R11: the day a patient in a chronic/prevention plan is due for the next course, given
+    the starts of their courses so far: a quarter after the last one started, so that courses
+    spread through the year, and not before fewer than 2 started in the 365 days up to it (the
+    rule's trigger). A course then is never a fifth in a year either. None without a course:
+    due at once."""
+    starts = sorted(existing_starts)
+    if not starts:
+        return None
+    due = starts[-1] + SPREAD
+    if not r11_course_due(starts, due, chronic_plan=True):
+        # Two or more started in the year up to `due`: wait until the one before the last
+        # leaves the window, when the last is the only one left in it.
+        due = starts[-2] + YEAR
+    return due
 
 
 def r12_repeats_previous(
@@ -140,9 +146,10 @@ def r12_repeats_previous(
 
 
 def r12_next_type(
-    rotation: Sequence[int], previous_type_id: int, allowed: Iterable[int]
+    rotation: Sequence[int], previous_type_id: int | None, allowed: Iterable[int]
 ) -> int | None:
-    """The first type after `previous_type_id` in the rotation (wrapping) that is allowed."""
+    """The first type after `previous_type_id` in the rotation (wrapping) that is allowed;
+    from the rotation's start when there is no previous type."""
     allowed_ids = set(allowed)
     if previous_type_id in rotation:
         at = rotation.index(previous_type_id)

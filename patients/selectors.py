@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import CharField, F, Func, Prefetch, Q, QuerySet, Value
+from django.db.models import CharField, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Lower
 
 from patients.models import (
@@ -148,21 +149,36 @@ class ScreeningStatus:
         return self.screening is not None
 
 
-def patient_screening_status(*, patient: Patient, on: date) -> ScreeningStatus:
-    """The latest screening dated on or before `on` that is still valid then: a later
-    screening supersedes an earlier one, even when its outcome is worse (R1). A self-reported
-    screening not yet confirmed by staff is not a screening yet: it neither counts nor
-    supersedes."""
-    latest = (
-        Screening.objects.for_practice(patient.practice_id)
-        .filter(patient=patient, screened_on__lte=on)
+def _screenings_as_of(on: date) -> QuerySet[Screening]:
+    """Screenings dated on or before `on`, latest first. A self-reported screening not yet
+    confirmed by staff is not a screening yet (R1): it neither counts nor supersedes."""
+    return (
+        Screening.objects.filter(screened_on__lte=on)
         .exclude(self_reported=True, confirmed_at=None)
         .order_by("-screened_on", "-recorded_at", "-id")
-        .first()
     )
+
+
+def patient_screening_status(*, patient: Patient, on: date) -> ScreeningStatus:
+    """The latest screening dated on or before `on` that is still valid then: a later
+    screening supersedes an earlier one, even when its outcome is worse (R1)."""
+    latest = _screenings_as_of(on).filter(practice_id=patient.practice_id, patient=patient).first()
     if latest is None or not latest.is_valid_on(on):
         return ScreeningStatus(screening=None, outcome=None)
     return ScreeningStatus(screening=latest, outcome=latest.outcome.on(on, latest.screened_on))
+
+
+def latest_screenings(*, patients: Iterable[Patient], on: date) -> dict[int, Screening]:
+    """Each patient's latest screening dated on or before `on`, valid then or not, by patient
+    id, in one query (R12 reads what it blocks)."""
+    patients = list(patients)
+    if not patients:
+        return {}
+    latest = _screenings_as_of(on).filter(patient=OuterRef("patient")).values("pk")[:1]
+    screenings = Screening.objects.for_practice(patients[0].practice_id).filter(
+        patient__in=patients, pk=Subquery(latest)
+    )
+    return {screening.patient_id: screening for screening in screenings}
 
 
 def screenings_of(*, patient: Patient) -> QuerySet[Screening]:

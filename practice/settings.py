@@ -257,9 +257,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "sessions.tasks.flag_interrupted_courses",
         "schedule": crontab(minute=20, hour="*/6"),
     },
-    "remind-next-courses-due": {
-        "task": "sessions.tasks.remind_next_courses_due",
-        "schedule": crontab(minute=30, hour="*/6"),
+    # R11: once a day; each nudge is timed for the morning in its practice's own zone.
+    "remind-next-course-due": {
+        "task": "sessions.tasks.remind_next_course_due",
+        "schedule": crontab(minute=30, hour=3),
     },
 }
 

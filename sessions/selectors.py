@@ -1,5 +1,6 @@
 """Reads of sessions that a request may see, and of courses with their sessions (progress,
-R13's missed run, pain and blood pressure per session)."""
+R13's missed run, pain and blood pressure per session; when the last course ended, for the
+patients due for their next one, R11)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 
 from courses.models import Course, CourseStatus
 from courses.rules import r13_interrupts, r13_longest_missed_run
+from courses.selectors import CourseDue, patients_due_for_course
 from patients.models import Patient
 from practice.calendar import local_range
-from practice.models import Membership, Role
+from practice.models import Membership, Practice, Role
 from sessions.models import (
     FREEING_STATUSES,
     HELD_STATUSES,
@@ -182,3 +184,37 @@ def course_progress(course: Course, sessions: Iterable[Session] | None = None) -
         paused=course.paused,
         sessions=tuple(_session_progress(s) for s in rows),
     )
+
+
+# --- Courses due (R11) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CourseDueRow:
+    """A patient due for their next course as the front desk sees it (R11, R12)."""
+
+    due: CourseDue
+    # When the last course's last session that was not missed ended; None without one.
+    last_course_ended_at: datetime | None
+
+
+def courses_due(*, practice: Practice, today: date) -> list[CourseDueRow]:
+    """R11: `patients_due_for_course` with when each last course ended. At most five queries
+    however many are due."""
+    due = patients_due_for_course(practice=practice, today=today)
+    last_ids = [row.last_course.pk for row in due if row.last_course is not None]
+    ended = dict(
+        Session.objects.for_practice(practice)
+        .filter(course_id__in=last_ids)
+        .exclude(status__in=FREEING_STATUSES)
+        .values("course_id")
+        .annotate(ended_at=Max("ends_at"))
+        .values_list("course_id", "ended_at")
+    )
+    return [
+        CourseDueRow(
+            due=row,
+            last_course_ended_at=ended.get(row.last_course.pk) if row.last_course else None,
+        )
+        for row in due
+    ]

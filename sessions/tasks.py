@@ -12,14 +12,9 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from courses.models import Course
 from sessions.booking.interruptions import courses_flag_interrupted
 from sessions.reminders.dispatch import reminders_dispatch
-from sessions.reminders.outbox import (
-    course_next_due_remind,
-    courses_next_due_remind,
-    screenings_expiring_remind,
-)
+from sessions.reminders.outbox import courses_due_remind, screenings_expiring_remind
 
 
 @shared_task
@@ -35,17 +30,10 @@ def dispatch_due_reminders() -> dict[str, int]:
 
 
 @shared_task
-def remind_next_course_due(course_id: int) -> int:
-    """R11: queue the "next course due" nudge of one finished course."""
-    course = Course.objects.select_related("patient", "practice__settings").get(pk=course_id)
-    with transaction.atomic():
-        return len(course_next_due_remind(course, now=timezone.now()))
-
-
-@shared_task
-def remind_next_courses_due() -> int:
-    """Beat: R11's nudge for every finished course that has none yet."""
-    return courses_next_due_remind(now=timezone.now())
+def remind_next_course_due() -> int:
+    """Beat, daily: R11's "next course due" nudge, in every practice, to each patient whose
+    next course is near (R12 proposes its type). Returns the rows offered."""
+    return courses_due_remind(now=timezone.now())
 
 
 @shared_task

@@ -1,14 +1,16 @@
 """Courses API: plan (saves nothing), book a plan, list and read courses with their progress,
-cancel a course as a whole (staff)."""
+cancel a course as a whole (staff), and the patients due for their next course (staff, R11)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from courses.models import DEFAULT_SESSIONS, Cadence, Course, CourseStatus
@@ -17,11 +19,11 @@ from patients.api import PatientScopedSerializer
 from patients.models import Patient
 from practice.api import status_field
 from practice.models import MassageType, Room, Therapist
-from practice.permissions import IsPracticeMember, IsStaff, request_membership
+from practice.permissions import IsPracticeMember, IsStaff, practice_request, request_membership
 from practice.tenancy import PracticeAPIRequest
 from sessions.booking.courses import course_book, course_cancel, course_plan
 from sessions.models import Session, SessionStatus
-from sessions.selectors import course_list, course_progress
+from sessions.selectors import course_list, course_progress, courses_due
 
 
 class CourseRequestSerializer(PatientScopedSerializer):
@@ -278,3 +280,51 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         course_cancel(course=course, by=request.user, reason=given.validated_data["reason"])
         cancelled = course_list(membership=request.membership, with_sessions=True).get(pk=course.pk)
         return Response(CourseDetailSerializer(cancelled).data)
+
+
+class CourseDueSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(source="due.patient.pk")
+    patient_name = serializers.CharField(source="due.patient.full_name")
+    last_course = serializers.IntegerField(
+        source="due.last_course.pk",
+        allow_null=True,
+        help_text=_("The course the next one follows; null before the patient's first course."),
+    )
+    last_course_ended_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When the last course's last session held ended.")
+    )
+    due_on = serializers.DateField(
+        source="due.due_on",
+        help_text=_(
+            "R11: a quarter after the last course started, once fewer than 2 started in the "
+            "365 days before; today for a patient with no course yet."
+        ),
+    )
+    proposed_massage_type = serializers.IntegerField(
+        source="due.proposed_type.pk",
+        allow_null=True,
+        help_text=_(
+            "R12: the next type in the practice's rotation that the screening allows; null "
+            "when it allows none."
+        ),
+    )
+    proposed_massage_type_name = serializers.CharField(
+        source="due.proposed_type.name", allow_null=True
+    )
+
+
+class CoursesDueView(ListAPIView):
+    """R11: the patients in a chronic/prevention plan whose next course is due within two
+    weeks or overdue and not booked yet, soonest first, with the type the rotation proposes
+    (R12). They are nudged too. Staff only."""
+
+    permission_classes = [IsStaff]
+    serializer_class = CourseDueSerializer
+    # A computed list (R11), not a queryset to filter.
+    filter_backends: list = []
+
+    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
+        practice = practice_request(request).practice
+        rows = courses_due(practice=practice, today=timezone.localdate(timezone=practice.zone))
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from sessions.api.availability import AvailabilityView
-from sessions.api.courses import CoursePlanView, CourseViewSet
+from sessions.api.courses import CoursePlanView, CoursesDueView, CourseViewSet
 from sessions.api.sessions import SessionViewSet
 
 courses = SimpleRouter()
@@ -15,8 +15,9 @@ sessions = SimpleRouter()
 sessions.register("sessions", SessionViewSet, basename="session")
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    # Before the router, whose `courses/<pk>/` would otherwise take "plan" for a pk.
+    # Before the router, whose `courses/<pk>/` would otherwise take "plan" or "due" for a pk.
     path("courses/plan/", CoursePlanView.as_view(), name="course-plan"),
+    path("courses/due/", CoursesDueView.as_view(), name="courses-due"),
     *courses.urls,
     path("availability/", AvailabilityView.as_view(), name="availability"),
     *sessions.urls,

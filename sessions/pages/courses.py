@@ -1,6 +1,7 @@
 """The front desk's course pages: plan a course (see the plan, with every moved session
-explained, before booking it), the course list, a course's page with its sessions and a chart
-of pain and blood pressure, and cancelling a course. Here rather than in courses/ because they
+explained, before booking it), the course list, the patients due for their next course (R11),
+a course's page with its sessions and a chart of pain and blood pressure, and cancelling a
+course. Here rather than in courses/ because they
 plan, book and show the course's sessions.
 
 Planning, booking and cancelling call `sessions.booking.courses`, exactly as the API does;
@@ -41,7 +42,13 @@ from sessions.pages.course_forms import (
     CoursePlanForm,
     PatientSearchForm,
 )
-from sessions.selectors import CourseProgress, SessionProgress, course_list, course_progress
+from sessions.selectors import (
+    CourseProgress,
+    SessionProgress,
+    course_list,
+    course_progress,
+    courses_due,
+)
 
 PAGE_SIZE = 25
 NOTICES = Notices(
@@ -201,6 +208,16 @@ def course_list_view(request: PracticeRequest) -> HttpResponse:
     courses = course_list(membership=request.membership)
     page = Paginator(courses, PAGE_SIZE).get_page(request.GET.get("page"))
     return render_page(request, "courses/course_list.html", {"page": page})
+
+
+@staff_page
+def courses_due_view(request: PracticeRequest) -> HttpResponse:
+    """R11: the patients in a chronic/prevention plan whose next course is due (they are
+    nudged too), with the type the rotation proposes (R12), to call and book."""
+    today = timezone.localdate(timezone=request.practice.zone)
+    rows = courses_due(practice=request.practice, today=today)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render_page(request, "courses/courses_due.html", {"page": page, "today": today})
 
 
 # --- The course page and its chart ---------------------------------------------------------------

@@ -42,7 +42,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CourseStatus
-from courses.selectors import course_has_later_course
+from courses.selectors import course_booked_since
 from patients.selectors import patient_screening_status
 from practice.catalogue import translated_lazy
 from practice.models import MassageType, Practice, Therapist
@@ -72,8 +72,8 @@ logger = logging.getLogger(__name__)
 
 
 def _course_of(reminder: Reminder) -> Course:
-    """The course of a course's reminder (its confirmation, its next session, the next course
-    due): the outbox writes every one of them with it."""
+    """The course of a course's reminder (its confirmation, its next session): the outbox
+    writes every one of them with it."""
     if reminder.course is None:
         raise ValueError(f"Reminder {reminder.pk} ({reminder.kind}) has no course.")
     return reminder.course
@@ -114,10 +114,12 @@ def reminder_stale_reason(reminder: Reminder, *, now: datetime) -> str | None:
             return gettext("The course was cancelled.")
         if _course_upcoming(reminder.course, now).first() is None:
             return gettext("The course has no session ahead.")
-    if reminder.kind == ReminderKind.COURSE_NEXT_DUE and course_has_later_course(
-        _course_of(reminder)
-    ):
-        return gettext("A later course is booked.")
+    if reminder.kind == ReminderKind.COURSE_NEXT_DUE:
+        if not patient.chronic_plan:
+            return gettext("The patient is no longer in a chronic/prevention plan.")
+        # The row's course is the one the next follows (none before the first course).
+        if course_booked_since(patient=patient, course=reminder.course):
+            return gettext("The next course is booked.")
     if reminder.kind == ReminderKind.SCREENING_EXPIRING and session is not None:
         day = session.starts_at.astimezone(reminder.practice.zone).date()
         if patient_screening_status(patient=patient, on=day).valid:

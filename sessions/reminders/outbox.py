@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from courses.models import Course, CourseStatus
-from courses.rules import r11_next_course_due_on
-from courses.selectors import course_has_later_course, course_starts_of_patient, r12_proposed_type
+from courses.models import Course
+from courses.selectors import patients_due_for_course
 from patients.models import Patient
 from patients.selectors import patient_screening_status
-from practice.models import PracticeSettings
+from practice.models import Practice, PracticeSettings
 from sessions.models import Channel as ChannelName
 from sessions.models import Reminder, ReminderStatus, Session, SessionStatus
 from sessions.reminders.messages import ReminderKind
@@ -34,8 +33,7 @@ logger = logging.getLogger(__name__)
 
 BEFORE_SESSION = (ReminderKind.FIRST_REMINDER, ReminderKind.SECOND_REMINDER)
 SESSION_KINDS = (ReminderKind.BOOKING_CONFIRMATION, *BEFORE_SESSION)
-# R11: the "next course due" nudge goes out this long before the due day, at this local hour.
-NEXT_DUE_NOTICE = timedelta(days=14)
+# R11: the "next course due" nudge goes out at this local hour.
 NUDGE_HOUR = 10
 # Screenings expiring before a session are reminded about this long before the session (R1).
 SCREENING_NOTICE = timedelta(days=7)
@@ -200,109 +198,103 @@ def reminders_after_course_cancelled(course: Course) -> int:
     return _cancel_pending(rows, gettext("The course was cancelled."))
 
 
-def course_finished(course: Course) -> bool:
-    """Completed, or every position of it completed (whichever the session day sets first)."""
-    if course.status == CourseStatus.COMPLETED:
-        return True
-    done = (
-        course.sessions.filter(status=SessionStatus.COMPLETED).values("sequence").distinct().count()
-    )
-    return done >= course.sessions_count
-
-
 def reminders_after_session_completed(
     session: Session, *, now: datetime | None = None
 ) -> list[Reminder]:
     """R21: after a course session is completed, the patient is reminded of the course's next
-    session at once; after the course's last one, the next course is scheduled (R11).
+    session at once. (The next course is nudged by `next_course_due_remind` when it is near.)
     Call from `session_complete`, inside its transaction; safe to call twice."""
     now = now or timezone.now()
     if session.course_id is None:
         return []
-    course = Course.objects.select_related("patient", "practice__settings").get(
-        pk=session.course_id
-    )
     following = (
-        course.sessions.filter(status=SessionStatus.BOOKED, starts_at__gt=session.starts_at)
+        Session.objects.for_practice(session.practice_id)
+        .filter(
+            course_id=session.course_id,
+            status=SessionStatus.BOOKED,
+            starts_at__gt=session.starts_at,
+        )
         .select_related("patient", "practice__settings")
         .order_by("starts_at", "id")
         .first()
     )
-    if following is not None:
-        kind = ReminderKind.COURSE_NEXT_SESSION
-        return _queue(
-            [
-                _row(
-                    patient=following.patient,
-                    session=following,
-                    kind=kind,
-                    channel=channel,
-                    due_at=now,
-                    dedupe_key=session_dedupe_key(following, kind, channel),
-                )
-                for channel in consented_channels(following.patient)
-            ]
-        )
-    if course_finished(course):
-        return course_next_due_remind(course, now=now)
-    return []
-
-
-def course_next_due_remind(course: Course, *, now: datetime | None = None) -> list[Reminder]:
-    """R11, R12: after a finished course, a patient in a chronic/prevention plan is nudged
-    toward the next one: due a quarter after this one started (later if the yearly limit of 4
-    says so), with the type the rotation proposes. Nothing when a later course is booked
-    already. Safe to call twice (one row per course and channel)."""
-    now = now or timezone.now()
-    patient = course.patient
-    if not patient.chronic_plan or patient.archived or course_has_later_course(course):
+    if following is None:
         return []
-    due_on = r11_next_course_due_on(course_starts_of_patient(course), course.start_date)
-    proposed = r12_proposed_type(course)
-    zone = course.practice.zone
-    send_on = due_on - NEXT_DUE_NOTICE
-    due_at = max(now, datetime.combine(send_on, time(NUDGE_HOUR), tzinfo=zone))
-    details = {"due_on": due_on.isoformat()}
-    if proposed is not None:
-        details["massage_type_name"] = proposed.name
-    kind = ReminderKind.COURSE_NEXT_DUE
+    kind = ReminderKind.COURSE_NEXT_SESSION
     return _queue(
         [
             _row(
-                patient=patient,
-                course=course,
+                patient=following.patient,
+                session=following,
                 kind=kind,
                 channel=channel,
-                due_at=due_at,
-                dedupe_key=f"course:{course.pk}:{kind}:{channel}",
-                details=details,
+                due_at=now,
+                dedupe_key=session_dedupe_key(following, kind, channel),
             )
-            for channel in consented_channels(patient)
+            for channel in consented_channels(following.patient)
         ]
     )
 
 
-def courses_next_due_remind(*, now: datetime | None = None) -> int:
-    """The sweep behind `reminders_after_session_completed`: every course finished in the last
-    year without its "next course due" row gets one (R11). Returns how many courses got rows."""
+def next_course_nudge_at(zone: tzinfo, *, now: datetime) -> datetime:
+    """R11: when a "next course due" nudge written now goes out: at the nudge hour in the
+    practice's zone (R24), today or, once that has passed, tomorrow; never in the night."""
+    day = now.astimezone(zone).date()
+    at = datetime.combine(day, time(NUDGE_HOUR), tzinfo=zone)
+    if at < now:
+        # The next day's wall-clock hour, not 24 hours on: a DST change may lie between.
+        at = datetime.combine(day + timedelta(days=1), time(NUDGE_HOUR), tzinfo=zone)
+    return at
+
+
+def next_course_due_remind(*, practice: Practice, now: datetime | None = None) -> int:
+    """R11, R12, R21: every patient of the practice in a chronic/prevention plan whose next
+    course is due within the notice, and not booked, is nudged with the type the rotation
+    proposes. One row per patient, channel and due period (the course the next one follows),
+    so a second run the same day or a redelivered task queues nothing twice (R22). Call inside
+    a transaction. Returns the rows offered."""
     now = now or timezone.now()
-    year_ago = (now - timedelta(days=365)).date()
-    courses = (
-        Course.objects.filter(
-            status=CourseStatus.COMPLETED,
-            start_date__gt=year_ago,
-            patient__chronic_plan=True,
-            patient__archived=False,
-        )
-        .exclude(reminders__kind=ReminderKind.COURSE_NEXT_DUE)
-        .select_related("patient", "practice__settings")
-    )
-    count = 0
-    for course in courses:
+    zone = practice.zone
+    kind = ReminderKind.COURSE_NEXT_DUE
+    at = next_course_nudge_at(zone, now=now)
+    rows: list[Reminder] = []
+    for due in patients_due_for_course(practice=practice, today=now.astimezone(zone).date()):
+        # A course overdue (or a first one, due at once) is "due around" the day it is told.
+        details = {"due_on": max(due.due_on, at.astimezone(zone).date()).isoformat()}
+        if due.proposed_type is not None:
+            details["massage_type_name"] = due.proposed_type.name
+        # The due period is the course the next one follows. After a course the key is the
+        # one the nudge written when a course ended used to have: a patient nudged that way
+        # before this sweep existed is not nudged again.
+        if due.last_course is not None:
+            key = f"course:{due.last_course.pk}:{kind}"
+        else:
+            key = f"patient:{due.patient.pk}:{kind}:first"
+        rows += [
+            _row(
+                patient=due.patient,
+                course=due.last_course,
+                kind=kind,
+                channel=channel,
+                due_at=at,
+                dedupe_key=f"{key}:{channel}",
+                details=details,
+            )
+            for channel in consented_channels(due.patient)
+        ]
+    _queue(rows)
+    return len(rows)
+
+
+def courses_due_remind(*, now: datetime | None = None) -> int:
+    """R11: `next_course_due_remind` for every practice, each in its own transaction. Returns
+    the rows offered."""
+    now = now or timezone.now()
+    offered = 0
+    for practice in Practice.objects.select_related("settings").order_by("pk"):
         with transaction.atomic():
-            if course_next_due_remind(course, now=now):
-                count += 1
-    return count
+            offered += next_course_due_remind(practice=practice, now=now)
+    return offered
 
 
 def screenings_expiring_remind(*, now: datetime | None = None) -> int:

@@ -201,6 +201,7 @@ def test_the_desk_pages_render_in_russian(
     member(practice, Role.FRONT_DESK, email="desk@example.com")
     course = CourseFactory(practice=practice, start_date=today(practice, days=1))
     session = course.sessions.get(sequence=1)
+    PatientFactory(practice=practice, chronic_plan=True)  # due for a first course (R11)
     logged_in(page, live_server, "desk@example.com")
     page.goto(f"{live_server.url}/p/{practice.slug}/calendar/")
     page.get_by_label("Language").select_option("ru")
@@ -213,6 +214,7 @@ def test_the_desk_pages_render_in_russian(
         f"courses/plan/?patient={course.patient_id}",
         "courses/plan/",
         "courses/",
+        "courses/due/",
         f"courses/{course.pk}/",
         f"sessions/{session.pk}/move/",
         f"sessions/{session.pk}/cancel/",

@@ -6,22 +6,28 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from celery.schedules import crontab
 from django.conf import settings
 from hypothesis import given
 from hypothesis import strategies as st
 
 from courses.models import Course, CourseStatus
-from courses.rules import SPREAD, YEAR, r11_most_courses_in_a_year, r11_next_course_due_on
+from courses.rules import (
+    SPREAD,
+    YEAR,
+    r11_course_due,
+    r11_most_courses_in_a_year,
+    r11_next_course_due_on,
+)
 from courses.selectors import r12_proposed_type
+from patients.models import Patient
 from practice.celery import app
 from practice.models import Practice
-from sessions.models import Reminder, SessionStatus
+from sessions.models import Channel, Reminder, SessionStatus
+from sessions.reminders.dispatch import reminders_dispatch
 from sessions.reminders.messages import ReminderKind
-from sessions.tasks import (
-    flag_interrupted_courses,
-    remind_next_course_due,
-    remind_next_courses_due,
-)
+from sessions.tasks import flag_interrupted_courses, remind_next_course_due
+from tests.clock import local
 from tests.factories import CourseFactory, PatientFactory, ScreeningFactory, SessionFactory
 
 JAN_1 = date(2026, 1, 1)
@@ -32,33 +38,40 @@ pytestmark = pytest.mark.clock(datetime.combine(JUNE_1, time(6), tzinfo=UTC))
 
 
 def test_r11_the_next_course_is_due_a_quarter_after_the_last_one_started() -> None:
-    assert r11_next_course_due_on([JAN_1], JAN_1) == JAN_1 + timedelta(days=91)
+    assert r11_next_course_due_on([JAN_1]) == JAN_1 + timedelta(days=91)
 
 
-def test_r11_the_next_course_waits_until_a_fifth_in_a_year_is_no_longer_one() -> None:
-    starts = [JAN_1, date(2026, 3, 1), date(2026, 5, 1), date(2026, 7, 1)]
+def test_r11_the_next_course_waits_until_fewer_than_two_started_in_a_year() -> None:
+    due = r11_next_course_due_on([date(2025, 9, 1), JAN_1, date(2026, 5, 1)])
 
-    due = r11_next_course_due_on(starts, date(2026, 7, 1))
-
-    # September would be the fifth since January; a year after January it is the fourth.
+    # A quarter after May, January and May would be two in the year; a year after January
+    # only May is left.
     assert due == date(2027, 1, 1)
+
+
+def test_r11_a_patient_without_a_course_has_no_due_day_to_wait_for() -> None:
+    assert r11_next_course_due_on([]) is None
 
 
 @given(
     st.lists(st.integers(min_value=0, max_value=1500), min_size=1, max_size=8, unique=True),
 )
-def test_r11_the_due_day_never_breaks_the_yearly_limit(offsets: list[int]) -> None:
+def test_r11_the_due_day_is_the_first_a_chronic_patient_is_due_after_the_spread(
+    offsets: list[int],
+) -> None:
     starts = [JAN_1 + timedelta(days=n) for n in offsets]
     last = max(starts)
 
-    due = r11_next_course_due_on(starts, last)
+    due = r11_next_course_due_on(starts)
 
+    assert due is not None
     assert due >= last + SPREAD
+    assert r11_course_due(starts, due, chronic_plan=True)
     assert r11_most_courses_in_a_year(starts, due) <= 4
-    # And not later than needed: the day before it was either too early or over the limit.
+    # And not later than needed: the day before it was too early or still had two in a year.
     before = due - timedelta(days=1)
-    assert before < last + SPREAD or r11_most_courses_in_a_year(starts, before) > 4
-    assert due - last <= YEAR + SPREAD
+    assert before < last + SPREAD or not r11_course_due(starts, before, chronic_plan=True)
+    assert due - last <= YEAR
 
 
 @pytest.mark.django_db
@@ -75,41 +88,109 @@ def test_r12_the_proposed_type_is_the_next_in_the_rotation_the_screening_allows(
     assert r12_proposed_type(classical).code == "relaxing"
 
 
-def finished_course(practice: Practice, **patient_fields: object) -> Course:
-    patient = PatientFactory(practice=practice, consent_email=True, **patient_fields)
-    ScreeningFactory(patient=patient, screened_on=date(2026, 5, 30))
-    return CourseFactory(
-        patient=patient,
-        kind="classical",
-        start_date=JUNE_1,
-        bare=True,
-        status=CourseStatus.COMPLETED,
-    )
+def course_of(patient: Patient, start: date, **fields: object) -> Course:
+    return CourseFactory(patient=patient, kind="classical", start_date=start, bare=True, **fields)
+
+
+def chronic(practice: Practice, **fields: object) -> Patient:
+    fields.setdefault("consent_email", True)
+    return PatientFactory(practice=practice, chronic_plan=True, **fields)
+
+
+def nudges(**filters: object) -> list[Reminder]:
+    return list(Reminder.objects.filter(kind=ReminderKind.COURSE_NEXT_DUE, **filters))
 
 
 @pytest.mark.django_db
-def test_r11_the_sweep_nudges_each_finished_chronic_course_once(practice: Practice) -> None:
-    due = finished_course(practice, chronic_plan=True)
-    finished_course(practice, chronic_plan=False)
-    followed = finished_course(practice, chronic_plan=True)
-    CourseFactory(patient=followed.patient, kind="relaxing", start_date=date(2026, 8, 1), bare=True)
+def test_r11_the_daily_task_nudges_each_due_patient_once_even_when_run_twice(
+    practice: Practice,
+) -> None:
+    due = chronic(practice)
+    last = course_of(due, date(2026, 3, 10), status=CourseStatus.COMPLETED)  # due June 9
+    first_course = chronic(practice)  # no course yet: due at once
+    later = chronic(practice)
+    course_of(later, date(2026, 5, 20))  # due in August: not yet
+    booked = chronic(practice)
+    course_of(booked, date(2026, 3, 1))
+    course_of(booked, date(2026, 6, 10))  # the next one is booked already
+    course_of(PatientFactory(practice=practice, consent_email=True), date(2026, 1, 10))
 
-    assert remind_next_courses_due.apply().get() == 1
-    assert remind_next_courses_due.apply().get() == 0
+    assert remind_next_course_due.apply().get() == 2
+    remind_next_course_due.apply().get()
 
-    [nudge] = Reminder.objects.filter(kind=ReminderKind.COURSE_NEXT_DUE)
-    assert (nudge.course_id, nudge.patient_id) == (due.pk, due.patient_id)
-    assert nudge.details == {"due_on": "2026-08-31", "massage_type_name": "Relaxing"}
+    assert {(r.patient_id, r.course_id) for r in nudges()} == {
+        (due.pk, last.pk),
+        (first_course.pk, None),
+    }
+    [nudge] = nudges(patient=due)
+    assert nudge.details == {"due_on": "2026-06-09", "massage_type_name": "Relaxing"}
 
 
 @pytest.mark.django_db
-def test_r11_the_nudge_task_for_one_course_is_safe_to_run_twice(practice: Practice) -> None:
-    course = finished_course(practice, chronic_plan=True)
+def test_r11_a_patient_with_no_course_yet_is_sent_a_nudge_for_the_first(
+    practice: Practice, mailoutbox: list
+) -> None:
+    chronic(practice)
+    remind_next_course_due.apply().get()
+    [nudge] = nudges()
 
-    assert remind_next_course_due.apply(args=[course.pk]).get() == 1
-    remind_next_course_due.apply(args=[course.pk]).get()
+    reminders_dispatch(now=nudge.due_at)
 
-    assert Reminder.objects.filter(course=course).count() == 1
+    [mail] = mailoutbox
+    assert "June 1, 2026" in mail.body
+    assert "Classical" in mail.body  # R12: the rotation's first type
+
+
+@pytest.mark.django_db
+def test_r11_a_nudge_goes_out_at_ten_in_the_morning_in_each_practices_zone(
+    practice: Practice, other_practice: Practice, clock
+) -> None:
+    berlin = chronic(practice)
+    new_york = chronic(other_practice)
+    # 15:00 in Berlin, past its hour: tomorrow's; 09:00 in New York: today's.
+    clock.move_to(datetime(2026, 6, 1, 13, tzinfo=UTC))
+
+    remind_next_course_due.apply().get()
+
+    [tomorrow] = nudges(patient=berlin)
+    assert tomorrow.due_at == local(practice, date(2026, 6, 2), 10)
+    assert tomorrow.details["due_on"] == "2026-06-02"
+    [today] = nudges(patient=new_york)
+    assert today.due_at == local(other_practice, JUNE_1, 10)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("email", "sms", "expected"),
+    [(True, False, {Channel.EMAIL}), (False, True, {Channel.SMS}), (False, False, set())],
+)
+def test_r11_the_nudge_uses_only_the_channels_the_patient_consented_to(
+    practice: Practice, email: bool, sms: bool, expected: set[str]
+) -> None:
+    patient = chronic(practice, consent_email=email, consent_sms=sms, phone="+4915112345678")
+
+    remind_next_course_due.apply().get()
+
+    assert {r.channel for r in nudges(patient=patient)} == expected
+
+
+@pytest.mark.django_db
+def test_r11_a_new_due_period_after_the_next_course_gets_its_own_nudge(
+    practice: Practice, clock
+) -> None:
+    patient = chronic(practice)
+    remind_next_course_due.apply().get()
+    course = course_of(patient, date(2026, 6, 3))
+    # A quarter later, less the notice: due on September 2.
+    clock.move_to(datetime(2026, 8, 20, 6, tzinfo=UTC))
+
+    remind_next_course_due.apply().get()
+    remind_next_course_due.apply().get()
+
+    assert [(r.course_id, r.details["due_on"]) for r in nudges(patient=patient)] == [
+        (None, "2026-06-01"),
+        (course.pk, "2026-09-02"),
+    ]
 
 
 def missed(course: Course, statuses: list[SessionStatus]) -> None:
@@ -155,3 +236,17 @@ def test_r21_beat_sweeps_the_outbox_every_minute_and_runs_the_lifecycle_tasks() 
     app.loader.import_default_modules()
     for entry in schedule.values():
         assert entry["task"] in app.tasks, entry["task"]
+
+
+def test_r11_beat_runs_the_next_course_nudge_once_a_day() -> None:
+    [entry] = [
+        entry
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == remind_next_course_due.name
+    ]
+    daily = entry["schedule"]
+
+    assert isinstance(daily, crontab)
+    assert (len(daily.minute), len(daily.hour)) == (1, 1)
+    assert daily.day_of_week == set(range(7))
+    assert (len(daily.day_of_month), len(daily.month_of_year)) == (31, 12)

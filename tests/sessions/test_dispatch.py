@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +29,7 @@ from sessions.reminders.channels import (
 from sessions.reminders.dispatch import reminders_dispatch
 from sessions.reminders.messages import ReminderKind
 from sessions.reminders.outbox import (
+    next_course_due_remind,
     reminders_after_session_completed,
     reminders_retry,
     screenings_expiring_remind,
@@ -36,6 +37,7 @@ from sessions.reminders.outbox import (
 from sessions.tasks import dispatch_due_reminders, remind_expiring_screenings
 from tests.clock import local, today
 from tests.factories import (
+    CourseFactory,
     PatientFactory,
     PracticeFactory,
     ReminderFactory,
@@ -499,8 +501,8 @@ def test_r21_a_course_confirmation_holds_every_session_and_the_next_course_is_nu
     assert "June 2, 2026 at 10:00" in confirmation.body
 
     Session.objects.filter(course=course).update(status=SessionStatus.COMPLETED)
-    last = course.sessions.order_by("sequence").last()
-    reminders_after_session_completed(last, now=last.ends_at)
+    # Two weeks before the next course is due, the daily sweep writes the nudge.
+    next_course_due_remind(practice=practice, now=local(practice, date(2026, 8, 18), 6))
     nudge = Reminder.objects.get(kind=ReminderKind.COURSE_NEXT_DUE)
     mailoutbox.clear()
     reminders_dispatch(now=nudge.due_at)
@@ -508,6 +510,34 @@ def test_r21_a_course_confirmation_holds_every_session_and_the_next_course_is_nu
     [mail] = mailoutbox
     assert "Sept. 1, 2026" in mail.body  # R11: a quarter after June 2
     assert "Relaxing" in mail.body  # R12: the next type in the rotation
+
+
+@pytest.mark.parametrize("first_course", [True, False], ids=["first course", "next course"])
+def test_r11_a_nudge_is_not_sent_once_the_next_course_is_booked_or_the_plan_ends(
+    practice: Practice, first_course: bool
+) -> None:
+    booking, leaving = (
+        PatientFactory(practice=practice, consent_email=True, chronic_plan=True) for _ in range(2)
+    )
+    if not first_course:
+        for patient in (booking, leaving):
+            CourseFactory(patient=patient, start_date=date(2026, 3, 1), bare=True)
+    next_course_due_remind(practice=practice, now=NOW)
+    CourseFactory(patient=booking, start_date=date(2026, 6, 8), bare=True)
+    type(leaving).objects.filter(pk=leaving.pk).update(chronic_plan=False)
+
+    report = reminders_dispatch(now=NOW + timedelta(days=1))
+
+    assert (report.sent, report.cancelled) == (0, 2)
+    stale = Reminder.objects.filter(kind=ReminderKind.COURSE_NEXT_DUE)
+    assert {(r.patient_id, r.status, r.last_error) for r in stale} == {
+        (booking.pk, ReminderStatus.CANCELLED, "The next course is booked."),
+        (
+            leaving.pk,
+            ReminderStatus.CANCELLED,
+            "The patient is no longer in a chronic/prevention plan.",
+        ),
+    }
 
 
 def test_r21_the_next_session_and_screening_reminders_name_their_dates(

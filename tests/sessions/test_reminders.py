@@ -3,12 +3,11 @@ session, screenings about to expire. Sending is in test_dispatch.py."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
 
-from courses.models import CourseStatus
 from patients.models import Screening
 from practice.errors import Conflict
 from practice.models import Practice
@@ -16,6 +15,7 @@ from sessions.booking.sessions import session_cancel, session_reschedule
 from sessions.models import Channel, Reminder, ReminderStatus, SessionStatus
 from sessions.reminders.messages import ReminderKind
 from sessions.reminders.outbox import (
+    next_course_due_remind,
     reminders_after_booking,
     reminders_after_session_completed,
     screenings_expiring_remind,
@@ -30,6 +30,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
 CONFIRMATION = ReminderKind.BOOKING_CONFIRMATION
 FIRST = ReminderKind.FIRST_REMINDER
 SECOND = ReminderKind.SECOND_REMINDER
+# The day before the "next course due" nudge's notice begins (R11).
+NOTICE_AND_A_DAY = timedelta(days=15)
 
 
 def test_r21_booking_queues_the_confirmation_now_and_both_reminders_per_channel(
@@ -207,39 +209,28 @@ def test_r21_after_a_course_session_the_next_one_is_reminded_once(practice: Prac
     assert (reminder.due_at, reminder.course_id, reminder.session_version) == (later, course.pk, 1)
 
 
-def test_r11_after_the_last_session_of_a_chronic_patients_course_the_next_is_due(
-    practice: Practice,
+def test_r11_a_chronic_patients_finished_course_is_followed_by_a_nudge_when_it_is_near(
+    practice: Practice, clock
 ) -> None:
     patient = PatientFactory(practice=practice, consent_email=True, chronic_plan=True)
     course = book_course(practice, patient=patient)
     sessions = list(course.sessions.order_by("sequence"))
     for session in sessions:
         complete(session)
-    after = sessions[-1].ends_at
+    due_on = course.start_date + timedelta(days=91)
 
-    reminders_after_session_completed(sessions[-1], now=after)
+    # After the last session, nothing yet: the next course is weeks away.
+    reminders_after_session_completed(sessions[-1], now=sessions[-1].ends_at)
+    next_course_due_remind(practice=practice, now=local(practice, due_on, 8) - NOTICE_AND_A_DAY)
+    assert not Reminder.objects.filter(kind=ReminderKind.COURSE_NEXT_DUE).exists()
+    # Two weeks ahead of the due day, the daily sweep's nudge goes out at 10:00 local.
+    clock.move_to(local(practice, due_on - timedelta(days=14), 4))
+    next_course_due_remind(practice=practice)
 
     [nudge] = Reminder.objects.filter(course=course, kind=ReminderKind.COURSE_NEXT_DUE)
-    due_on = date.fromisoformat(nudge.details["due_on"])
-    assert due_on == course.start_date + timedelta(days=91)
-    # Sent two weeks ahead of the due day, at 10:00 in the practice's zone.
+    assert nudge.details["due_on"] == due_on.isoformat()
     assert nudge.due_at == local(practice, due_on - timedelta(days=14), 10)
     assert nudge.details["massage_type_name"] != "Classical"  # R12: the rotation moves on
-
-
-def test_r11_a_patient_outside_a_chronic_plan_gets_no_next_course_nudge(
-    practice: Practice,
-) -> None:
-    course = book_course(practice)
-    sessions = list(course.sessions.order_by("sequence"))
-    for session in sessions:
-        complete(session)
-    course.status = CourseStatus.COMPLETED
-    course.save()
-
-    reminders_after_session_completed(sessions[-1], now=sessions[-1].ends_at)
-
-    assert not Reminder.objects.filter(kind=ReminderKind.COURSE_NEXT_DUE).exists()
 
 
 def test_r21_a_screening_expiring_before_a_booked_session_is_reminded(
