@@ -16,7 +16,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
 
-from practice.api_errors import ErrorSerializer
+from practice.api_errors import ERROR_BODY
 
 FAILURES = {
     "400": (
@@ -44,7 +44,7 @@ class PracticeAutoSchema(AutoSchema):
             responses.setdefault(code, {"description": FAILURES[code]})
         for code, response in responses.items():
             if code >= "400" and "content" not in response:
-                error = OpenApiResponse(ErrorSerializer, description=response["description"])
+                error = OpenApiResponse(ERROR_BODY, description=response["description"])
                 responses[code] = self._get_response_for_code(error, code)
         operation["responses"] = dict(sorted(responses.items()))
         return operation
