@@ -45,6 +45,7 @@ from patients.services import (
     patient_update,
 )
 from practice.api import (
+    DayField,
     MembershipSerializer,
     PracticeSerializer,
     ScopedFieldsSerializer,
@@ -227,19 +228,26 @@ class PatientSelfSerializer(serializers.ModelSerializer):
 
 
 class DayQuerySerializer(serializers.Serializer):
-    on = serializers.DateField(required=False)
+    on = DayField(required=False)
 
 
-SEARCH = OpenApiParameter(
-    "q", OpenApiTypes.STR, description="Part of the name (any word order), phone or email."
-)
-ARCHIVED = OpenApiParameter(
-    "archived", OpenApiTypes.BOOL, description="true: archived patients only; default: current."
-)
+class PatientListQuerySerializer(serializers.Serializer):
+    # A CharField refuses NUL characters (which PostgreSQL cannot compare) with a message.
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Part of the name (any word order), phone or email."),
+    )
+    archived = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("true: archived patients only; default: current."),
+    )
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[SEARCH, ARCHIVED]),
+    list=extend_schema(parameters=[PatientListQuerySerializer]),
     retrieve=extend_schema(
         responses=PolymorphicProxySerializer(
             component_name="PatientOrOwnRecord",
@@ -285,9 +293,10 @@ class PatientViewSet(
         patients = patients_visible_to(membership=request_membership(self.request))
         if self.action != "list":
             return patients
-        archived = self.request.query_params.get("archived", "").lower() in ("1", "true", "yes")
-        patients = patients.filter(archived=archived)
-        return patient_search(patients=patients, query=self.request.query_params.get("q", ""))
+        query = PatientListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        patients = patients.filter(archived=query.validated_data["archived"])
+        return patient_search(patients=patients, query=query.validated_data["q"])
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         if self.action in ("create", "update", "partial_update"):

@@ -14,7 +14,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +33,7 @@ from patients.services import (
     clearance_add,
     screening_record,
 )
+from practice.api import DayField, JSONParser
 from practice.models import User
 from practice.permissions import (
     IsPracticeMember,
@@ -62,8 +63,14 @@ class ClearanceSerializer(serializers.ModelSerializer):
 
 
 class ScreeningSerializer(serializers.ModelSerializer):
-    recorded_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
-    confirmed_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+    # Both are nullable: a user deleted later leaves null, and a screening the patient filled
+    # in is unconfirmed until staff go through it.
+    recorded_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        allow_null=True
+    )
+    confirmed_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        allow_null=True
+    )
     answers = AnswerSerializer(many=True)
     clearances = ClearanceSerializer(many=True)
     outcome = serializers.SerializerMethodField()
@@ -105,7 +112,7 @@ class AnswerInputSerializer(serializers.Serializer):
 class ClearanceInputSerializer(serializers.Serializer):
     item = serializers.CharField(max_length=40)
     doctor_name = serializers.CharField(max_length=200)
-    issued_on = serializers.DateField()
+    issued_on = DayField()
 
 
 class ClearanceUploadSerializer(ClearanceInputSerializer):
@@ -116,7 +123,7 @@ class ScreeningInputSerializer(serializers.Serializer):
     """Shapes only: ranges (temperature 30-45 °C, systolic 60-300 mmHg, ...), the catalogue
     and R7 are checked by the service, so the admin and the API say the same."""
 
-    screened_on = serializers.DateField(required=False)
+    screened_on = DayField(required=False)
     temperature = serializers.DecimalField(
         max_digits=4, decimal_places=1, required=False, allow_null=True
     )

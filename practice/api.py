@@ -1,15 +1,19 @@
 """What every API view shares: practice-scoped related fields, the practice and membership
-serializers, and small field helpers."""
+serializers, the JSON parser, and small field helpers (days and moments of the calendar)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from datetime import date
+from typing import IO, Any
 
 from django.db import models
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import exceptions, parsers, serializers
 
+from practice.calendar import year_error
 from practice.models import Membership, Practice, Role
 from practice.tenancy import PracticeAPIRequest
 
@@ -79,3 +83,38 @@ def status_field(choices: type[models.TextChoices], **kwargs: Any) -> serializer
         pass
 
     return StatusField(choices=choices.choices, **kwargs)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's parser, except that a body nested deeper than Python's recursion limit (`[`
+    5,000 times) is a 400 like any other malformed JSON: the standard library's decoder
+    raises RecursionError there, which DRF lets through as a 500."""
+
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise exceptions.ParseError(_("The JSON body is nested too deeply.")) from exc
+
+
+def in_calendar_years(value: date) -> None:
+    """Days and moments of the calendar stay in the years it computes with: the services add
+    days and durations to them, which would overflow near year 1 or 9999 (a 500)."""
+    year_error(value.year)
+
+
+class DayField(serializers.DateField):
+    """A day of the practice's calendar: a query's range, a course's start, a screening's."""
+
+    default_validators = [in_calendar_years]
+
+
+class MomentField(serializers.DateTimeField):
+    """A moment of the practice's calendar: a session's start."""
+
+    default_validators = [in_calendar_years]

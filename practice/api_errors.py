@@ -12,12 +12,32 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, status
+from drf_spectacular.utils import inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from practice.errors import Conflict
+
+# The schema's picture of what `exception_handler` writes: `practice.api_schema` documents it
+# for every failure. Inline, as a field named `errors` declared on a Serializer subclass would
+# shadow its `errors` property for the type checker.
+ERROR_BODY = inline_serializer(
+    name="Error",
+    fields={
+        "status": serializers.IntegerField(help_text="The HTTP status, repeated."),
+        "code": serializers.CharField(help_text="What went wrong, for programs: `invalid`, ..."),
+        "detail": serializers.CharField(help_text="What went wrong, for people."),
+        "errors": serializers.DictField(
+            required=False,
+            help_text=(
+                "Validation failures only: each field (or `non_field_errors`) with its "
+                "messages; a nested field's messages are nested the same way."
+            ),
+        ),
+    },
+)
 
 
 class ConflictResponse(exceptions.APIException):

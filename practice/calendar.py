@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from practice.models import Practice
@@ -50,6 +51,19 @@ DAY_CLOSED_MESSAGES = {
     DayClosed.FULLY_BOOKED: _("No free time left that day."),
     DayClosed.OUT_OF_RANGE: _("The day is in the past or beyond the booking horizon."),
 }
+
+
+# A date typed into a URL, a form or an API request outside these years is refused with a
+# message rather than overflowing the date arithmetic (date.max + 1 day) into a 500.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def year_error(year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError(
+            _("Choose a date between %(first)d and %(last)d.")
+            % {"first": FIRST_YEAR, "last": LAST_YEAR}
+        )
 
 
 def epoch(moment: datetime) -> int:

@@ -13,7 +13,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from patients.api import PatientScopedSerializer
-from practice.api import renamed
+from practice.api import DayField, renamed
 from practice.models import MassageType, Room, Therapist
 from practice.permissions import IsPracticeMember
 from practice.tenancy import PracticeAPIRequest
@@ -42,8 +42,8 @@ class AvailabilityQuerySerializer(PatientScopedSerializer):
     room = serializers.PrimaryKeyRelatedField(
         queryset=Room.objects.filter(active=True), required=False
     )
-    from_ = serializers.DateField(help_text=_("First day (the practice's local date)."))
-    to = serializers.DateField(help_text=_("Last day, included."))
+    from_ = DayField(help_text=_("First day (the practice's local date)."))
+    to = DayField(help_text=_("Last day, included."))
     duration = serializers.IntegerField(
         min_value=MIN_SESSION_MINUTES,
         max_value=MAX_SESSION_MINUTES,

@@ -17,7 +17,7 @@ from courses.models import DEFAULT_SESSIONS, Cadence, Course, CourseStatus
 from courses.services import CourseRequest
 from patients.api import PatientScopedSerializer
 from patients.models import Patient
-from practice.api import status_field
+from practice.api import DayField, MomentField, status_field
 from practice.models import MassageType, Room, Therapist
 from practice.permissions import IsPracticeMember, IsStaff, practice_request, request_membership
 from practice.tenancy import PracticeAPIRequest
@@ -37,7 +37,7 @@ class CourseRequestSerializer(PatientScopedSerializer):
     room = serializers.PrimaryKeyRelatedField(
         queryset=Room.objects.all(), required=False, allow_null=True
     )
-    start_date = serializers.DateField()
+    start_date = DayField()
     preferred_time = serializers.TimeField(help_text=_("Local wall-clock time (R24)."))
     # Bounds are checked by the R9 rule itself, so the message names it.
     sessions_count = serializers.IntegerField(default=DEFAULT_SESSIONS)
@@ -60,7 +60,7 @@ class CourseRequestSerializer(PatientScopedSerializer):
 
 class CourseBookSerializer(CourseRequestSerializer):
     sessions = serializers.ListField(
-        child=serializers.DateTimeField(),
+        child=MomentField(),
         required=False,
         max_length=32,
         help_text=_("The plan's session starts; omitted: plan now and book that."),

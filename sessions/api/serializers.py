@@ -14,7 +14,7 @@ from courses.models import MAX_SESSIONS, Course
 from patients.api import PatientScopedSerializer
 from patients.models import Patient
 from patients.screening import Zone
-from practice.api import is_patient, renamed, status_field
+from practice.api import DayField, MomentField, is_patient, renamed, status_field
 from practice.models import MassageType, Role, Room, Therapist
 from practice.permissions import PracticeRole
 from practice.tenancy import PracticeAPIRequest
@@ -70,7 +70,7 @@ class SessionBookSerializer(PatientScopedSerializer):
     room = serializers.PrimaryKeyRelatedField(
         queryset=Room.objects.all(), required=False, allow_null=True
     )
-    starts_at = serializers.DateTimeField()
+    starts_at = MomentField()
     minutes = serializers.IntegerField(
         min_value=MIN_SESSION_MINUTES, max_value=MAX_SESSION_MINUTES, required=False
     )
@@ -96,8 +96,8 @@ class SessionBookSerializer(PatientScopedSerializer):
 
 
 class SessionListQuerySerializer(PatientScopedSerializer):
-    from_ = serializers.DateField(required=False)
-    to = serializers.DateField(required=False)
+    from_ = DayField(required=False)
+    to = DayField(required=False)
     therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all(), required=False)
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all(), required=False)
     status = status_field(SessionStatus, required=False)
@@ -112,7 +112,7 @@ class SessionListQuerySerializer(PatientScopedSerializer):
 
 
 class RescheduleSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
+    starts_at = MomentField()
 
 
 class CancelSerializer(serializers.Serializer):

@@ -142,7 +142,13 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         return Response(SessionSerializer(session).data)
 
-    @extend_schema(request=CancelSerializer, responses=CancellationSerializer)
+    @extend_schema(
+        request=CancelSerializer,
+        responses={
+            200: CancellationSerializer,
+            409: OpenApiResponse(description="Only a booked session can be cancelled."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: PracticeAPIRequest, pk: str | None = None) -> Response:
         given = CancelSerializer(data=request.data)

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from practice.calendar import Calendar, Span, epoch, from_epoch, local_range
+from practice.calendar import Calendar, Span, epoch, from_epoch, local_range, year_error
 from practice.errors import Conflict
 from practice.models import Practice, Room, Therapist
 from practice.pages import Notices, errors_to_form
@@ -51,18 +51,6 @@ NOTICES = Notices(
     }
 )
 render_page = NOTICES.render
-
-# A date typed into the URL outside these years is refused with a message rather than
-# overflowing the date arithmetic (date.max + 1 day) into a 500.
-FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-def year_error(year: int) -> None:
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValidationError(
-            _("Choose a date between %(first)d and %(last)d.")
-            % {"first": FIRST_YEAR, "last": LAST_YEAR}
-        )
 
 
 class CalendarForm(forms.Form):

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from courses.models import DEFAULT_SESSIONS, MAX_SESSIONS, MIN_SESSIONS, Cadence
 from courses.services import CourseRequest
 from patients.models import Patient
+from practice.calendar import year_error
 from practice.models import MassageType, Practice, Room, Therapist
-from sessions.pages.calendar import year_error
 
 
 class CourseCancelForm(forms.Form):

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import call_command
+from drf_spectacular.generators import SchemaGenerator
 
 
 def test_openapi_schema_generates_without_warnings(tmp_path) -> None:
@@ -19,3 +22,47 @@ def test_swagger_ui_and_schema_are_served(client) -> None:
     # Swagger UI is served from our static files, so the docs work without the internet.
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs.content.decode()
     assert "cdn" not in docs.content.decode().lower()
+
+
+def api_schema() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_schema_every_operation_documents_its_failures_with_the_error_body() -> None:
+    error = {"$ref": "#/components/schemas/Error"}
+    # The error body naming the records a new patient looks like (status, code, detail too).
+    duplicates = {"$ref": "#/components/schemas/DuplicateResponse"}
+    operations = [
+        (path, method, operation)
+        for path, methods in api_schema()["paths"].items()
+        for method, operation in methods.items()
+    ]
+
+    for path, method, operation in operations:
+        responses = operation["responses"]
+        expected = {"400", "401", "429"}
+        if not path.startswith("/api/v1/auth/"):
+            expected.add("403")
+        if "{" in path:
+            expected.add("404")
+        if "requestBody" in operation:
+            expected.add("415")
+        assert expected <= set(responses), (method, path)
+        for code, response in responses.items():
+            if code >= "400":
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == error or (code, schema) == ("409", duplicates), (path, code)
+    statuses = {(path, method): set(op["responses"]) for path, method, op in operations}
+    assert "409" in statuses[("/api/v1/sessions/{id}/cancel/", "post")]
+    assert "404" in statuses[("/api/v1/sessions/", "get")]  # a page past the last
+
+
+def test_schema_local_times_and_nullable_users_match_what_is_served() -> None:
+    components = api_schema()["components"]["schemas"]
+    preferred_time = components["Course"]["properties"]["preferred_time"]
+    screening = components["Screening"]["properties"]
+
+    assert "format" not in preferred_time
+    assert re.match(preferred_time["pattern"], "13:00:00")
+    assert screening["confirmed_by"]["nullable"] is True
+    assert screening["recorded_by"]["nullable"] is True
