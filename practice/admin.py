@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Field, ForeignKey, ManyToManyField, Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
+from django.db.models.fields.reverse_related import ForeignObjectRel
+from django.forms import TypedChoiceField
 from django.forms.models import BaseInlineFormSet, ModelChoiceField, ModelMultipleChoiceField
 from django.http import HttpRequest
 from django.urls import reverse
@@ -18,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from practice.admin_site import managed_practice_ids
 from practice.invitations import staff_invitation_send, staff_invitation_token, staff_invite
 from practice.models import (
+    STAFF_ROLE_CHOICES,
     STAFF_ROLES,
     Closure,
     MassageType,
@@ -82,6 +86,29 @@ class PracticeRelatedFilter(admin.RelatedFieldListFilter):
         return [(row.pk, str(row)) for row in choices]
 
 
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id field names the row it holds only when the user may pick that row: a key
+    typed into a form that comes back with errors must not show another practice's row."""
+
+    def __init__(
+        self,
+        rel: ForeignObjectRel,
+        admin_site: admin.AdminSite,
+        choices: QuerySet[Any],
+        using: str | None,
+    ) -> None:
+        super().__init__(rel, admin_site, using=using)
+        self.offered = choices
+
+    def label_and_url_for_value(self, value: Any) -> tuple[str, str]:
+        key = self.rel.get_related_field().name
+        try:
+            allowed = self.offered.filter(**{key: value}).exists()
+        except (ValueError, ValidationError):
+            allowed = False
+        return super().label_and_url_for_value(value) if allowed else ("", "")
+
+
 class ManagerScope:
     """A manager may do everything with their own practices' rows, and pick only those; a
     superuser may do everything with all."""
@@ -110,7 +137,14 @@ class ManagerScope:
     ) -> ModelChoiceField[Any] | None:
         kwargs.setdefault("queryset", self._choices(db_field, request))
         # The next class in a model admin's or an inline's MRO is Django's own.
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        field: ModelChoiceField[Any] | None = super().formfield_for_foreignkey(  # type: ignore[misc]
+            db_field, request, **kwargs
+        )
+        if field is not None and type(field.widget) is ForeignKeyRawIdWidget:
+            field.widget = ScopedRawIdWidget(
+                db_field.remote_field, field.widget.admin_site, field.queryset, field.widget.db
+            )
+        return field
 
     def formfield_for_manytomany(
         self, db_field: ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
@@ -250,6 +284,22 @@ class MembershipAdmin(PracticeScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Membership | None = None
+    ) -> Sequence[str]:
+        # A patient becomes staff only by accepting a staff invitation, with their consent.
+        if obj is not None and obj.role == Role.PATIENT:
+            return (*self.readonly_fields, "role")
+        return self.readonly_fields
+
+    def formfield_for_choice_field(
+        self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> TypedChoiceField:
+        if db_field.name == "role":
+            # ...and a member of the staff does not become a patient here either.
+            kwargs["choices"] = STAFF_ROLE_CHOICES
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
 
 @admin.register(StaffInvitation)

@@ -323,6 +323,23 @@ def test_admin_membership_keeps_its_user_and_practice(worlds) -> None:
     )
 
 
+def test_admin_membership_role_stays_among_staff_or_patient(worlds) -> None:
+    own, _foreign = worlds
+    client = logged_in(own.manager)
+    patient = Membership.objects.get(practice=own.practice, role=Role.PATIENT)
+    desk = Membership.objects.get(practice=own.practice, user=own.desk)
+
+    promoted = client.post(url(Membership, "change", patient.pk), {"role": Role.MANAGER})
+    demoted = client.post(url(Membership, "change", desk.pk), {"role": Role.PATIENT})
+
+    assert promoted.status_code == 302
+    assert demoted.status_code == 200
+    assert "Select a valid choice" in demoted.content.decode()
+    patient.refresh_from_db()
+    desk.refresh_from_db()
+    assert (patient.role, desk.role) == (Role.PATIENT, Role.FRONT_DESK)
+
+
 def therapist_form(practice: Practice, **fields: object) -> dict[str, object]:
     return {
         "practice": practice.pk,
@@ -341,7 +358,9 @@ def test_admin_therapist_cannot_be_linked_to_another_practices_user(worlds) -> N
     own, foreign = worlds
     client = logged_in(own.manager)
 
-    response = client.post(url(Therapist, "add"), therapist_form(own.practice, user=foreign.desk.pk))
+    response = client.post(
+        url(Therapist, "add"), therapist_form(own.practice, user=foreign.desk.pk)
+    )
 
     page = response.content.decode()
     assert response.status_code == 200
@@ -370,3 +389,20 @@ def test_tenancy_therapist_model_refuses_a_user_outside_its_practice(worlds) -> 
 
     with pytest.raises(ValidationError, match="invite them first"):
         therapist.full_clean()
+
+
+def test_tenancy_a_raw_id_field_names_no_row_of_another_practice(worlds, rf) -> None:
+    own, foreign = worlds
+
+    class RawIdTimeOffAdmin(PracticeScopedAdmin):
+        raw_id_fields = ("therapist",)
+
+    request = rf.get("/admin/")
+    request.user = own.manager
+    form_class = RawIdTimeOffAdmin(TimeOff, admin.site).get_form(request)
+
+    def shown(therapist: Therapist) -> str:
+        return str(form_class({"practice": own.practice.pk, "therapist": therapist.pk}))
+
+    assert own.therapist.name in shown(own.therapist)
+    assert foreign.therapist.name not in shown(foreign.therapist)
