@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django import forms
@@ -11,7 +10,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Field, ForeignKey, ManyToManyField, Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
-from django.db.models.fields.reverse_related import ForeignObjectRel
+from django.db.models.fields.related import RelatedField
+from django.db.models.fields.reverse_related import ManyToOneRel
 from django.forms import TypedChoiceField
 from django.forms.models import BaseInlineFormSet, ModelChoiceField, ModelMultipleChoiceField
 from django.http import HttpRequest
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     # The stubs' names for `list_filter` and its entries (a field name, a field, a filter).
     from django.contrib.admin.options import _ListFilterT
     from django.utils.datastructures import _ListOrTuple
+    from django.utils.functional import _StrOrPromise
 
 
 def practice_choices(model: type[Model], request: HttpRequest) -> QuerySet[Any]:
@@ -77,13 +78,16 @@ class PracticeRelatedFilter(admin.RelatedFieldListFilter):
     """ "By therapist" and every other filter by a related row lists the manager's rows only."""
 
     def field_choices(
-        self, field: Field[Any, Any], request: HttpRequest, model_admin: admin.ModelAdmin[Any]
-    ) -> list[tuple[object, str]]:
+        self,
+        field: RelatedField[Any, Any],
+        request: HttpRequest,
+        model_admin: admin.ModelAdmin[Any],
+    ) -> list[tuple[str, _StrOrPromise]]:
         choices = practice_choices(related_model(field), request)
         ordering = self.field_admin_ordering(field, request, model_admin)
         if ordering:
             choices = choices.order_by(*ordering)
-        return [(row.pk, str(row)) for row in choices]
+        return [(str(row.pk), str(row)) for row in choices]
 
 
 class ScopedRawIdWidget(ForeignKeyRawIdWidget):
@@ -92,7 +96,7 @@ class ScopedRawIdWidget(ForeignKeyRawIdWidget):
 
     def __init__(
         self,
-        rel: ForeignObjectRel,
+        rel: ManyToOneRel,
         admin_site: admin.AdminSite,
         choices: QuerySet[Any],
         using: str | None,
@@ -135,14 +139,14 @@ class ManagerScope:
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField[Any] | None:
-        kwargs.setdefault("queryset", self._choices(db_field, request))
+        choices = kwargs.setdefault("queryset", self._choices(db_field, request))
         # The next class in a model admin's or an inline's MRO is Django's own.
         field: ModelChoiceField[Any] | None = super().formfield_for_foreignkey(  # type: ignore[misc]
             db_field, request, **kwargs
         )
         if field is not None and type(field.widget) is ForeignKeyRawIdWidget:
             field.widget = ScopedRawIdWidget(
-                db_field.remote_field, field.widget.admin_site, field.queryset, field.widget.db
+                db_field.remote_field, field.widget.admin_site, choices, field.widget.db
             )
         return field
 
@@ -187,10 +191,10 @@ class PracticeScopedAdmin(ManagerScope, admin.ModelAdmin):
             return entry
         return (entry, PracticeRelatedFilter)
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         if not super().lookup_allowed(lookup, value, request):
             return False
-        return request is None or not names_foreign_rows(self.model, lookup, value, request)
+        return not names_foreign_rows(self.model, lookup, value, request)
 
 
 def names_foreign_rows(model: type[Model], lookup: str, value: str, request: HttpRequest) -> bool:
@@ -287,7 +291,7 @@ class MembershipAdmin(PracticeScopedAdmin):
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: Membership | None = None
-    ) -> Sequence[str]:
+    ) -> _ListOrTuple[str]:
         # A patient becomes staff only by accepting a staff invitation, with their consent.
         if obj is not None and obj.role == Role.PATIENT:
             return (*self.readonly_fields, "role")
@@ -295,11 +299,15 @@ class MembershipAdmin(PracticeScopedAdmin):
 
     def formfield_for_choice_field(
         self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> TypedChoiceField:
+    ) -> TypedChoiceField | None:
         if db_field.name == "role":
             # ...and a member of the staff does not become a patient here either.
             kwargs["choices"] = STAFF_ROLE_CHOICES
         return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+
+# What a manager fills in to invite someone.
+INVITATION_FIELDS = ("practice", "email", "role")
 
 
 @admin.register(StaffInvitation)
@@ -310,14 +318,14 @@ class StaffInvitationAdmin(PracticeScopedAdmin):
     list_filter = ("practice", "role")
     search_fields = ("email",)
     list_select_related = ("practice",)
-    fields = ("practice", "email", "role")
+    fields = INVITATION_FIELDS
 
     def get_fields(
         self, request: HttpRequest, obj: StaffInvitation | None = None
-    ) -> Sequence[str | Sequence[str]]:
+    ) -> tuple[str, ...]:
         if obj is None:
-            return self.fields
-        return (*self.fields, "invited_by", "created_at", "accepted_at", "accepted_by")
+            return INVITATION_FIELDS
+        return (*INVITATION_FIELDS, "invited_by", "created_at", "accepted_at", "accepted_by")
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

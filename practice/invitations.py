@@ -105,9 +105,12 @@ def staff_invitation_token(*, invitation: StaffInvitation) -> str:
 
 def staff_invitation_read(*, token: str) -> StaffInvitation:
     claims = signed_claims(token=token, salt=STAFF_INVITATION_SALT)
+    pk, email = claims.get("invitation"), claims.get("email")
+    if not (isinstance(pk, int) and isinstance(email, str)):
+        raise InvitationInvalid(_("This invitation link is not valid."))
     invitation = (
         StaffInvitation.objects.select_related("practice__settings")
-        .filter(pk=claims.get("invitation"), email=claims.get("email"))
+        .filter(pk=pk, email=email)
         .first()
     )
     if invitation is None:

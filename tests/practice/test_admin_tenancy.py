@@ -179,7 +179,7 @@ class Leak:
 def walk(client: Client, own: World, foreign: World) -> None:
     leak = Leak(foreign.practice)
     offered_own_rows = 0
-    for model, model_admin in scoped_admins():
+    for model, _model_admin in scoped_admins():
         name = model.__name__
         changelist = client.get(url(model, "changelist"))
         leak.assert_none(changelist, f"{name} list")
@@ -187,9 +187,9 @@ def walk(client: Client, own: World, foreign: World) -> None:
             for choice in spec.choices(changelist.context["cl"]):
                 filtered = client.get(url(model, "changelist") + choice["query_string"])
                 leak.assert_none(filtered, f"{name} list {choice['query_string']}")
-            choices = {pk for pk, _label in getattr(spec, "lookup_choices", ())}
             related = getattr(spec.field, "related_model", None) if hasattr(spec, "field") else None
             if related is not None:
+                choices = {int(pk) for pk, _label in spec.lookup_choices}
                 assert not choices & rows_of(foreign.practice, related), f"{name} filter"
                 offered_own_rows += len(choices)
         add = client.get(url(model, "add"))
