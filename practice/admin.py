@@ -178,6 +178,13 @@ class PracticeScopedAdmin(ManagerScope, admin.ModelAdmin):
             return queryset
         return queryset.filter(practice__in=managed_practice_ids(request))
 
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        practices = managed_practice_ids(request)
+        if len(practices) == 1 and not request.user.is_superuser:
+            initial.setdefault("practice", str(next(iter(practices))))
+        return initial
+
     def get_list_filter(self, request: HttpRequest) -> _ListOrTuple[_ListFilterT]:
         filters = self.list_filter
         if not (request.user.is_superuser or len(managed_practice_ids(request)) > 1):

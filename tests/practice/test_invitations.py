@@ -41,6 +41,8 @@ NEW_ACCOUNT = {
 def test_admin_invitation_a_new_person_joins_after_accepting(
     manager_client, practice, client
 ) -> None:
+    form = manager_client.get(INVITE).context["adminform"].form
+    assert form.initial["practice"] == str(practice.pk)  # the manager's only practice
     link = invite(manager_client, practice, "Nina@Example.org", Role.THERAPIST)
 
     assert mail.outbox[-1].to == ["nina@example.org"]
