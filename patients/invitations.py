@@ -6,33 +6,25 @@ changes.
 
 from __future__ import annotations
 
-import logging
-import smtplib
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
-from django.utils import translation
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from patients.models import Patient
 from patients.services import patient_update
+from practice.invitations import (
+    InvitationInvalid,
+    invitation_mail,
+    invited_account,
+    signed_claims,
+)
 from practice.models import Membership, Practice, Role, User
 from practice.services import membership_grant
 
-logger = logging.getLogger(__name__)
-
 INVITATION_SALT = "sessions.portal.invitation"
-INVITATION_DAYS = 7
-
-
-class InvitationInvalid(Exception):
-    """The link cannot be used: tampered with, expired, spent, or its record changed."""
 
 
 @dataclass(frozen=True)
@@ -51,17 +43,8 @@ def invitation_token(*, patient: Patient) -> str:
 
 
 def invitation_read(*, token: str, practice: Practice) -> Invitation:
-    try:
-        claims = signing.loads(token, salt=INVITATION_SALT, max_age=timedelta(days=INVITATION_DAYS))
-    except signing.SignatureExpired as exc:
-        raise InvitationInvalid(
-            _("This invitation has expired. Please ask the practice for a new one.")
-        ) from exc
-    except signing.BadSignature as exc:
-        raise InvitationInvalid(
-            _("This invitation link is not valid. Please check that you copied all of it.")
-        ) from exc
-    if not isinstance(claims, dict) or claims.get("practice") != practice.pk:
+    claims = signed_claims(token=token, salt=INVITATION_SALT)
+    if claims.get("practice") != practice.pk:
         raise InvitationInvalid(_("This invitation link is not valid."))
     patient_id = claims.get("patient")
     patient = (
@@ -94,24 +77,9 @@ def invitation_accept(
         raise InvitationInvalid(
             _("This invitation was already used. Log in with your email and password.")
         )
-    if account is None:
-        if password is None:
-            raise ValidationError(_("Choose a password."))
-        try:
-            # A savepoint: an account of this address created meanwhile (another invitation
-            # accepted at the same moment) must not be taken over without its password.
-            with transaction.atomic():
-                user = User.objects.create_user(
-                    invitation.email, password, full_name=patient.full_name
-                )
-        except IntegrityError as exc:
-            raise ValidationError(
-                _("An account with this address was just created. Please open the link again.")
-            ) from exc
-    else:
-        user = account
+    if account is not None:
         role = (
-            Membership.objects.filter(practice=invitation.practice, user=user)
+            Membership.objects.filter(practice=invitation.practice, user=account)
             .values_list("role", flat=True)
             .first()
         )
@@ -123,6 +91,9 @@ def invitation_accept(
                     "practice to invite another address."
                 )
             )
+    user = invited_account(
+        email=invitation.email, account=account, password=password, full_name=patient.full_name
+    )
     membership_grant(practice=invitation.practice, user=user, role=Role.PATIENT)
     patient_update(patient=patient, user=user)
     return user
@@ -131,17 +102,10 @@ def invitation_accept(
 def invitation_send(*, patient: Patient, practice: Practice, link: str) -> bool:
     """Email the link in the practice's language. False when the mail server refused it:
     the page then shows the link for staff to pass on."""
-    practice_settings = practice.settings
-    sender = practice_settings.sender_email or settings.DEFAULT_FROM_EMAIL
-    if practice_settings.sender_name:
-        sender = f"{practice_settings.sender_name} <{sender}>"
-    context = {"patient": patient, "practice": practice, "link": link, "days": INVITATION_DAYS}
-    with translation.override(practice_settings.language):
-        subject = render_to_string("patients/invitation_subject.txt", context).strip()
-        body = render_to_string("patients/invitation_email.txt", context)
-    try:
-        send_mail(subject, body, sender, [patient.email])
-    except (smtplib.SMTPException, OSError):
-        logger.exception("invitation email to patient %s failed", patient.pk)
-        return False
-    return True
+    return invitation_mail(
+        practice=practice,
+        to=patient.email,
+        template="patients/invitation",
+        context={"patient": patient, "link": link},
+        log_id=f"to patient {patient.pk}",
+    )

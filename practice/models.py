@@ -12,6 +12,7 @@ import zoneinfo
 from decimal import Decimal
 from typing import ClassVar, Self, TypeVar
 
+from django.conf import settings as django_settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -175,6 +176,12 @@ class PracticeSettings(models.Model):
     def __str__(self) -> str:
         return str(_("Settings of %(practice)s") % {"practice": self.practice})
 
+    @property
+    def sender(self) -> str:
+        """The From: of the practice's invitations: its own address and name, if it has them."""
+        address = self.sender_email or django_settings.DEFAULT_FROM_EMAIL
+        return f"{self.sender_name} <{address}>" if self.sender_name else address
+
 
 class Role(models.TextChoices):
     MANAGER = "manager", _("Manager")
@@ -184,6 +191,7 @@ class Role(models.TextChoices):
 
 
 STAFF_ROLES = frozenset({Role.MANAGER, Role.FRONT_DESK, Role.THERAPIST})
+STAFF_ROLE_CHOICES = [(role.value, role.label) for role in Role if role in STAFF_ROLES]
 
 
 class Membership(PracticeOwned):
@@ -270,6 +278,24 @@ class Therapist(PracticeOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.user_id is None or self.practice_id is None:
+            return
+        # Nobody becomes a practice's therapist without having joined it (by accepting an
+        # invitation): an account of another practice is not to be picked.
+        staff = Membership.objects.filter(
+            practice_id=self.practice_id, user_id=self.user_id, role__in=STAFF_ROLES
+        )
+        if not staff.exists():
+            raise ValidationError(
+                {
+                    "user": _(
+                        "Only a staff member of this practice can be linked: invite them first."
+                    )
+                }
+            )
 
 
 class Room(PracticeOwned):
@@ -374,3 +400,40 @@ class TimeOff(Absence):
 
     def __str__(self) -> str:
         return f"{self.therapist} {self.starts_at:%Y-%m-%d} {self.reason}"
+
+
+class StaffInvitation(PracticeOwned):
+    """An invitation to join the practice's staff, sent as a signed, expiring link
+    (`practice.invitations`); the membership is created only when the invitee accepts it.
+    Unlike a patient's invitation it is a row: it names nobody's record, so only the row can
+    make the link single-use, and deleting it revokes a link not yet accepted."""
+
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=20, choices=STAFF_ROLE_CHOICES)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("staff invitation")
+        verbose_name_plural = _("staff invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} · {self.get_role_display()}"
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.strip().lower()
+        if self.practice_id is None or not self.email:
+            return
+        # Says only what the manager sees anyway: the members of their own practice.
+        if Membership.objects.filter(
+            practice_id=self.practice_id, user__email__iexact=self.email
+        ).exists():
+            raise ValidationError({"email": _("This address already belongs to the practice.")})

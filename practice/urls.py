@@ -7,7 +7,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from patients.api import MeView
 from practice.health import healthz
-from practice.views import home
+from practice.views import home, staff_join
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
@@ -23,6 +23,7 @@ urlpatterns = [
     path("p/<slug:practice_slug>/", include("sessions.pages.urls")),
     path("p/<slug:practice_slug>/", include("sessions.pages.course_urls")),
     path("p/<slug:practice_slug>/", include("sessions.portal.urls")),
+    path("join/staff/<str:token>/", staff_join, name="staff-join"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

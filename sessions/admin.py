@@ -8,7 +8,7 @@ from django.utils.translation import ngettext
 
 from courses.models import Course
 from patients.screening import Effect
-from practice.admin import ManagerPermissions, PracticeScopedAdmin
+from practice.admin import ManagerScope, PracticeScopedAdmin
 from practice.errors import Conflict
 from practice.tenancy import SignedInRequest
 from sessions.booking.courses import course_cancel
@@ -193,7 +193,7 @@ class ReminderAdmin(PracticeScopedAdmin):
         return False
 
 
-class CourseSessionInline(ManagerPermissions, admin.TabularInline):
+class CourseSessionInline(ManagerScope, admin.TabularInline):
     model = Session
     fields = ("sequence", "starts_at", "ends_at", "status", "therapist", "room")
     readonly_fields = fields

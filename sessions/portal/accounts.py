@@ -16,22 +16,18 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.invitations import (
-    INVITATION_DAYS,
-    InvitationInvalid,
     invitation_accept,
     invitation_read,
     invitation_send,
     invitation_token,
 )
 from patients.selectors import patients_visible_to
+from practice.account_forms import InvitationExistingAccountForm, InvitationNewAccountForm
+from practice.invitations import INVITATION_DAYS, InvitationInvalid
 from practice.models import Practice, User
 from practice.pages import errors_to_form, form_status
 from practice.tenancy import PracticeRequest
 from practice.web import staff_page
-from sessions.portal.forms import (
-    InvitationExistingAccountForm,
-    InvitationNewAccountForm,
-)
 from sessions.portal.views import _url
 
 

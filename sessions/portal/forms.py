@@ -9,14 +9,11 @@ from datetime import date, datetime
 from typing import Any
 
 from django import forms
-from django.contrib.auth import authenticate
-from django.contrib.auth.forms import SetPasswordForm
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from practice.models import MassageType, User
+from practice.models import MassageType
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -83,30 +80,3 @@ class CancelForm(forms.Form):
     # Set by the page that showed the late-cancellation warning: a cancel that became late
     # after the page was opened is shown the warning again instead of going through.
     late_confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
-
-
-class InvitationNewAccountForm(SetPasswordForm):
-    """A password for a new portal account, checked by Django's password validators."""
-
-
-class InvitationExistingAccountForm(forms.Form):
-    """The address already has an account: its owner proves it with their password, which
-    the invitation never changes (the link is shown to staff too)."""
-
-    password = forms.CharField(
-        label=_("Your current password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-
-    def __init__(self, user: User, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.user, self.request = user, request
-
-    def clean_password(self) -> str:
-        password: str = self.cleaned_data["password"]
-        # Through authenticate(), like the login page: failed attempts send the same signal
-        # (and meet the same limits) as a failed login, and an inactive account is refused.
-        if authenticate(self.request, email=self.user.email, password=password) is None:
-            raise forms.ValidationError(_("This is not the password of this account."))
-        return password
