@@ -3,7 +3,7 @@
 An oracle for the calendar's property tests, written the slow, obvious way and independently of
 `practice.calendar`: the changes are found by scanning `utcoffset()` day by day, and the
 instants a local reading names come from zoneinfo's own `fold`, not from the calendar's
-arithmetic.
+arithmetic. Below it, the strategies the property tests draw days and working hours from.
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ import zoneinfo
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+
+from hypothesis import strategies as st
+
+from practice.calendar import Calendar
 
 # Zones whose changes differ in kind: Europe and North America (an hour, at night), the
 # southern hemisphere (Sydney), a 30-minute change (Lord Howe), changes at midnight
@@ -104,3 +108,38 @@ def days_around(name: str) -> tuple[date, ...]:
     for change in transitions(name):
         days |= {reading(zone, change - 1).date(), reading(zone, change).date()}
     return tuple(sorted(days))
+
+
+# -- strategies ------------------------------------------------------------------------------
+
+GRIDS = [5, 7, 10, 15, 20, 30, 45, 60]
+LENGTHS = [5, 10, 15, 30, 45, 60, 90]
+
+
+@st.composite
+def change_days(draw: st.DrawFn) -> tuple[zoneinfo.ZoneInfo, date]:
+    name = draw(st.sampled_from(ZONES))
+    return zoneinfo.ZoneInfo(name), draw(st.sampled_from(days_around(name)))
+
+
+def _interval(start: int, length: int) -> tuple[time, time]:
+    end = min(start + length, 24 * 60 - 1)
+    return time(start // 60, start % 60), time(end // 60, end % 60)
+
+
+# Working intervals in 5-minute steps, mostly starting in the small hours where the changes are.
+intervals = st.lists(
+    st.builds(
+        _interval,
+        st.one_of(st.integers(0, 5 * 12), st.integers(0, 23 * 12)).map(lambda n: n * 5),
+        st.integers(1, 10 * 12).map(lambda n: n * 5),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def calendar(zone: zoneinfo.ZoneInfo, day: date, hours: list, grid: int) -> Calendar:
+    return Calendar(
+        zone=zone, grid_minutes=grid, buffer_minutes=10, hours={1: {day.weekday(): hours}}
+    )
