@@ -184,7 +184,8 @@ class Calendar:
             therapist_id: {weekday: _merge_times(spans) for weekday, spans in week.items()}
             for therapist_id, week in self.hours.items()
         }
-        # The intervals in seconds from local midnight, by therapist and weekday, once used.
+        # The intervals in seconds from local midnight, by therapist and weekday, filled the
+        # first time a weekday is asked for (most calendars answer for one therapist only).
         self._seconds: dict[tuple[int, int], list[Span]] = {}
         self._offsets: dict[date, list[Stretch]] = {}
         self._plain: dict[int, tuple[list[Span], list[int]]] = {}
