@@ -4,7 +4,7 @@ Session n+1 is due one cadence gap after the day session n actually got (R10), s
 moved past a closed day shifts the rest with it, and no day ever holds two sessions of one
 course. Each day's time is the preferred local wall-clock time, read in the practice's zone on
 that very day, so a course crossing a daylight-saving change keeps 18:00 at 18:00 (R24); when
-that time is taken, the nearest free time that day is used.
+that time is taken (or skipped by the change), the nearest free time that day is used.
 """
 
 from __future__ import annotations
@@ -88,8 +88,13 @@ def plan_sessions(
                 break
             skipped.append(SkippedDay(day, calendar.why_closed(therapist_id, day)))
             day += timedelta(days=1)
-        preferred = local_epoch(day, preferred_time, calendar.zone)
-        chosen = nearest(starts, preferred)
+        # R24: the preferred reading of the clock, whichever instant has it: on a fall-back
+        # day the repeated hour's second occurrence keeps it too; a skipped time has none,
+        # and the time nearest where the clock would have been is used instead.
+        kept = [s for s in calendar.instants_at(day, preferred_time) if s in starts]
+        chosen = (
+            kept[0] if kept else nearest(starts, local_epoch(day, preferred_time, calendar.zone))
+        )
         planned.append(
             PlannedSession(
                 sequence=sequence,
@@ -97,7 +102,7 @@ def plan_sessions(
                 minutes=minutes,
                 due_day=due,
                 skipped=tuple(skipped),
-                time_moved=chosen != preferred,
+                time_moved=not kept,
             )
         )
         due = day + gap

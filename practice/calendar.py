@@ -12,8 +12,19 @@ A start `s` for `d` minutes is free when
 - `[s, s + d + buffer)` overlaps no `[start, end + buffer)` of a session of the therapist or
   room: so there is a buffer before and after every session (R23), exactly as the database's
   exclusion constraints see it (R19);
-- `s` is on the practice's grid (local wall-clock minutes from midnight), not in the past and
-  not beyond the booking horizon.
+- `s` is on the practice's grid (`Calendar.on_grid`), not in the past and not beyond the
+  booking horizon.
+
+Daylight-saving changes (R24). A working interval [from, until) of a day covers every real
+instant whose local wall-clock reading (in the offset in force at that instant) falls on that
+day inside [from, until): on a fall-back day 02:00-03:00 happens twice and both hours are
+worked; on a spring-forward day the skipped readings do not exist, and an interval whose end
+falls in the gap ends at the change itself, the first instant after the gap (the last instant
+read before `until`). The instants an interval covers may form two stretches (02:30-03:30 on a
+fall-back day is 02:30-03:00 in summer time, then 02:30-03:30 in winter time); stretches of one
+day that touch in real time are one stretch of work, like touching intervals. A start is on the
+grid when its local reading is a whole number of grid steps from local midnight, so both
+occurrences of a repeated time are starts, each listed once.
 """
 
 from __future__ import annotations
@@ -31,7 +42,10 @@ from django.utils.translation import gettext_lazy as _
 from practice.models import Practice
 
 Span = tuple[int, int]  # [start, end) in epoch seconds
+# [start, end) in epoch seconds and the UTC offset (seconds) in force all along it
+Stretch = tuple[int, int, int]
 DAY = 86400
+EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 class DayClosed(StrEnum):
@@ -78,6 +92,23 @@ def local_epoch(day: date, at: time, zone: zoneinfo.ZoneInfo) -> int:
     """The instant of a local wall-clock time (a time skipped by a DST change is read with the
     offset before the change, as zoneinfo does; an ambiguous one as its first occurrence)."""
     return int(datetime.combine(day, at, tzinfo=zone).timestamp())
+
+
+def _seconds(at: time) -> int:
+    return at.hour * 3600 + at.minute * 60 + at.second
+
+
+def local_midnight(day: date) -> int:
+    """Local midnight of `day` as a wall-clock reading counted like epoch seconds: an instant
+    `s` in force at offset `o` reads `s + o` on this scale."""
+    return (day.toordinal() - EPOCH_DAY) * DAY
+
+
+def grid_miss(instant: int, offset: int, grid: int) -> int:
+    """Seconds from the last grid line before `instant`, counted on the local wall clock
+    (`offset` in force) from local midnight: 0 when `instant` is on the grid (R23, R24).
+    The one definition of the grid, for the free starts and for the booking's check alike."""
+    return (instant + offset) % DAY % grid
 
 
 def merge(spans: Iterable[Span]) -> list[Span]:
@@ -131,6 +162,15 @@ def subtract(window: Span, forbidden: Sequence[Span]) -> list[Span]:
     return pieces
 
 
+def _grid_starts(lo: int, hi: int, offsets: Sequence[Stretch], grid: int) -> Iterable[int]:
+    """The starts in [lo, hi] on the local grid (`grid_miss`): within one offset, a plain
+    arithmetic progression in epoch seconds."""
+    for start, end, offset in offsets:
+        first = max(lo, start)
+        first += -grid_miss(first, offset, grid) % grid
+        yield from range(first, min(hi, end - 1) + 1, grid)
+
+
 @dataclass
 class Calendar:
     """Everything availability needs for some therapists over a range, as plain data."""
@@ -158,6 +198,10 @@ class Calendar:
             therapist_id: {weekday: _merge_times(spans) for weekday, spans in week.items()}
             for therapist_id, week in self.hours.items()
         }
+        # The intervals in seconds from local midnight, by therapist and weekday, filled the
+        # first time a weekday is asked for (most calendars answer for one therapist only).
+        self._seconds: dict[tuple[int, int], list[Span]] = {}
+        self._offsets: dict[date, list[Stretch]] = {}
         self._plain: dict[int, tuple[list[Span], list[int]]] = {}
         self._buffered: dict[int, tuple[list[Span], list[int]]] = {}
         self._closures = merge(self.closures)
@@ -176,26 +220,92 @@ class Calendar:
         buffered, buffered_ends = self._buffered[therapist_id]
         return plain, plain_ends, buffered, buffered_ends
 
-    def working_spans(self, therapist_id: int, day: date) -> list[Span]:
+    # -- the local wall clock (R24) -------------------------------------------------------------
+    def _offset(self, instant: int) -> int:
+        offset = datetime.fromtimestamp(instant, tz=self.zone).utcoffset()
+        return int(offset.total_seconds()) if offset is not None else 0
+
+    def day_offsets(self, day: date) -> list[Stretch]:
+        """The UTC offsets in force around `day`: consecutive stretches, each with its offset,
+        covering every instant whose local reading falls on that day. One stretch on a day
+        without a daylight-saving change (or other change of offset) nearby."""
+        if day not in self._offsets:
+            midnight = local_midnight(day)
+            # An offset is less than a day either way, so every instant reading `day` is here.
+            lo, hi = midnight - DAY, midnight + 2 * DAY
+            offset, last = self._offset(lo), self._offset(hi)
+            stretches: list[Stretch] = []
+            # From 2000 to 2037 no zone of the tz database changes its offset twice within
+            # six days (checked over all zones), so equal offsets at both ends mean no change
+            # in between, and a bisection finds the one change between two different ones.
+            while offset != last:
+                before, after = lo, hi
+                while after - before > 1:
+                    middle = (before + after) // 2
+                    if self._offset(middle) == offset:
+                        before = middle
+                    else:
+                        after = middle
+                stretches.append((lo, after, offset))
+                lo, offset = after, self._offset(after)
+            stretches.append((lo, hi, offset))
+            self._offsets[day] = stretches
+        return self._offsets[day]
+
+    def instants_at(self, day: date, at: time) -> list[int]:
+        """The instants whose local reading is `at` on `day`, ascending: none when a change
+        skips it, two when a change repeats it."""
+        reading = local_midnight(day) + _seconds(at)
         return [
-            (local_epoch(day, starts, self.zone), local_epoch(day, ends, self.zone))
-            for starts, ends in self.hours.get(therapist_id, {}).get(day.weekday(), ())
+            reading - offset
+            for lo, hi, offset in self.day_offsets(day)
+            if lo <= reading - offset < hi
         ]
+
+    def on_grid(self, start: int) -> bool:
+        """R23: sessions start on the practice's grid, read on the local wall clock."""
+        return grid_miss(start, self._offset(start), self.grid_minutes * 60) == 0
+
+    def working_spans(self, therapist_id: int, day: date) -> list[Span]:
+        """The instants the therapist works on `day` (see the module's docstring): sorted,
+        disjoint spans."""
+        key = (therapist_id, day.weekday())
+        if key not in self._seconds:
+            self._seconds[key] = [
+                (_seconds(starts), _seconds(ends))
+                for starts, ends in self.hours.get(therapist_id, {}).get(day.weekday(), ())
+            ]
+        intervals = self._seconds[key]
+        if not intervals:
+            return []
+        midnight = local_midnight(day)
+        offsets = self.day_offsets(day)
+        if len(offsets) == 1:
+            # The common case: one offset all day, so each interval is one span, in order.
+            zero = midnight - offsets[0][2]
+            return [(zero + starts, zero + ends) for starts, ends in intervals]
+        spans = []
+        for starts, ends in intervals:
+            for lo, hi, offset in offsets:
+                begin = max(midnight + starts - offset, lo)
+                finish = min(midnight + ends - offset, hi)
+                if begin < finish:
+                    spans.append((begin, finish))
+        return merge(spans)
 
     # -- the answer ---------------------------------------------------------------------------
     def free_starts(self, therapist_id: int, first: date, last: date, minutes: int) -> list[int]:
-        """Free start instants (epoch seconds, ascending) from `first` to `last` (local days)."""
+        """Free start instants (epoch seconds, ascending, each once) from `first` to `last`
+        (local days)."""
         length = minutes * 60
         buffer = self.buffer_minutes * 60
         grid = self.grid_minutes * 60
         plain, plain_ends, buffered, buffered_ends = self._busy(therapist_id)
-        week = self.hours.get(therapist_id, {})
         found: list[int] = []
+        changing = False
         day = first
         while day <= last:
-            for starts, ends in week.get(day.weekday(), ()):
-                begin = local_epoch(day, starts, self.zone)
-                finish = local_epoch(day, ends, self.zone)
+            for begin, finish in self.working_spans(therapist_id, day):
                 window = (max(begin, self.not_before), min(finish - length, self.not_after - 1))
                 if window[0] > window[1]:
                     continue
@@ -217,45 +327,16 @@ class Calendar:
                         ),
                     ]
                 )
-                pieces = subtract(window, forbidden)
-                if pieces:
-                    found.extend(self._on_grid(day, starts, ends, begin, finish, pieces, grid))
+                offsets = self.day_offsets(day)
+                changing = changing or len(offsets) > 1
+                for lo, hi in subtract(window, forbidden):
+                    found.extend(_grid_starts(lo, hi, offsets, grid))
             day += timedelta(days=1)
+        if changing:
+            # Distinct local days hold distinct instants, but a change that turned the clock
+            # back across midnight would interleave two days' instants in real time.
+            found.sort()
         return found
-
-    def _on_grid(
-        self,
-        day: date,
-        starts: time,
-        ends: time,
-        begin: int,
-        finish: int,
-        pieces: list[Span],
-        grid: int,
-    ) -> list[int]:
-        offset = self._offset(begin)
-        if offset == self._offset(finish):
-            # The common case: one UTC offset all interval long, so the local grid is a
-            # plain arithmetic progression in UTC.
-            midnight = begin + offset - (begin + offset) % DAY - offset
-            out: list[int] = []
-            for lo, hi in pieces:
-                first = midnight + -(-(lo - midnight) // grid) * grid
-                out.extend(range(first, hi + 1, grid))
-            return out
-        # A daylight-saving change inside the working interval: walk the local wall clock.
-        step = self.grid_minutes
-        minute = -(-(starts.hour * 60 + starts.minute) // step) * step
-        until = ends.hour * 60 + ends.minute
-        candidates = []
-        while minute < until:
-            candidates.append(local_epoch(day, time(minute // 60, minute % 60), self.zone))
-            minute += step
-        return [s for s in candidates if any(lo <= s <= hi for lo, hi in pieces)]
-
-    def _offset(self, instant: int) -> int:
-        offset = datetime.fromtimestamp(instant, tz=self.zone).utcoffset()
-        return int(offset.total_seconds()) if offset is not None else 0
 
     def is_free(self, therapist_id: int, start: int, minutes: int) -> bool:
         day = datetime.fromtimestamp(start, tz=self.zone).date()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -37,10 +36,11 @@ logger = logging.getLogger(__name__)
 
 
 def r23_refusal(calendar: Calendar, therapist_id: int, start: int, minutes: int) -> str | None:
-    """Why `start` is not bookable apart from other sessions (R23), or None when it is."""
-    without_sessions = replace(calendar, sessions={}, room_sessions=[], patient_sessions=[])
-    if without_sessions.is_free(therapist_id, start, minutes):
-        return None
+    """Why `start` is not bookable apart from other sessions (R23), or None when it is.
+
+    The same definitions as `Calendar.free_starts` (its working spans and its grid, R24), so
+    whatever that offers is never refused here: both occurrences of a repeated hour included.
+    """
     end = start + minutes * 60
     if start < calendar.not_before:
         return str(_("This time is in the past."))
@@ -53,9 +53,11 @@ def r23_refusal(calendar: Calendar, therapist_id: int, start: int, minutes: int)
         return str(_("R23: the practice is closed then."))
     if any(a < end and b > start for a, b in calendar.time_off.get(therapist_id, ())):
         return str(_("R23: the therapist is off then."))
-    return str(
-        _("Sessions start on the practice's %(n)d-minute grid.") % {"n": calendar.grid_minutes}
-    )
+    if not calendar.on_grid(start):
+        return str(
+            _("Sessions start on the practice's %(n)d-minute grid.") % {"n": calendar.grid_minutes}
+        )
+    return None
 
 
 def conflicting_session(

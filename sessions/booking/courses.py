@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -142,7 +142,8 @@ def _check_submitted(
         )
     if any(timezone.is_naive(s) for s in starts):
         raise ValidationError({"sessions": _("Give the times with their UTC offset.")})
-    ordered = sorted(starts)
+    # R24: in UTC, so each session's end is its start plus its length in real time.
+    ordered = sorted(s.astimezone(UTC) for s in starts)
     days = [s.astimezone(zone).date() for s in ordered]
     if days[0] < request.start_date:
         raise ValidationError({"sessions": _("No session may come before the start date.")})

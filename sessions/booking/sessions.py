@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -98,8 +98,6 @@ def _check_time(
     exclude_id: int | None = None,
 ) -> None:
     """R23 then R19 for one session: 400 for a time never bookable, 409 for a taken one."""
-    if timezone.is_naive(starts_at):
-        raise ValidationError({"starts_at": _("Give the time with its UTC offset.")})
     if error := minutes_error(minutes):
         raise ValidationError({"minutes": error})
     day = starts_at.astimezone(practice.zone).date()
@@ -139,6 +137,15 @@ def _check_time(
     raise Conflict({"detail": str(_("This time is no longer free."))})
 
 
+def utc_start(starts_at: datetime) -> datetime:
+    """The requested start in UTC (R24). A time in the practice's zone would add a session's
+    length on the wall clock, which is an hour off across a daylight-saving change and loses
+    which occurrence of a repeated hour was meant."""
+    if timezone.is_naive(starts_at):
+        raise ValidationError({"starts_at": _("Give the time with its UTC offset.")})
+    return starts_at.astimezone(UTC)
+
+
 def _r10_same_day_error(
     course: Course, day: date, practice: Practice, exclude_id: int | None
 ) -> None:
@@ -175,6 +182,7 @@ def session_book(
     booking for themselves (`by_patient`) may only choose a type their screening clears on
     that day (R1-R8)."""
     now = now or timezone.now()
+    starts_at = utc_start(starts_at)
     booking_inputs_validate(
         practice=practice, patient=patient, therapist=therapist, massage_type=massage_type
     )
@@ -246,6 +254,7 @@ def session_reschedule(
 ) -> Session:
     """Move a booked session, keeping its length; reminders see the new `schedule_version`."""
     now = now or timezone.now()
+    starts_at = utc_start(starts_at)
     practice = session.practice
     with transaction.atomic():
         # The lock makes two concurrent moves (or a move and a cancel) of one session queue.

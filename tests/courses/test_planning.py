@@ -29,6 +29,7 @@ from tests.factories import (
     WorkingHoursFactory,
     massage_type,
 )
+from tests.tz_transitions import change_days, instants_reading
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -235,6 +236,83 @@ def test_r10_r23_planned_sessions_respect_hours_closures_bookings_and_cadence(
             between += timedelta(days=1)
 
 
+# -- daylight-saving days in the pure planner (R24) ------------------------------------------
+
+AUTUMN, SPRING = date(2026, 10, 25), date(2026, 3, 29)  # Berlin's changes in 2026
+
+
+def small_hours(**overrides: object) -> Calendar:
+    """01:00-04:00 every day, around the hour Berlin's clocks change."""
+    return calendar(hours=week(time(1), time(4)), **overrides)
+
+
+def plan_from(cal: Calendar, day: date, **overrides: object):
+    return plan(cal, start_date=day, last_day=day + timedelta(days=40), **overrides)
+
+
+def local_labels(sessions) -> list[str]:
+    return [local(s.starts_at).strftime("%m-%d %H:%M%z") for s in sessions]
+
+
+def test_r24_a_course_through_the_autumn_change_has_one_02_30_that_day() -> None:
+    sessions = plan_from(
+        small_hours(), AUTUMN - timedelta(days=1), count=3, preferred_time=time(2, 30)
+    )
+    assert local_labels(sessions) == ["10-24 02:30+0200", "10-25 02:30+0200", "10-26 02:30+0100"]
+    assert not any(s.time_moved for s in sessions)
+
+
+def test_r24_when_the_first_02_30_is_taken_the_second_keeps_the_time() -> None:
+    first = epoch(datetime(2026, 10, 25, 2, 30, tzinfo=BERLIN))
+    busy = {1: [(first, first + 40 * 60)]}
+    sessions = plan_from(small_hours(sessions=busy), AUTUMN, preferred_time=time(2, 30))
+    assert local_labels(sessions)[0] == "10-25 02:30+0100"
+    assert not sessions[0].time_moved
+
+
+def test_r24_a_preferred_time_the_spring_change_skips_is_a_moved_time() -> None:
+    sessions = plan_from(small_hours(), SPRING, preferred_time=time(2, 30))
+    # 02:30 does not exist that day; the clock would have read 03:30 summer time instead.
+    assert local_labels(sessions)[:2] == ["03-29 03:30+0200", "03-30 02:30+0200"]
+    assert sessions[0].time_moved
+    assert not sessions[1].time_moved
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    place=change_days(),
+    before=st.integers(0, 3),
+    preferred=st.integers(0, 6 * 4),
+    cadence=st.sampled_from(list(Cadence)),
+)
+def test_r24_courses_across_real_changes_keep_the_wall_clock_once_a_day(
+    place: tuple[zoneinfo.ZoneInfo, date], before: int, preferred: int, cadence: Cadence
+) -> None:
+    """Courses starting up to three days before a real change of a zone, working 00:00-08:00,
+    at a preferred quarter hour of the small hours: one session a day, each on the local grid,
+    at the preferred reading whenever that day has it, and marked moved only when it has not."""
+    zone, change = place
+    at = time(preferred // 4, preferred % 4 * 15)
+    cal = calendar(zone=zone, hours=week(time(0), time(8)))
+    start = change - timedelta(days=before)
+    sessions = plan(
+        cal,
+        start_date=start,
+        last_day=start + timedelta(days=40),
+        cadence=cadence,
+        preferred_time=at,
+    )
+    days = [s.starts_at.astimezone(zone).date() for s in sessions]
+    assert len(set(days)) == len(days) == 10
+    for item, day in zip(sessions, days, strict=True):
+        wall = item.starts_at.astimezone(zone)
+        assert (wall.minute % 15, wall.second) == (0, 0)
+        exists = bool(instants_reading(zone, datetime.combine(day, at)))
+        assert item.time_moved != exists, (day, wall)
+        if exists:
+            assert wall.time() == at
+
+
 # -- daylight-saving changes through the service (R24) ---------------------------------------
 
 
@@ -286,6 +364,36 @@ def test_r24_daily_course_keeps_18_00_local_across_daylight_saving(
         != local_days[around[-1]].astimezone(UTC).time()
     )
     assert not any(s.time_moved for s in result.sessions)
+
+
+@pytest.mark.django_db
+def test_r24_a_course_booked_in_local_times_through_the_repeated_hour_keeps_real_lengths(
+    practice: Practice, clock
+) -> None:
+    """The plan comes back from a client in local times, the autumn change's session at the
+    second 02:30 (the first is taken): every session is stored with its real length."""
+    now = datetime.combine(AUTUMN - timedelta(days=2), time(6), tzinfo=BERLIN)
+    clock.move_to(now)
+    patient = PatientFactory(practice=practice)
+    ScreeningFactory(patient=patient, screened_on=now.date())
+    therapist = TherapistFactory(practice=practice, week__starts=time(1), week__ends=time(4))
+    SessionFactory(therapist=therapist, starts_at=datetime(2026, 10, 25, 2, 30, tzinfo=BERLIN))
+    request = CourseRequest(
+        practice=practice,
+        patient=patient,
+        therapist=therapist,
+        massage_type=massage_type(practice, "relaxing"),
+        start_date=AUTUMN - timedelta(days=1),
+        preferred_time=time(2, 30),
+        cadence=Cadence.DAILY,
+    )
+    plan = course_plan(request=request, now=now)
+    course = course_book(
+        request=request, starts=[s.starts_at.astimezone(BERLIN) for s in plan.sessions], now=now
+    )
+    booked = list(course.sessions.order_by("sequence"))
+    assert local_labels(booked[:3]) == ["10-24 02:30+0200", "10-25 02:30+0100", "10-26 02:30+0100"]
+    assert all(s.ends_at - s.starts_at == timedelta(minutes=s.minutes) for s in booked)
 
 
 @pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from sessions.models import Session, SessionStatus
 from tests.clock import local, today
 from tests.factories import (
     PatientFactory,
+    PracticeFactory,
     ScreeningFactory,
     SessionFactory,
     TherapistFactory,
@@ -371,3 +372,91 @@ def test_a_session_number_without_its_course_is_a_400(practice, staff, api_as) -
     )
     assert response.status_code == 400
     assert "course" in response.json()["errors"]
+
+
+# -- daylight-saving days (R24, R23) ---------------------------------------------------------
+
+
+def _quarters(first: str, last: str, offset: str) -> list[str]:
+    """Local quarter hours from `first` to `last` (both HH:MM, included), as the API writes
+    them (HH:MM:SS and the offset)."""
+    start = int(first[:2]) * 60 + int(first[3:])
+    end = int(last[:2]) * 60 + int(last[3:])
+    return [f"{m // 60:02d}:{m % 60:02d}:00{offset}" for m in range(start, end + 1, 15)]
+
+
+# Working 01:00-04:00 local, 30-minute sessions: a spring day offers 01:00-01:45 before the
+# change (a session at 01:45 ends just after it) and 03:00-03:30 after; an autumn day offers
+# each real instant of the repeated hour, once per occurrence, with its own offset.
+DST_DAYS = [
+    ("Europe/Berlin", "2026-03-29", _quarters("01:00", "01:45", "+01:00"), ("03:00", "+02:00")),
+    ("Europe/Berlin", "2026-10-25", _quarters("01:00", "02:45", "+02:00"), ("02:00", "+01:00")),
+    ("America/New_York", "2026-03-08", _quarters("01:00", "01:45", "-05:00"), ("03:00", "-04:00")),
+    ("America/New_York", "2026-11-01", _quarters("01:00", "01:45", "-04:00"), ("01:00", "-05:00")),
+    ("Australia/Sydney", "2026-10-04", _quarters("01:00", "01:45", "+10:00"), ("03:00", "+11:00")),
+    ("Australia/Sydney", "2026-04-05", _quarters("01:00", "02:45", "+11:00"), ("02:00", "+10:00")),
+]
+DST_IDS = [f"{zone}-{day}" for zone, day, _before, _after in DST_DAYS]
+
+
+def _dst_practice(member, zone: str, day: str, clock):
+    practice = PracticeFactory(time_zone=zone)
+    clock.move_to(datetime.fromisoformat(f"{day}T12:00:00+00:00") - timedelta(days=7))
+    therapist = TherapistFactory(practice=practice, week__starts=time(1), week__ends=time(4))
+    return practice, therapist, member(practice, Role.FRONT_DESK)
+
+
+@pytest.mark.parametrize(("zone", "day", "before", "after"), DST_DAYS, ids=DST_IDS)
+def test_r24_availability_on_a_change_day_lists_each_real_instant_once(
+    member, api_as, clock, zone: str, day: str, before: list[str], after: tuple[str, str]
+) -> None:
+    _practice, therapist, staff = _dst_practice(member, zone, day, clock)
+    response = api_as(staff).get(
+        AVAILABILITY, {"therapist": therapist.pk, "from": day, "to": day, "duration": 30}
+    )
+    assert response.status_code == 200, response.json()
+    slots = response.json()["slots"]
+    assert [s["starts_at"][11:] for s in slots] == [
+        *before,
+        *_quarters(after[0], "03:30", after[1]),
+    ]
+    assert all(s["starts_at"].startswith(day) for s in slots)
+    assert all(s["therapists"] == [therapist.pk] for s in slots)
+    instants = [datetime.fromisoformat(s["starts_at"]) for s in slots]
+    assert instants == sorted(set(instants))
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "first", "second"),
+    [
+        ("Europe/Berlin", "2026-10-25", "02:30:00+02:00", "02:30:00+01:00"),
+        ("America/New_York", "2026-11-01", "01:30:00-04:00", "01:30:00-05:00"),
+        ("Australia/Sydney", "2026-04-05", "02:30:00+11:00", "02:30:00+10:00"),
+    ],
+    ids=["Europe/Berlin", "America/New_York", "Australia/Sydney"],
+)
+def test_r23_r24_both_occurrences_of_the_repeated_hour_are_bookable(
+    member, api_as, clock, zone: str, day: str, first: str, second: str
+) -> None:
+    practice, therapist, staff = _dst_practice(member, zone, day, clock)
+    client = api_as(staff)
+    # The second occurrence alone, then the first: neither is refused as off the grid.
+    for moment in (second, first):
+        starts_at = f"{day}T{moment}"
+        response = client.post(
+            SESSIONS,
+            {
+                "patient": PatientFactory(practice=practice).pk,
+                "therapist": therapist.pk,
+                "massage_type": massage_type(practice, "therapeutic").pk,
+                "starts_at": starts_at,
+            },
+            format="json",
+        )
+        assert response.status_code == 201, response.json()
+        body = response.json()
+        assert body["starts_at"] == starts_at
+        # Thirty real minutes, whichever side of the change the session ends on.
+        length = datetime.fromisoformat(body["ends_at"]) - datetime.fromisoformat(starts_at)
+        assert length == timedelta(minutes=30)
+    assert Session.objects.filter(therapist=therapist).count() == 2

@@ -124,7 +124,8 @@ def test_r24_grid_keeps_local_wall_clock_across_the_spring_change() -> None:
 
 
 def test_r24_working_interval_across_the_autumn_change_walks_the_wall_clock() -> None:
-    # 01:00-04:00 on 25 October 2026 holds 02:00-03:00 twice; the grid follows the clock.
+    # 01:00-04:00 on 25 October 2026 holds 02:00-03:00 twice; the grid follows the clock,
+    # and both 02:00s are starts: four real hours of work.
     day = date(2026, 10, 25)
     cal = calendar(
         hours={1: {6: [(time(1), time(4))]}},
@@ -132,7 +133,12 @@ def test_r24_working_interval_across_the_autumn_change_walks_the_wall_clock() ->
         not_before=epoch(datetime(2026, 10, 1, tzinfo=UTC)),
     )
     starts = cal.free_starts(1, day, day, 60)
-    assert local_times(starts) == ["01:00", "02:00", "03:00"]
+    assert [datetime.fromtimestamp(s, tz=BERLIN).strftime("%H:%M%z") for s in starts] == [
+        "01:00+0200",
+        "02:00+0200",
+        "02:00+0100",
+        "03:00+0100",
+    ]
 
 
 # -- loaded from the database ------------------------------------------------------------------

@@ -8,11 +8,14 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from courses.models import Cadence, CourseStatus
 from courses.services import CourseRequest
 from practice.errors import Conflict
 from practice.models import Practice
+from sessions.booking.conflicts import r23_refusal
 from sessions.booking.courses import course_book
 from sessions.booking.sessions import session_cancel, session_reschedule
 from sessions.models import Session, SessionStatus
@@ -25,6 +28,7 @@ from tests.factories import (
     massage_type,
 )
 from tests.sessions.outbox import MONDAY, NOW, book
+from tests.tz_transitions import GRIDS, LENGTHS, calendar, change_days, intervals, reading
 
 # The services are handed NOW; what reads the clock itself sees the same Monday morning.
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
@@ -275,3 +279,31 @@ def test_r13_a_course_position_is_held_once(practice: Practice) -> None:
             sequence=2,
         )
     assert "sequence" in caught.value.message_dict
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    place=change_days(),
+    hours=intervals,
+    grid=st.sampled_from(GRIDS),
+    minutes=st.sampled_from(LENGTHS),
+)
+def test_r23_the_booking_check_refuses_exactly_what_availability_does_not_offer(
+    place: tuple[zoneinfo.ZoneInfo, date], hours: list, grid: int, minutes: int
+) -> None:
+    """On a day next to a real offset change, every instant of the day five minutes apart:
+    the booking's R23 check accepts exactly the listed starts, and calls a start off the grid
+    only when its own local reading is off the grid (R24)."""
+    zone, day = place
+    cal = calendar(zone, day, hours, grid)
+    listed = set(cal.free_starts(1, day, day, minutes))
+    off_grid = f"Sessions start on the practice's {grid}-minute grid."
+    first = int(datetime.combine(day, time(), tzinfo=zone).timestamp()) - 3 * 3600
+    for instant in range(first, first + 30 * 3600, 300):
+        wall = reading(zone, instant)
+        if wall.date() != day:
+            continue
+        refusal = r23_refusal(cal, 1, instant, minutes)
+        assert (refusal is None) == (instant in listed), wall
+        if refusal == off_grid:
+            assert (wall.hour * 60 + wall.minute) % grid != 0, wall
