@@ -15,9 +15,11 @@ install: $(VENV)/.installed
 
 # Embedded defaults: SQLite and kombu's filesystem broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
 run: export DEBUG ?= true
+run: export HOST ?= 127.0.0.1
+run: export PORT ?= 8000
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --url "http://$(HOST):$(PORT)"
 	bin/dev-server
 
 # Uses DATABASE_URL / REDIS_URL when set, else PostgreSQL and Redis on localhost when they answer, else SQLite.
