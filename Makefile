@@ -15,14 +15,20 @@ install: $(VENV)/.installed
 
 # Embedded defaults: SQLite and kombu's filesystem broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
 run: export DEBUG ?= true
+run: export HOST ?= 127.0.0.1
+run: export PORT ?= 8000
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --url "http://$(HOST):$(PORT)"
 	bin/dev-server
 
 # Uses DATABASE_URL / REDIS_URL when set, else PostgreSQL and Redis on localhost when they answer, else SQLite.
 test: install
 	$(PY) -m tests.run $(ARGS)
+
+# mypy's Django plugin, makemigrations and the benchmarks load the settings with DEBUG off, which
+# refuse to start without a key: a fresh random one per run, never one written in the source.
+lint bench: export SECRET_KEY ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
 # ruff, the one-way layers of the apps (import-linter, [tool.importlinter]), the types (mypy with
 # django-stubs, [tool.mypy]) and migrations that match the models.

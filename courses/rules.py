@@ -162,8 +162,10 @@ def r12_next_type(
 def r13_longest_missed_run(sessions: Iterable[tuple[int, bool]]) -> int:
     """The longest run of consecutive course positions that were missed.
 
-    `sessions` holds (position in the course, still held?) for every row; a position counts
-    as missed when it has rows and none of them is held (a rebooked one is held again).
+    `sessions` holds (position in the course, still held?) for every row held or missed (a
+    no-show or a late cancellation; a cancellation in time is neither and left out); a
+    position counts as missed when it has rows and none of them is held (a rebooked one is
+    held again).
     """
     held: dict[int, bool] = {}
     for position, is_held in sessions:

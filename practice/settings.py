@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -20,7 +21,15 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="local-only-insecure-key-change-me-in-production")
+# Only `make run` (DEBUG on) may sign with this key written in the source: with it anyone who
+# reads the source could forge sessions, password-reset links and API tokens.
+DEVELOPMENT_SECRET_KEY = "local-only-insecure-key-change-me-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: with DEBUG off the settings refuse to start without a real key. "
+        "Set SECRET_KEY in the environment (see .env.example), or DEBUG=true on a laptop."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -176,6 +185,11 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    # Who the anonymous rate limit counts: the address NUM_PROXIES hops from the end of
+    # X-Forwarded-For, one per proxy of our own in front of the app (README, "Deploying behind a
+    # proxy"). 0, the default, counts REMOTE_ADDR only: with the app exposed directly, the
+    # header is whatever the client chose to send.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/minute"),
         "user": env.str("THROTTLE_USER", default="1000/minute"),

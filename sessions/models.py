@@ -6,6 +6,7 @@ one room or one patient at once. The services check first only to answer with a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -47,6 +48,15 @@ FREEING_STATUSES = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW)
 ACTIVE = ~Q(status__in=FREEING_STATUSES)
 # Sessions still to come: they hold their time.
 HELD_STATUSES = (SessionStatus.BOOKED, SessionStatus.CHECKED_IN, SessionStatus.IN_PROGRESS)
+
+
+def missed_filter(through: str = "") -> Q:
+    """R13: the missed sessions, no-shows and late cancellations. A cancellation in time frees
+    its place without a miss, and so does a medical one (never late). `through`: the relation
+    from the model queried, e.g. "sessions__" from a course."""
+    return Q(**{f"{through}status": SessionStatus.NO_SHOW}) | Q(
+        **{f"{through}status": SessionStatus.CANCELLED, f"{through}late_cancellation": True}
+    )
 
 
 class Session(PracticeOwned):
@@ -181,6 +191,13 @@ class Session(PracticeOwned):
     def is_active(self) -> bool:
         return self.status not in FREEING_STATUSES
 
+    @property
+    def is_missed(self) -> bool:
+        """R13, as `missed_filter()` says it in SQL."""
+        return self.status == SessionStatus.NO_SHOW or (
+            self.status == SessionStatus.CANCELLED and self.late_cancellation
+        )
+
     def clean(self) -> None:
         super().clean()
         if self.starts_at and self.ends_at:
@@ -193,6 +210,13 @@ class Session(PracticeOwned):
                         % {"n": MAX_SESSION_MINUTES}
                     }
                 )
+
+
+def r13_positions(sessions: Iterable[Session]) -> list[tuple[int, bool]]:
+    """(position in the course, still held?) of the sessions courses.rules' R13 run counts:
+    the held and the missed ones. A cancellation in time is left out: it is no miss, and the
+    patient's absences around it are no less in a row for it."""
+    return [(s.sequence or 0, s.is_active) for s in sessions if s.is_active or s.is_missed]
 
 
 class CheckIn(PracticeOwned):

@@ -24,6 +24,8 @@ from sessions.models import (
     Session,
     SessionRecord,
     SessionStatus,
+    missed_filter,
+    r13_positions,
 )
 
 
@@ -63,15 +65,15 @@ def patient_reminders(*, patient: Patient, limit: int = 20) -> QuerySet[Reminder
 
 def course_list(*, membership: Membership, with_sessions: bool = False) -> QuerySet[Course]:
     """The practice's courses (a patient's own only) with their progress counted in SQL."""
-    missed = Q(sessions__status__in=FREEING_STATUSES)
+    freed = Q(sessions__status__in=FREEING_STATUSES)
     completed = Q(sessions__status=SessionStatus.COMPLETED)
     courses = (
         Course.objects.for_practice(membership.practice)
         .select_related("patient", "therapist", "massage_type")
         .annotate(
             sessions_completed=Count("sessions", filter=completed),
-            sessions_missed=Count("sessions", filter=missed),
-            sessions_booked=Count("sessions", filter=~missed),
+            sessions_missed=Count("sessions", filter=missed_filter("sessions__")),
+            sessions_booked=Count("sessions", filter=~freed),
         )
         # Meta.ordering does not apply to a grouped query; pagination needs an order.
         .order_by("-start_date", "-id")
@@ -114,7 +116,7 @@ class CourseProgress:
     # Positions not completed yet; `to_come` of them are booked.
     left: int
     to_come: int
-    # Positions missed (cancelled or no-show) and not rebooked.
+    # Positions missed (no-show or late cancellation, R13) and not rebooked.
     missed: int
     # R13: the longest run of missed positions; more than two flags the course.
     missed_in_a_row: int
@@ -169,10 +171,10 @@ def course_progress(course: Course, sessions: Iterable[Session] | None = None) -
     if sessions is None:
         sessions = Session.objects.filter(course=course).select_related("record", "check_in")
     rows = sorted(sessions, key=lambda s: (s.sequence or 0, s.starts_at, s.pk))
-    positions = [(s.sequence or 0, s.status not in FREEING_STATUSES) for s in rows]
+    positions = r13_positions(rows)
     done = len({s.sequence for s in rows if s.status == SessionStatus.COMPLETED})
-    held = {s.sequence for s in rows if s.status not in FREEING_STATUSES}
-    missed = {s.sequence for s in rows if s.status in FREEING_STATUSES} - held
+    held = {s.sequence for s in rows if s.is_active}
+    missed = {s.sequence for s in rows if s.is_missed} - held
     return CourseProgress(
         planned=course.sessions_count,
         done=done,

@@ -8,6 +8,7 @@ standard ports are used when they answer; else SQLite, and the tests marked `pos
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import sys
 
@@ -46,6 +47,9 @@ def choose_services(environ: dict[str, str]) -> list[str]:
 
 def main() -> int:
     missing = choose_services(os.environ)
+    # The tests run with DEBUG off, like production, where the settings refuse to start
+    # without a key: a fresh one per run (tests and the workers they start share it).
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     if missing:
         print(
             f"\n*** {' and '.join(missing)} not reachable: running on the embedded defaults; "

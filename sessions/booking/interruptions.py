@@ -6,23 +6,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from courses.lifecycle import OPEN_STATUSES, course_interrupt
 from courses.models import Course
 from courses.rules import r10_gap_days, r13_interrupts
 from practice.calendar import from_epoch
 from sessions.availability import calendar_load
-from sessions.models import ACTIVE, FREEING_STATUSES, Session
+from sessions.models import ACTIVE, Session, missed_filter, r13_positions
 
 
 def r13_flag_if_interrupted(course: Course, *, now: datetime) -> bool:
     """R13: more than two missed sessions in a row mark a planned or active course
     interrupted. The caller holds the course's row lock. True when the course was flagged."""
-    held = course.sessions.values_list("sequence", "status")
-    if not r13_interrupts(
-        (position or 0, status not in FREEING_STATUSES) for position, status in held
-    ):
+    sessions = course.sessions.only("sequence", "status", "late_cancellation")
+    if not r13_interrupts(r13_positions(sessions)):
         return False
     return course_interrupt(course_id=course.pk, now=now)
 
@@ -33,7 +31,7 @@ def courses_flag_interrupted(*, now: datetime) -> int:
     run twice: a flagged course is no longer planned or active. Returns how many were flagged."""
     candidates = (
         Course.objects.filter(status__in=OPEN_STATUSES)
-        .annotate(missed=Count("sessions", filter=Q(sessions__status__in=FREEING_STATUSES)))
+        .annotate(missed=Count("sessions", filter=missed_filter("sessions__")))
         .filter(missed__gt=2)
         .values_list("pk", flat=True)
     )

@@ -24,6 +24,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -95,7 +96,8 @@ class CalendarForm(forms.Form):
 
 class SlotForm(forms.Form):
     """A start time picked among the offered free times. A DateTimeField, not a ChoiceField:
-    a time taken since the page was shown must reach the service, whose message says why."""
+    a time taken since the page was shown must reach the service, whose message says why.
+    `dated`: the times span several days (R13's rebooking), so each names its local day too."""
 
     starts_at = forms.DateTimeField(label=_("New time"), widget=forms.RadioSelect)
 
@@ -104,11 +106,27 @@ class SlotForm(forms.Form):
         year_error(moment.year)
         return moment
 
-    def __init__(self, *args: Any, slots: list[datetime], zone: tzinfo, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        slots: list[datetime],
+        zone: tzinfo,
+        dated: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["starts_at"].widget.choices = [
-            (slot.isoformat(), slot.astimezone(zone).strftime("%H:%M")) for slot in slots
+            (slot.isoformat(), _slot_label(slot.astimezone(zone), dated=dated)) for slot in slots
         ]
+
+
+def _slot_label(moment: datetime, *, dated: bool) -> str:
+    """A time as "10:30", or dated as "Wed 06/03/2026 10:30" in the language's own date format
+    (as the session page writes them); times are 24-hour everywhere."""
+    time_of_day = moment.strftime("%H:%M")
+    if not dated:
+        return time_of_day
+    return f"{date_format(moment, 'D')} {date_format(moment, 'SHORT_DATE_FORMAT')} {time_of_day}"
 
 
 class DayForm(forms.Form):
@@ -448,12 +466,11 @@ def _cancelled_page(
     request: PracticeRequest, session: Session, form: SlotForm | None, status: int = 200
 ) -> HttpResponse:
     options = _rebook_options(session, timezone.now())
+    offered = SlotForm(slots=options, zone=request.practice.zone, dated=True)
     if form is None:
-        form = SlotForm(slots=options, zone=request.practice.zone)
+        form = offered
     else:
-        form.fields["starts_at"].widget.choices = (
-            SlotForm(slots=options, zone=request.practice.zone).fields["starts_at"].widget.choices
-        )
+        form.fields["starts_at"].widget.choices = offered.fields["starts_at"].widget.choices
     return render_page(
         request,
         "sessions/session_cancelled.html",

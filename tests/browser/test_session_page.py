@@ -87,20 +87,21 @@ def test_the_desk_checks_in_and_the_therapist_records_on_the_body_chart(
     expect(page.get_by_label("Shoulder blades", exact=True)).to_be_checked()
     chart.locator('[data-zone="scapular"] rect').first.click()
     expect(page.get_by_label("Shoulder blades", exact=True)).not_to_be_checked()
-    # The lumbar band's left part (its middle is the spine, drawn on top).
-    chart.locator('[data-zone="lumbar"] rect').click(position={"x": 6, "y": 6})
+    chart.locator('[data-zone="lumbar"] rect').click()
     expect(page.get_by_label("Lumbar", exact=True)).to_be_checked()
     # The keyboard works on the boxes themselves, and the drawing follows.
     page.get_by_label("Sides", exact=True).check()
     expect(chart.locator('[data-zone="sides"]')).to_have_class(re.compile("is-chosen"))
 
-    # Forbidden zones (R17) are shaded, disabled and not toggled by a click.
+    # Forbidden zones (R17) are shaded, disabled and not toggled by a click, which says why.
     spine = page.get_by_label(re.compile("^Spine"))
     expect(spine).to_be_disabled()
     expect(page.locator("#zone-spine-why")).to_contain_text("R17")
-    chart.locator('[data-zone="spine"] rect').click(position={"x": 3, "y": 20})
-    expect(spine).not_to_be_checked()
-    expect(chart.locator('[data-zone="spine"]')).not_to_have_class(re.compile("is-chosen"))
+    expect(chart.locator('[data-zone="spine"]')).to_have_class(re.compile("is-forbidden"))
+    chart.locator('[data-zone="heart"] circle').click()
+    expect(page.locator("#zone-heart")).not_to_be_checked()
+    expect(chart.locator('[data-zone="heart"]')).not_to_have_class(re.compile("is-chosen"))
+    expect(page.locator(".chart-note")).to_contain_text("R17")
     for area in ("kidneys", "heart", "lymph_nodes"):
         expect(page.locator(f"#zone-{area}")).to_be_disabled()
         expect(chart.locator(f'[data-zone="{area}"]')).to_have_class(re.compile("is-forbidden"))
@@ -128,6 +129,36 @@ def test_the_desk_checks_in_and_the_therapist_records_on_the_body_chart(
     assert record.techniques[0] == record.techniques[-1] == "stroking"
     assert record.pain_before == 6
     assert record.pain_after == 3
+
+
+def test_a_click_in_the_middle_of_the_lumbar_or_shoulder_zone_chooses_it(
+    page: Page, live_server, practice, member
+) -> None:
+    therapist_user = member(practice, Role.THERAPIST, email="therapist@example.com")
+    session = SessionFactory(
+        practice=practice, therapist=therapist_of(practice, therapist_user), screened=True
+    )
+    session_check_in(session=session, answers=all_no(), by=None)
+    session_start(session=session, by=None)
+    logged_in(page, live_server, "therapist@example.com")
+    page.goto(session_url(live_server, session))
+    chart = page.locator("svg.body-chart-svg")
+
+    for zone, label in (("lumbar", "Lumbar"), ("shoulders", "Shoulders")):
+        # Where a person aims: the middle of the zone, which the spine's strip runs through.
+        region = chart.locator(f'[data-zone="{zone}"]')
+        region.scroll_into_view_if_needed()
+        area = region.bounding_box()
+        assert area is not None
+        page.mouse.click(area["x"] + area["width"] / 2, area["y"] + area["height"] / 2)
+        expect(page.get_by_label(label, exact=True)).to_be_checked()
+        expect(chart.locator(f'[data-zone="{zone}"]')).to_have_class(re.compile("is-chosen"))
+
+    # A click on a zone R17 forbids is refused with its reason, not silently.
+    chart.locator('[data-zone="kidneys"] ellipse').first.click()
+    expect(page.locator("#zone-kidneys")).not_to_be_checked()
+    expect(page.locator(".chart-note")).to_contain_text("Kidney area")
+    expect(page.locator(".chart-note")).to_contain_text("R17")
 
 
 def test_record_errors_are_shown_next_to_the_fields_and_the_form_fits_a_phone(

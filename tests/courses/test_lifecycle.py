@@ -193,7 +193,8 @@ def test_r11_a_new_due_period_after_the_next_course_gets_its_own_nudge(
     ]
 
 
-def missed(course: Course, statuses: list[SessionStatus]) -> None:
+def missed(course: Course, statuses: list[SessionStatus], *, late: bool = True) -> None:
+    """Sessions in these states at the course's positions; the cancelled ones late or not."""
     start = datetime.combine(JUNE_1, time(8), tzinfo=course.practice.zone)
     for position, status in enumerate(statuses, start=1):
         SessionFactory(
@@ -201,6 +202,7 @@ def missed(course: Course, statuses: list[SessionStatus]) -> None:
             sequence=position,
             starts_at=start + timedelta(days=2 * position),
             status=status,
+            late_cancellation=late and status == SessionStatus.CANCELLED,
         )
 
 
@@ -218,14 +220,25 @@ def test_r13_the_sweep_flags_courses_with_more_than_two_missed_in_a_row(
         patient=patient, kind="relaxing", start_date=JUNE_1, bare=True, status=CourseStatus.ACTIVE
     )
     missed(scattered, [gone, gone, done, gone, gone])
+    # Cancellations in time are no misses, however many in a row.
+    excused = CourseFactory(
+        patient=PatientFactory(practice=practice, consenting=True),
+        kind="classical",
+        start_date=JUNE_1,
+        bare=True,
+        status=CourseStatus.ACTIVE,
+    )
+    missed(excused, [done, *[SessionStatus.CANCELLED] * 3], late=False)
 
     assert flag_interrupted_courses.apply().get() == 1
     assert flag_interrupted_courses.apply().get() == 0
 
     interrupted.refresh_from_db()
     scattered.refresh_from_db()
+    excused.refresh_from_db()
     assert interrupted.status == CourseStatus.INTERRUPTED
     assert scattered.status == CourseStatus.ACTIVE
+    assert excused.status == CourseStatus.ACTIVE
 
 
 def test_r21_beat_sweeps_the_outbox_every_minute_and_runs_the_lifecycle_tasks() -> None:

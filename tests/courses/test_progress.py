@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from courses.models import Cadence, Course
 from practice.models import Practice, Role
+from sessions.booking.sessions import session_cancel
 from sessions.day.check_in import session_check_in
 from sessions.day.running import session_complete, session_no_show, session_start
 from sessions.selectors import course_progress
@@ -59,7 +60,8 @@ def test_progress_counts_done_left_missed_and_the_trend(practice: Practice) -> N
     progress = course_progress(course)
 
     assert (progress.planned, progress.done, progress.left, progress.to_come) == (10, 2, 8, 6)
-    assert (progress.missed, progress.missed_in_a_row) == (2, 2)
+    # R13: the session stopped at check-in was cancelled for a medical reason, no miss.
+    assert (progress.missed, progress.missed_in_a_row) == (1, 1)
     assert progress.flagged is False
     assert progress.paused is True  # R8 at the third check-in; nothing started since
     first, second, stopped, missed = progress.sessions[:4]
@@ -88,6 +90,27 @@ def test_r13_progress_flags_more_than_two_missed_in_a_row(practice: Practice) ->
     progress = course_progress(course)
     assert progress.missed_in_a_row == 3
     assert progress.flagged is True
+
+
+def test_r13_only_no_shows_and_late_cancellations_count_as_missed(
+    practice: Practice, member, api_as
+) -> None:
+    course = CourseFactory(practice=practice, cadence=Cadence.DAILY)
+    in_time, late, medical, absent = (course.sessions.get(sequence=n) for n in (2, 3, 4, 5))
+    session_cancel(session=in_time, by=None, now=in_time.starts_at - timedelta(days=2))
+    session_cancel(session=late, by=None, now=late.starts_at - timedelta(hours=1))
+    # Stopped at check-in (R8): cancelled on the day, but for the patient's health.
+    session_cancel(session=medical, by=None, now=medical.starts_at, medical=True)
+    session_no_show(session=absent, by=None, now=absent.starts_at + timedelta(hours=1))
+
+    progress = course_progress(course)
+    listed = api_as(member(practice, Role.FRONT_DESK)).get("/api/v1/courses/").json()
+
+    assert progress.missed == 2
+    # The excused absence between the late cancellation and the no-show leaves them in a row.
+    assert progress.missed_in_a_row == 2
+    assert progress.flagged is False
+    assert listed["results"][0]["progress"]["missed"] == 2
 
 
 def test_a_rebooked_missed_session_is_not_missed(practice: Practice) -> None:

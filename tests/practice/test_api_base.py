@@ -116,21 +116,50 @@ def test_an_unknown_path_gets_404_with_the_error_body(practice, api_as, member) 
     assert response.status_code == 404
 
 
-def test_anonymous_requests_are_throttled(db, monkeypatch) -> None:
+@pytest.fixture
+def three_anonymous_tries(monkeypatch) -> None:
     # DRF reads the rates once, into the class; patch them there for this test.
     monkeypatch.setattr(
         SimpleRateThrottle, "THROTTLE_RATES", {"anon": "3/minute", "user": "5/minute"}
     )
-    client = APIClient()
 
-    statuses = [
+
+def password_guesses(*forwarded_for: str) -> list[int]:
+    """The statuses of one anonymous login try per X-Forwarded-For value ("" sends none)."""
+    client = APIClient()
+    return [
         client.post(
-            "/api/v1/auth/token/", {"email": "x@example.com", "password": "guess"}
+            "/api/v1/auth/token/",
+            {"email": "x@example.com", "password": "guess"},
+            **({"HTTP_X_FORWARDED_FOR": header} if header else {}),
         ).status_code
-        for _ in range(4)
+        for header in forwarded_for
     ]
 
-    assert statuses == [401, 401, 401, 429]
+
+def test_anonymous_requests_are_throttled(db, three_anonymous_tries) -> None:
+    assert password_guesses("", "", "", "") == [401, 401, 401, 429]
+
+
+def test_throttle_ignores_a_rotated_x_forwarded_for_without_a_proxy(
+    db, three_anonymous_tries
+) -> None:
+    # NUM_PROXIES=0 (the default): the app is exposed directly and the header is the client's
+    # own invention, so every try counts against REMOTE_ADDR.
+    rotated = [f"198.51.100.{n}" for n in range(1, 6)]
+
+    assert password_guesses(*rotated) == [401, 401, 401, 429, 429]
+
+
+def test_throttle_behind_one_proxy_counts_the_address_it_saw(
+    db, three_anonymous_tries, settings
+) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    # The proxy appends the address it saw; whatever the client put before it is ignored.
+    spoofed = [f"198.51.100.{n}, 203.0.113.7" for n in range(1, 5)]
+
+    assert password_guesses(*spoofed) == [401, 401, 401, 429]
+    assert password_guesses("198.51.100.1, 203.0.113.8") == [401]
 
 
 def test_signed_in_users_are_throttled(practice, member, api_as, monkeypatch) -> None:

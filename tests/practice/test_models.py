@@ -84,6 +84,16 @@ def test_seed_demo_loads_two_practices_and_is_idempotent(capsys) -> None:
     assert "patient@linden.example" in output
 
 
+def test_seed_demo_links_to_the_port_the_server_runs_on(capsys) -> None:
+    # `make run` passes where bin/dev-server will listen: PORT=8765 make run links there.
+    call_command("seed_demo", url="http://127.0.0.1:8765")
+
+    output = capsys.readouterr().out
+    assert "Admin: http://127.0.0.1:8765/admin/" in output
+    assert "API docs: http://127.0.0.1:8765/api/docs/" in output
+    assert ":8000" not in output
+
+
 def test_the_russian_catalogue_translates_our_strings() -> None:
     with translation.override("ru"):
         assert str(Role.THERAPIST.label) == "Массажист"

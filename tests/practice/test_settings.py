@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_ENV = {
@@ -15,6 +17,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://app:secret@db.example.com:5432/practice",
     "REDIS_URL": "redis://cache.example.com:6379/0",
     "PRACTICE_TIME_ZONE": "America/New_York",
+    "NUM_PROXIES": "1",
 }
 
 
@@ -42,6 +45,7 @@ print(json.dumps({
     "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "engine": db["ENGINE"],
     "db_host": db.get("HOST"), "broker": settings.CELERY_BROKER_URL, "tz": settings.TIME_ZONE,
     "use_tz": settings.USE_TZ, "cache": settings.CACHES["default"]["BACKEND"],
+    "num_proxies": settings.REST_FRAMEWORK["NUM_PROXIES"],
 }))
 """
 
@@ -61,16 +65,39 @@ def test_it_reads_settings_from_the_environment() -> None:
         "tz": "America/New_York",
         "use_tz": True,
         "cache": "django.core.cache.backends.redis.RedisCache",
+        "num_proxies": 1,
     }
 
 
 def test_it_defaults_to_sqlite_and_a_serverless_broker() -> None:
-    result = run_with({"DJANGO_SETTINGS_MODULE": "practice.settings"}, "-c", SHOW_SETTINGS)
+    # What `make run` gets on a laptop: DEBUG on and nothing else, not even a key.
+    result = run_with(
+        {"DJANGO_SETTINGS_MODULE": "practice.settings", "DEBUG": "true"}, "-c", SHOW_SETTINGS
+    )
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["engine"] == "django.db.backends.sqlite3"
     assert shown["broker"] == "filesystem://"
     assert shown["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    # Without a proxy declared, the throttles count REMOTE_ADDR, never X-Forwarded-For.
+    assert shown["num_proxies"] == 0
+
+
+@pytest.mark.parametrize(
+    "secret_key",
+    [None, "", "local-only-insecure-key-change-me-in-production"],
+    ids=["unset", "empty", "the-development-key"],
+)
+def test_it_refuses_to_start_with_debug_off_and_no_real_secret_key(secret_key: str | None) -> None:
+    env = {"DJANGO_SETTINGS_MODULE": "practice.settings", "DEBUG": "false"}
+    if secret_key is not None:
+        env["SECRET_KEY"] = secret_key
+
+    result = run_with(env, "-c", SHOW_SETTINGS)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr
+    assert result.stdout == ""
 
 
 def test_check_deploy_is_clean_with_production_values() -> None:

@@ -344,7 +344,8 @@ def test_r13_cancel_offers_rebooking_and_the_session_is_rebooked_into_its_course
     assert rebooked.status_code == 201, rebooked.json()
     assert rebooked.json()["course"] == course["id"]
     progress = client.get(f"/api/v1/courses/{course['id']}/").json()["progress"]
-    assert progress == {"planned": 10, "completed": 0, "booked": 10, "missed": 1}
+    # R13: the cancellation was in time and its place is booked again: nothing was missed.
+    assert progress == {"planned": 10, "completed": 0, "booked": 10, "missed": 0}
 
 
 def test_a_type_nobody_is_qualified_for_has_no_slots(practice, staff, api_as) -> None:

@@ -236,15 +236,31 @@ def test_r13_cancelling_a_course_session_offers_rebooking_within_the_cadence(
     assert rebooked.course == course
 
 
+def _cancel_late(session: Session) -> None:
+    """Cancel an hour before the start, inside the practice's notice: a late cancellation."""
+    assert session_cancel(session=session, by=None, now=session.starts_at - timedelta(hours=1)).late
+
+
 def test_r13_more_than_two_missed_in_a_row_interrupts_the_course(practice: Practice) -> None:
     course = _course(practice)
     for sequence in (2, 3):
-        session_cancel(session=course.sessions.get(sequence=sequence), by=None, now=NOW)
+        _cancel_late(course.sessions.get(sequence=sequence))
     course.refresh_from_db()
     assert course.status == CourseStatus.PLANNED
-    session_cancel(session=course.sessions.get(sequence=4), by=None, now=NOW)
+    _cancel_late(course.sessions.get(sequence=4))
     course.refresh_from_db()
     assert course.status == CourseStatus.INTERRUPTED
+
+
+def test_r13_cancellations_in_time_never_interrupt_the_course(practice: Practice) -> None:
+    course = _course(practice)
+    for sequence in (2, 3, 4):
+        cancellation = session_cancel(
+            session=course.sessions.get(sequence=sequence), by=None, now=NOW
+        )
+        assert not cancellation.late
+    course.refresh_from_db()
+    assert course.status == CourseStatus.PLANNED
 
 
 def test_r10_rebooking_never_puts_two_course_sessions_on_one_day(practice: Practice) -> None:

@@ -500,6 +500,31 @@ def test_r13_a_cancelled_course_session_is_offered_times_and_rebooked(practice, 
     assert again.minutes == third.minutes
 
 
+@pytest.mark.parametrize(
+    ("language", "day_format"), [("en", "%a %m/%d/%Y"), ("ru", "%d.%m.%Y")], ids=["en", "ru"]
+)
+def test_r13_the_times_offered_to_rebook_name_their_local_day(
+    practice, desk, language, day_format
+) -> None:
+    # The times offered may fall on any day before the course's next session: each says which.
+    course = CourseFactory(practice=practice, start_date=today(practice, days=2), booked=10)
+    third = course.sessions.get(sequence=3)
+    client = logged_in(desk)
+    client.cookies["django_language"] = language
+    cancelled = client.post(url("session-cancel", practice, pk=third.pk), {"reason": "Away"})
+
+    html = client.get(cancelled["Location"]).content.decode()
+
+    offered = re.findall(
+        r'<input type="radio" name="starts_at" value="([^"]+)"[^>]*>\s*([^<]+?)\s*</label>', html
+    )
+    assert offered
+    for value, label in offered:
+        moment = datetime.fromisoformat(value).astimezone(practice.zone)
+        assert moment.strftime(day_format) in label
+        assert label.endswith(moment.strftime("%H:%M"))
+
+
 def test_r13_rebooking_a_time_taken_since_it_was_offered_is_a_message(practice, desk) -> None:
     course = CourseFactory(practice=practice, start_date=today(practice, days=2), booked=10)
     third = course.sessions.get(sequence=3)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from patients.models import Patient, Sex
@@ -31,8 +32,15 @@ FAMILY_NAMES = ["Keller", "Lebedev", "Meyer", "Novak", "Orlova", "Peters", "Quas
 class Command(BaseCommand):
     help = "Load demo practices, staff and patients (safe to run again)."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000",
+            help="Where the server answers, for the printed links (`make run` passes its own).",
+        )
+
     @transaction.atomic
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         linden = self._practice("linden", "Linden Massage Studio", "Europe/Berlin")
         harbour = self._practice("harbour", "Harbour Massage", "America/New_York")
 
@@ -107,9 +115,8 @@ class Command(BaseCommand):
         )
         for email, role in logins:
             self.stdout.write(f"  {email:32} {Role(role).label}")
-        self.stdout.write(
-            "  Admin: http://127.0.0.1:8000/admin/  API docs: http://127.0.0.1:8000/api/docs/"
-        )
+        url = options["url"].rstrip("/")
+        self.stdout.write(f"  Admin: {url}/admin/  API docs: {url}/api/docs/")
 
     def _practice(self, slug: str, name: str, time_zone: str) -> Practice:
         existing = Practice.objects.filter(slug=slug).first()
