@@ -26,9 +26,9 @@ run: install
 test: install
 	$(PY) -m tests.run $(ARGS)
 
-# mypy's Django plugin, makemigrations and the benchmarks load the settings with DEBUG off, which
+# mypy's Django plugin, makemigrations, makemessages and the benchmarks load the settings with DEBUG off, which
 # refuse to start without a key: a fresh random one per run, never one written in the source.
-lint bench: export SECRET_KEY ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
+lint bench messages: export SECRET_KEY ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
 # ruff, the one-way layers of the apps (import-linter, [tool.importlinter]), the types (mypy with
 # django-stubs, [tool.mypy]) and migrations that match the models.
