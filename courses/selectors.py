@@ -9,9 +9,9 @@ from datetime import date
 
 from courses.models import Course, CourseStatus
 from courses.rules import YEAR, r11_course_due, r12_next_type
+from patients.eligibility import screening_eligibility
 from patients.models import Patient
 from patients.selectors import patient_screening_status
-from patients.services import screening_eligibility
 from practice.models import MassageType, Practice
 
 

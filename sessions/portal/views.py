@@ -29,8 +29,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from courses.models import CourseStatus
+from patients.eligibility import patient_may_receive
 from patients.models import Patient
-from patients.services import patient_may_receive
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Therapist
 from practice.pages import Notices, form_status, redirect_with_notice
@@ -420,7 +420,11 @@ def session_move(request: PracticeRequest, pk: int) -> HttpResponse:
 
                 def move_it(opening: Slot) -> Session:
                     return session_reschedule(
-                        session=session, starts_at=opening.starts_at, by=request.user, now=now
+                        session=session,
+                        starts_at=opening.starts_at,
+                        by=request.user,
+                        now=now,
+                        by_patient=True,
                     )
 
                 outcome = _take(request, openings, move_it, notice="moved")

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from patients.eligibility import patient_may_receive
 from patients.models import DoctorClearance, Screening, ScreeningAnswer
 from patients.screening import Status, Zone
 from patients.selectors import patient_screening_status
@@ -17,7 +18,6 @@ from patients.services import (
     AnswerInput,
     ClearanceInput,
     clearance_add,
-    patient_may_receive,
     screening_record,
 )
 from tests.clock import today
