@@ -239,7 +239,8 @@ def test_r8_a_day_block_blocks_every_type_with_or_without_a_screening() -> None:
     block = day_block_finding(
         systolic=165, diastolic=100, measured_at=time(9, 12), source="check-in"
     )
-    assert "165/100" in block.message and "09:12" in block.message
+    assert "165/100" in block.message
+    assert "09:12" in block.message
 
     with_screening = eligibility(
         outcome=outcome(),
