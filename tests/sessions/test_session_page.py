@@ -225,6 +225,32 @@ def test_r1_start_without_a_valid_screening_is_refused_with_the_rule(
     assert session.status == SessionStatus.CHECKED_IN
 
 
+def test_starting_hours_before_the_booked_time_is_a_conflict_message(
+    practice, member, clock
+) -> None:
+    session = SessionFactory(practice=practice, screened=True)  # noon; the clock says 10:30
+    session_check_in(session=session, answers=all_no(), by=None)
+    client = logged_in(member(practice, Role.MANAGER))
+
+    early = client.post(url("session-start", session))
+
+    assert early.status_code == 409
+    assert "it can start from 11:30" in text(early)
+    session.refresh_from_db()
+    assert session.status == SessionStatus.CHECKED_IN
+    clock.move_to(session.starts_at - timedelta(minutes=30))
+    assert client.post(url("session-start", session)).status_code == 302
+
+
+def test_r1_the_session_page_says_a_screening_is_needed(practice, desk) -> None:
+    unscreened = SessionFactory(practice=practice)
+    screened = SessionFactory(practice=practice, screened=True)
+    client = logged_in(desk)
+
+    assert "Screening needed (R1)" in text(client.get(url("session-detail", unscreened)))
+    assert "Screening needed (R1)" not in text(client.get(url("session-detail", screened)))
+
+
 def test_the_record_form_shows_the_service_errors_with_their_rule_ids(
     practice, therapist_user
 ) -> None:
