@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from patients.eligibility import patient_may_receive
-from patients.models import Screening, ScreeningAnswer
+from patients.models import HighBloodPressure, Screening, ScreeningAnswer
 from patients.screening import Status
 from patients.selectors import patient_screening_status
 from patients.services import (
@@ -124,6 +124,9 @@ def test_r2_r8_confirming_recomputes_the_outcome_with_the_measured_vitals(practi
         ("R8", "systolic_over_160"),
         ("R7", "high_blood_pressure"),  # the patient is not flagged hypertensive yet
     }
+    # R8: the reading blocks the rest of the day, whatever is measured later.
+    (reading,) = HighBloodPressure.objects.filter(patient=patient)
+    assert (reading.day, reading.systolic) == (screening.screened_on, 170)
 
 
 def test_impossible_vitals_at_confirmation_are_refused(practice, staff) -> None:
