@@ -68,11 +68,9 @@ def with_screening_needed(sessions: QuerySet[Session], practice: Practice) -> Qu
 
 def session_screening_needed(session: Session) -> bool:
     """`screening_needed` of one session, as the lists compute it."""
-    return bool(
-        with_screening_needed(Session.objects.filter(pk=session.pk), session.practice)
-        .values_list("screening_needed", flat=True)
-        .get()
-    )
+    sessions = with_screening_needed(Session.objects.filter(pk=session.pk), session.practice)
+    # The stubs do not see the annotation `with_screening_needed` adds.
+    return sessions.filter(screening_needed=True).exists()  # type: ignore[misc]
 
 
 def patient_reminders(*, patient: Patient, limit: int = 20) -> QuerySet[Reminder]:
