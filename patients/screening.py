@@ -208,11 +208,6 @@ class Eligibility:
     screening_id: int | None = None
 
     @property
-    def screening_needed(self) -> bool:
-        """R1: there is no valid screening yet."""
-        return any(reason.code == NO_VALID_SCREENING for reason in self.reasons)
-
-    @property
     def blocks(self) -> tuple[Finding, ...]:
         """What refuses even a booking made ahead of the screening: what a valid screening
         blocks (R2-R6, R8) and R8's day block; everything but R1's missing screening."""

@@ -255,9 +255,7 @@ def test_r8_a_day_block_blocks_every_type_with_or_without_a_screening() -> None:
 
     assert with_screening.reasons == (block,)
     assert with_screening.blocks == (block,)
-    assert not with_screening.screening_needed
     assert [f.rule for f in without.reasons] == ["R1", "R8"]
-    assert without.screening_needed
     assert without.blocks == (block,)
 
 
