@@ -10,9 +10,9 @@ from datetime import date
 
 from courses.models import Course, CourseStatus
 from courses.rules import NEXT_COURSE_NOTICE, r11_next_course_due_on, r12_next_type
+from patients.eligibility import screening_eligibility
 from patients.models import Patient, Screening
 from patients.selectors import latest_screenings, patient_screening_status
-from patients.services import screening_eligibility
 from practice.models import MassageType, Practice
 
 

@@ -21,8 +21,8 @@ from courses.rules import (
     r12_next_type,
     r12_repeats_previous,
 )
+from patients.eligibility import patient_may_receive
 from patients.models import Patient
-from patients.services import patient_may_receive
 from practice.models import MassageType, Practice, Room, Therapist, User
 
 

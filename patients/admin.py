@@ -15,6 +15,7 @@ from patients.models import (
     Contraindication,
     ContraindicationOptOut,
     DoctorClearance,
+    HighBloodPressure,
     Patient,
     Screening,
     ScreeningAnswer,
@@ -161,6 +162,27 @@ class ScreeningAdmin(PracticeScopedAdmin):
     def outcome_summary(self, screening: Screening) -> str:
         findings = screening.outcome.findings
         return "; ".join(f"{f.rule}: {f.message}" for f in findings) or "—"
+
+
+@admin.register(HighBloodPressure)
+class HighBloodPressureAdmin(PracticeScopedAdmin):
+    """R8's day blocks, as the screening and check-in services kept them: read only, since a
+    reading over the limit is a clinical fact, not a setting."""
+
+    list_display = ("patient", "day", "measured_at", "systolic", "diastolic", "source", "practice")
+    list_filter = ("practice", "source")
+    search_fields = ("patient__given_name", "patient__family_name")
+    list_select_related = ("patient", "practice")
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
 
 @admin.register(Contraindication)

@@ -512,3 +512,44 @@ class DoctorClearance(PracticeOwned):
             errors["issued_on"] = [_("The clearance cannot be dated in the future.")]
         if errors:
             raise ValidationError(errors)
+
+
+class HighBloodPressure(PracticeOwned):
+    """A systolic reading over the R8 limit, from a screening or a session's check-in: it
+    blocks every session of the patient for the rest of its local day in the practice's time
+    zone, whatever is measured later that day (`patients.selectors.r8_readings_on`). Written
+    by the screening and check-in services, so the day block never depends on which session
+    or screening the reading was taken for, nor on that one still standing."""
+
+    class Source(models.TextChoices):
+        SCREENING = "screening", _("screening")
+        CHECK_IN = "check_in", _("check-in")
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="+", verbose_name=_("patient")
+    )
+    day = models.DateField(_("day"), help_text=_("The practice's local day it blocks (R8)."))
+    measured_at = models.DateTimeField(_("measured at"))
+    systolic = models.PositiveSmallIntegerField(
+        _("systolic (mmHg)"),
+        validators=[MinValueValidator(SYSTOLIC_RANGE[0]), MaxValueValidator(SYSTOLIC_RANGE[1])],
+    )
+    diastolic = models.PositiveSmallIntegerField(
+        _("diastolic (mmHg)"),
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(DIASTOLIC_RANGE[0]),
+            MaxValueValidator(DIASTOLIC_RANGE[1]),
+        ],
+    )
+    source = models.CharField(_("taken at"), max_length=12, choices=Source.choices)
+
+    class Meta:
+        verbose_name = _("high blood-pressure reading")
+        verbose_name_plural = _("high blood-pressure readings")
+        ordering = ["day", "measured_at", "id"]
+        indexes = [models.Index(fields=["practice", "patient", "day"], name="high_bp_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.patient} {self.day:%Y-%m-%d} {self.systolic} mmHg"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,12 @@ DEFAULT_FEVER_THRESHOLD = Decimal("37.5")  # R2; each practice's own is in its s
 # R2: no doctor's clearance lifts these, whatever a catalogue row says.
 NOT_CLEARABLE = frozenset({"oncology", "fever"})
 SYSTOLIC_LIMIT = 160  # R8: above this (mmHg) no massage that day
+# R7: from this reading on (mmHg, either value) a screening suggests flagging the patient
+# hypertensive; it only warns, R8's limit alone blocks.
+HIGH_SYSTOLIC = 140
+HIGH_DIASTOLIC = 90
 VIBRATION = "vibration"
+NO_VALID_SCREENING = "no_valid_screening"  # R1's finding: staff may still book ahead of it
 HONEY = "honey"
 
 # Plausible ranges: a value outside is a typing error, refused with a 400, never stored.
@@ -202,6 +207,12 @@ class Eligibility:
     blocked_zones: frozenset[str] = field(default_factory=frozenset)
     screening_id: int | None = None
 
+    @property
+    def blocks(self) -> tuple[Finding, ...]:
+        """What refuses even a booking made ahead of the screening: what a valid screening
+        blocks (R2-R6, R8) and R8's day block; everything but R1's missing screening."""
+        return tuple(reason for reason in self.reasons if reason.code != NO_VALID_SCREENING)
+
 
 def _item_findings(item: CatalogueItem, answer: Answer, cleared: bool) -> list[Finding]:
     """What a "yes" to one catalogue item means."""
@@ -335,6 +346,52 @@ def fever_finding(temperature: Decimal | None, threshold: Decimal) -> Finding | 
     )
 
 
+def high_pressure_finding(
+    systolic: int | None, diastolic: int | None, hypertensive: bool
+) -> Finding | None:
+    """R7: a high reading of a patient not flagged hypertensive is shown as a warning with the
+    suggestion to flag them (then R7 and R8 apply); it blocks nothing by itself."""
+    if hypertensive or systolic is None:
+        return None
+    if systolic < HIGH_SYSTOLIC and (diastolic is None or diastolic < HIGH_DIASTOLIC):
+        return None
+    reading = f"{systolic}/{diastolic}" if diastolic is not None else str(systolic)
+    return Finding(
+        "R7",
+        "high_blood_pressure",
+        gettext(
+            "Blood pressure %(reading)s mmHg is high: consider flagging the patient as "
+            "hypertensive."
+        )
+        % {"reading": reading},
+        Effect.WARN,
+    )
+
+
+def day_block_finding(
+    *, systolic: int, diastolic: int | None, measured_at: time, source: str
+) -> Finding:
+    """R8's day block: a reading over the limit taken earlier that day (at a screening or a
+    check-in), named with its time, blocks every session for the rest of the day."""
+    reading = f"{systolic}/{diastolic}" if diastolic is not None else str(systolic)
+    return Finding(
+        "R8",
+        "systolic_over_160",
+        gettext(
+            "Blood pressure %(reading)s mmHg at %(time)s (%(source)s), systolic over "
+            "%(limit)s: no massage for the rest of the day."
+        )
+        % {
+            "reading": reading,
+            "time": measured_at.strftime("%H:%M"),
+            "source": source,
+            "limit": SYSTOLIC_LIMIT,
+        },
+        Effect.BLOCK,
+        day_only=True,
+    )
+
+
 def blood_pressure_finding(systolic: int | None) -> Finding | None:
     """R8: systolic above 160 mmHg: no massage that day (the slot is released)."""
     if systolic is None or systolic <= SYSTOLIC_LIMIT:
@@ -356,11 +413,12 @@ def screening_outcome(
     cleared_codes: Iterable[str] = (),
     temperature: Decimal | None = None,
     systolic: int | None = None,
+    diastolic: int | None = None,
     hypertensive: bool = False,
     allergic_to_honey: bool = False,
     fever_threshold: Decimal = DEFAULT_FEVER_THRESHOLD,
 ) -> Outcome:
-    """The outcome of a screening, from the answers and the catalogue (R2-R6, R8).
+    """The outcome of a screening, from the answers and the catalogue (R2-R8).
 
     `cleared_codes` are the items a doctor's clearance covers; a clearance lifts only the R2
     block of a clearable item and the R6 block, never a type-specific one (R4).
@@ -374,7 +432,11 @@ def screening_outcome(
             raise ValueError(f"Unknown catalogue item {answer.code!r}.") from None
         if answer.yes:
             findings.extend(_item_findings(item, answer, answer.code in cleared))
-    for finding in (fever_finding(temperature, fever_threshold), blood_pressure_finding(systolic)):
+    for finding in (
+        fever_finding(temperature, fever_threshold),
+        blood_pressure_finding(systolic),
+        high_pressure_finding(systolic, diastolic, hypertensive),
+    ):
         if finding is not None:
             findings.append(finding)
     findings.extend(
@@ -407,7 +469,7 @@ def missing_measurements(
 def no_valid_screening() -> Finding:
     return Finding(
         "R1",
-        "no_valid_screening",
+        NO_VALID_SCREENING,
         gettext("No valid screening: screen the patient first."),
         Effect.BLOCK,
     )
@@ -422,15 +484,20 @@ def eligibility(
     hypertensive: bool = False,
     allergic_to_honey: bool = False,
     screening_id: int | None = None,
+    day_blocks: Iterable[Finding] = (),
 ) -> Eligibility:
     """May the patient have `massage_type_code` on `on`, given their valid screening's outcome
     (None when there is none, R1)? The patient's current flags count too: a honey allergy or
-    hypertension noted after the screening still blocks its type (R4, R8)."""
+    hypertension noted after the screening still blocks its type (R4, R8). `day_blocks` are
+    R8's blocks of that day from readings over the limit (`day_block_finding`): they block
+    with or without a screening, and come first so their message names the reading."""
+    day_blocks = tuple(day_blocks)
     if outcome is None or screened_on is None:
-        return Eligibility(allowed=False, reasons=(no_valid_screening(),))
+        return Eligibility(allowed=False, reasons=(no_valid_screening(), *_unique(day_blocks)))
     current = outcome.on(on, screened_on)
     findings = _unique(
         (
+            *day_blocks,
             *current.findings,
             *patient_flag_findings(hypertensive=hypertensive, allergic_to_honey=allergic_to_honey),
         )

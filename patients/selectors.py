@@ -7,13 +7,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import CharField, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    CharField,
+    Exists,
+    Expression,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Lower
 
 from patients.models import (
     Contraindication,
     ContraindicationOptOut,
     DoctorClearance,
+    HighBloodPressure,
     Patient,
     Screening,
     ScreeningAnswer,
@@ -179,6 +192,25 @@ def latest_screenings(*, patients: Iterable[Patient], on: date) -> dict[int, Scr
         patient__in=patients, pk=Subquery(latest)
     )
     return {screening.patient_id: screening for screening in screenings}
+
+
+def r8_readings_on(*, patient: Patient, on: date) -> list[HighBloodPressure]:
+    """R8: the readings over the limit taken on the practice's local day `on`, from any
+    screening or check-in; while there is one, no session of the patient goes ahead that day."""
+    return list(
+        HighBloodPressure.objects.for_practice(patient.practice_id).filter(patient=patient, day=on)
+    )
+
+
+def valid_screening_exists(*, patient: OuterRef, on: OuterRef | Expression) -> Exists:
+    """R1 in SQL, for a list: does the patient have a screening valid on `on` (an
+    expression, e.g. a session's local day)? A self-reported one counts once confirmed, as in
+    `patient_screening_status`."""
+    return Exists(
+        Screening.objects.filter(patient=patient, screened_on__lte=on, valid_until__gte=on).exclude(
+            self_reported=True, confirmed_at=None
+        )
+    )
 
 
 def screenings_of(*, patient: Patient) -> QuerySet[Screening]:

@@ -1,4 +1,4 @@
-"""Writes for patients and screenings, and the one eligibility check courses and sessions call.
+"""Writes for patients and screenings; the eligibility check they feed is `patients.eligibility`.
 
 Every rule is decided by the pure functions of `patients.screening` (R1-R8); these services
 load rows, validate them with `full_clean()`, call the rules and store the outcome atomically.
@@ -18,40 +18,35 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patients.eligibility import blood_pressure_record
 from patients.models import (
     Contraindication,
     DoctorClearance,
+    HighBloodPressure,
     Patient,
     Screening,
     ScreeningAnswer,
 )
 from patients.screening import (
     Answer,
-    Eligibility,
-    Finding,
     Outcome,
-    eligibility,
     missing_measurements,
     screening_outcome,
 )
-from patients.selectors import catalogue_for, duplicates_of, patient_screening_status
-from practice.models import MassageType, Practice, User
+from patients.selectors import catalogue_for, duplicates_of
+from practice.models import Practice, User
 
 __all__ = [
     "AlreadyConfirmed",
     "AnswerInput",
     "ClearanceInput",
     "DuplicatePatient",
-    "Eligibility",
-    "Finding",
     "ScreeningInvalid",
     "clearance_add",
     "patient_archive",
     "patient_create",
-    "patient_may_receive",
     "patient_update",
     "screening_confirm",
-    "screening_eligibility",
     "screening_preview",
     "screening_record",
 ]
@@ -213,6 +208,7 @@ def _outcome_of(
         cleared_codes=cleared_codes,
         temperature=screening.temperature,
         systolic=screening.systolic,
+        diastolic=screening.diastolic,
         hypertensive=patient.hypertensive or said_hypertensive,
         allergic_to_honey=patient.allergic_to_honey,
         fever_threshold=patient.practice.settings.fever_threshold,
@@ -447,6 +443,14 @@ def screening_record(
     screening = checked.screening
     _store_outcome(screening, checked.outcome)
     screening.save()
+    blood_pressure_record(
+        patient=patient,
+        systolic=screening.systolic,
+        diastolic=screening.diastolic,
+        day=screening.screened_on,
+        measured_at=screening.recorded_at,
+        source=HighBloodPressure.Source.SCREENING,
+    )
     ScreeningAnswer.objects.bulk_create(checked.answers)
     for row in checked.clearances:
         row.screening = screening
@@ -507,6 +511,14 @@ def screening_confirm(
         screening, _outcome_of(screening=screening, answers=answers, cleared_codes=cleared)
     )
     screening.save()
+    blood_pressure_record(
+        patient=patient,
+        systolic=systolic,
+        diastolic=diastolic,
+        day=today,
+        measured_at=screening.confirmed_at,
+        source=HighBloodPressure.Source.SCREENING,
+    )
     return screening
 
 
@@ -535,30 +547,3 @@ def clearance_add(
     _store_outcome(screening, outcome)
     screening.save(update_fields=["status", "outcome_data"])
     return row
-
-
-def screening_eligibility(
-    *, screening: Screening | None, patient: Patient, massage_type: MassageType, on: date
-) -> Eligibility:
-    """May the patient have `massage_type` on `on` under this screening (None: R1 blocks)?
-    For a course, pass the screening that opened it: it stays valid for the whole course."""
-    return eligibility(
-        outcome=screening.outcome if screening is not None else None,
-        screened_on=screening.screened_on if screening is not None else None,
-        on=on,
-        massage_type_code=massage_type.code,
-        hypertensive=patient.hypertensive,
-        allergic_to_honey=patient.allergic_to_honey,
-        screening_id=screening.pk if screening is not None else None,
-    )
-
-
-def patient_may_receive(*, patient: Patient, massage_type: MassageType, on: date) -> Eligibility:
-    """The single check courses and sessions call (R1-R8): allowed, or not with reasons (rule
-    ids and items), or allowed with warnings and blocked zones."""
-    if massage_type.practice_id != patient.practice_id:
-        raise ValidationError({"massage_type": _("This belongs to another practice.")})
-    status = patient_screening_status(patient=patient, on=on)
-    return screening_eligibility(
-        screening=status.screening, patient=patient, massage_type=massage_type, on=on
-    )

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from patients.eligibility import r8_day_blocks
 from patients.forms import (
     ClearanceForm,
     ConfirmScreeningForm,
@@ -210,6 +211,7 @@ def patient_detail(request: PracticeRequest, pk: int) -> HttpResponse:
             "patient": patient,
             "status": status,
             "current": outcome_context(status.outcome, type_names) if status.outcome else None,
+            "day_blocks": r8_day_blocks(patient=patient, on=_today(request)),
             "screenings": screenings,
         },
     )

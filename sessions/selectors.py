@@ -8,12 +8,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import TruncDate
 
 from courses.models import Course, CourseStatus
 from courses.rules import r13_interrupts, r13_longest_missed_run
 from courses.selectors import CourseDue, patients_due_for_course
 from patients.models import Patient
+from patients.selectors import valid_screening_exists
 from practice.calendar import local_range
 from practice.models import Membership, Practice, Role
 from sessions.models import (
@@ -39,8 +50,11 @@ def session_list(
     """The practice's sessions (a patient's own only), from local day `first` to `last`,
     with what the list shows joined in, so a page costs one query however long it is."""
     practice = membership.practice
-    sessions = Session.objects.for_practice(practice).select_related(
-        "patient", "therapist", "massage_type"
+    sessions = with_screening_needed(
+        Session.objects.for_practice(practice).select_related(
+            "patient", "therapist", "massage_type"
+        ),
+        practice,
     )
     if membership.role == Role.PATIENT:
         sessions = sessions.filter(patient__user=membership.user_id)
@@ -49,6 +63,27 @@ def session_list(
     if last is not None:
         sessions = sessions.filter(starts_at__lt=local_range(practice, last, last)[1])
     return sessions.filter(**{name: value for name, value in filters.items() if value})
+
+
+def with_screening_needed(sessions: QuerySet[Session], practice: Practice) -> QuerySet[Session]:
+    """Each session's `screening_needed`, in the same query: staff booked it ahead of a
+    screening (R1) and none is valid on its local day yet, nor did a screening open its
+    course. It may still be checked in, but it will not start until the patient is screened."""
+    needed = (
+        Q(status__in=(SessionStatus.BOOKED, SessionStatus.CHECKED_IN))
+        & Q(course__screening__isnull=True)
+        & ~valid_screening_exists(patient=OuterRef("patient_id"), on=OuterRef("local_day"))
+    )
+    return sessions.alias(local_day=TruncDate("starts_at", tzinfo=practice.zone)).annotate(
+        screening_needed=ExpressionWrapper(needed, output_field=BooleanField())
+    )
+
+
+def session_screening_needed(session: Session) -> bool:
+    """`screening_needed` of one session, as the lists compute it."""
+    sessions = with_screening_needed(Session.objects.filter(pk=session.pk), session.practice)
+    # The stubs do not see the annotation `with_screening_needed` adds.
+    return sessions.filter(screening_needed=True).exists()  # type: ignore[misc]
 
 
 def patient_reminders(*, patient: Patient, limit: int = 20) -> QuerySet[Reminder]:

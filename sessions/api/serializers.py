@@ -21,6 +21,7 @@ from practice.tenancy import PracticeAPIRequest
 from sessions.booking.sessions import MIN_SESSION_MINUTES
 from sessions.models import MAX_SESSION_MINUTES, CheckIn, Session, SessionRecord, SessionStatus
 from sessions.records.techniques import BackZone, Direction, Pressure, Technique
+from sessions.selectors import session_screening_needed
 
 if TYPE_CHECKING:
     # Type aliases only: django-stubs-ext is a development requirement.
@@ -33,6 +34,12 @@ class SessionSerializer(serializers.ModelSerializer):
     therapist_name = serializers.CharField(source="therapist.name", read_only=True)
     massage_type_name = serializers.CharField(source="massage_type.display_name", read_only=True)
     minutes = serializers.IntegerField(read_only=True)
+    screening_needed = serializers.SerializerMethodField(
+        help_text=_(
+            "R1: booked by staff ahead of a screening, and none is valid on its day yet: it "
+            "will not start until the patient is screened."
+        )
+    )
 
     class Meta:
         model = Session
@@ -55,8 +62,15 @@ class SessionSerializer(serializers.ModelSerializer):
             "late_cancellation",
             "cancellation_reason",
             "cancelled_at",
+            "screening_needed",
         ]
         read_only_fields = fields
+
+    def get_screening_needed(self, session: Session) -> bool:
+        # Lists compute it in their one query (`session_list`); a session just booked, moved
+        # or started is asked once more, the same way.
+        annotated = getattr(session, "screening_needed", None)
+        return annotated if annotated is not None else session_screening_needed(session)
 
 
 class SessionBookSerializer(PatientScopedSerializer):

@@ -138,7 +138,10 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         given = RescheduleSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         session = session_reschedule(
-            session=self._session(), starts_at=given.validated_data["starts_at"], by=request.user
+            session=self._session(),
+            starts_at=given.validated_data["starts_at"],
+            by=request.user,
+            by_patient=request.membership.role == Role.PATIENT,
         )
         return Response(SessionSerializer(session).data)
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course
+from patients.eligibility import patient_may_book
 from patients.models import Patient
-from patients.services import patient_may_receive
 from practice.calendar import epoch
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Room, Therapist, User
@@ -178,24 +178,23 @@ def session_book(
 ) -> Session:
     """Book one session, or rebook a missed session of a course (`course` and `sequence`).
 
-    Staff may book ahead of a screening (R1 is checked when the session starts); a patient
-    booking for themselves (`by_patient`) may only choose a type their screening clears on
-    that day (R1-R8)."""
+    A type a valid screening blocks that day (R2-R6, R8), or a day R8 blocks, is refused for
+    anyone. Staff may book ahead of a screening (the session shows "screening needed"; R1 is
+    checked when it starts); a patient booking for themselves (`by_patient`) may only choose a
+    type their screening clears on that day (R1-R8). A course's session stays under the
+    screening that opened the course."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     booking_inputs_validate(
         practice=practice, patient=patient, therapist=therapist, massage_type=massage_type
     )
-    if by_patient and course is None:
-        eligibility = patient_may_receive(
-            patient=patient,
-            massage_type=massage_type,
-            on=starts_at.astimezone(practice.zone).date(),
-        )
-        if not eligibility.allowed:
-            raise ValidationError(
-                {"massage_type": [f"{f.rule}: {f.message}" for f in eligibility.reasons]}
-            )
+    patient_may_book(
+        patient=patient,
+        massage_type=massage_type,
+        on=starts_at.astimezone(practice.zone).date(),
+        by_patient=by_patient,
+        course_screening=course.screening if course is not None else None,
+    )
     if room is not None and (room.practice_id != practice.pk or not room.active):
         raise ValidationError({"room": _("Choose an active room of this practice.")})
     minutes = minutes if minutes is not None else massage_type.default_minutes
@@ -250,9 +249,15 @@ def session_book(
 
 
 def session_reschedule(
-    *, session: Session, starts_at: datetime, by: User | None = None, now: datetime | None = None
+    *,
+    session: Session,
+    starts_at: datetime,
+    by: User | None = None,
+    now: datetime | None = None,
+    by_patient: bool = False,
 ) -> Session:
-    """Move a booked session, keeping its length; reminders see the new `schedule_version`."""
+    """Move a booked session, keeping its length; reminders see the new `schedule_version`.
+    The new day must allow the session as booking would (R1-R8, `patient_may_book`)."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     practice = session.practice
@@ -260,13 +265,21 @@ def session_reschedule(
         # The lock makes two concurrent moves (or a move and a cancel) of one session queue.
         locked = (
             Session.objects.select_for_update(of=("self",))
-            .select_related("patient", "therapist", "room", "course")
+            .select_related("patient", "therapist", "room", "massage_type", "course__screening")
             .get(pk=session.pk)
         )
         if locked.status != SessionStatus.BOOKED:
             raise ValidationError({"status": _("Only a booked session can be moved.")})
         if locked.starts_at <= now:
             raise ValidationError({"starts_at": _("A session that has begun cannot be moved.")})
+        patient_may_book(
+            patient=locked.patient,
+            massage_type=locked.massage_type,
+            on=starts_at.astimezone(practice.zone).date(),
+            by_patient=by_patient,
+            course_screening=locked.course.screening if locked.course is not None else None,
+            field="starts_at",
+        )
         minutes = locked.minutes
         if locked.course is not None:
             _r10_same_day_error(

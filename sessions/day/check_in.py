@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from courses.lifecycle import course_pause
-from patients.models import Contraindication, ScreeningAnswer
+from patients.eligibility import blood_pressure_record, r8_day_blocks
+from patients.models import Contraindication, HighBloodPressure, ScreeningAnswer
 from patients.screening import (
     DIASTOLIC_RANGE,
     PULSE_RANGE,
@@ -222,9 +223,11 @@ def session_check_in(
 
     The answers are judged by the screening's own rules (`screening_outcome`, `eligibility`).
     A block (fever or another new absolute item R2, an exacerbation R5, systolic over 160
-    R8) stops today's session: it is cancelled as medical (never a late cancellation), its
-    course is paused and R13 may flag it, and rebooking times are offered. A new local
-    finding (R3) closes only its zone for today. The answers are kept either way.
+    R8, or such a reading earlier that day at any screening or check-in) stops today's
+    session: it is cancelled as medical (never a late cancellation), its course is paused and
+    R13 may flag it, and rebooking times are offered. A reading over the limit is kept for
+    the day (`blood_pressure_record`). A new local finding (R3) closes only its zone for
+    today. The answers are kept either way.
     """
     now = now or timezone.now()
     practice = session.practice
@@ -255,11 +258,13 @@ def session_check_in(
             answers=[Answer(a.code, a.yes, a.zone) for a in answers],
             temperature=temperature,
             systolic=systolic,
+            diastolic=diastolic,
             hypertensive=hypertensive,
             allergic_to_honey=patient.allergic_to_honey,
             fever_threshold=practice.settings.fever_threshold,
         )
-        # Today's answers as a one-day screening: what blocks every type, or this session's.
+        # Today's answers as a one-day screening: what blocks every type, or this session's;
+        # R8: a reading over the limit earlier today blocks too, however low this one is.
         today_allowed = eligibility(
             outcome=outcome,
             screened_on=today,
@@ -267,6 +272,7 @@ def session_check_in(
             massage_type_code=locked.massage_type.code,
             hypertensive=hypertensive,
             allergic_to_honey=patient.allergic_to_honey,
+            day_blocks=r8_day_blocks(patient=patient, on=today),
         )
         blocks = today_allowed.reasons
         zone_findings = tuple(f for f in outcome.findings if f.effect == Effect.ZONE)
@@ -283,6 +289,15 @@ def session_check_in(
         )
         check_in.full_clean(exclude=["session", "practice", "checked_in_by"])
         check_in.save()
+        # R8: kept apart from this session, so the day stays blocked once it is cancelled.
+        blood_pressure_record(
+            patient=patient,
+            systolic=systolic,
+            diastolic=diastolic,
+            day=today,
+            measured_at=now,
+            source=HighBloodPressure.Source.CHECK_IN,
+        )
         blocked_zones = frozenset(f.zone for f in zone_findings)
         if not blocks:
             locked.status = SessionStatus.CHECKED_IN

@@ -1,5 +1,5 @@
-"""What the screening and today's check-in say for a session on its day (R1, R3, R7, R8),
-and the row lock every step of the session day takes.
+"""What the screening, the day's readings and today's check-in say for a session on its day
+(R1, R3, R7, R8), and the row lock every step of the session day takes.
 
 Every step (`check_in`, `running`) loads the session with `locked_session()` and changes its
 status under that row lock, so two desks (or a desk and a therapist) acting on one session at
@@ -13,10 +13,9 @@ from datetime import date, datetime
 
 from django.utils.translation import gettext_lazy as _
 
+from patients.eligibility import screening_eligibility, screening_for
 from patients.models import Screening
 from patients.screening import Effect, Eligibility, Finding
-from patients.selectors import patient_screening_status
-from patients.services import screening_eligibility
 from practice.errors import Conflict
 from sessions.models import CheckIn, Session
 
@@ -82,13 +81,14 @@ def check_in_of(session: Session) -> CheckIn | None:
 
 def session_clinical(session: Session, on: date) -> Clinical:
     """R1 and R3 for `session` on `on`: the patient's screening valid that day or, failing
-    one, the screening that opened the session's course (valid for the whole course); the
-    patient's hypertension (R7, R8); and the zones closed by the screening or the check-in."""
+    one, the screening that opened the session's course (valid for the whole course); R8's
+    day block; the patient's hypertension (R7, R8); and the zones closed by the screening or
+    the check-in."""
     patient = session.patient
-    screening = patient_screening_status(patient=patient, on=on).screening
     course = session.course
-    if screening is None and course is not None and course.screening_id is not None:
-        screening = course.screening
+    screening = screening_for(
+        patient=patient, on=on, course_screening=course.screening if course is not None else None
+    )
     allowed = screening_eligibility(
         screening=screening, patient=patient, massage_type=session.massage_type, on=on
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -36,6 +36,10 @@ from sessions.reminders.outbox import reminders_after_session_completed
 
 logger = logging.getLogger(__name__)
 
+# A session starts on its own day, from this long before its booked time (the patient came
+# early), never hours ahead: a record must not claim a time the session was not given.
+START_EARLY = timedelta(minutes=30)
+
 
 @dataclass(frozen=True)
 class NoShow:
@@ -53,14 +57,17 @@ def may_run_session(*, membership: Membership, session: Session) -> bool:
 
 
 def session_start(*, session: Session, by: User | None, now: datetime | None = None) -> Session:
-    """Start a checked-in session. R1: the patient must be allowed this massage type today
-    by a valid screening (or the one that opened the course); the refusal names the rule.
+    """Start a checked-in session, on its day from `START_EARLY` before its booked time (a
+    Conflict otherwise). R1: the patient must be allowed this massage type today by a valid
+    screening (or the one that opened the course) and no reading over R8's limit taken that
+    day; the refusal names the rule.
     A course becomes active at its first started session and a paused one resumes."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = locked_session(session)
         if locked.status != SessionStatus.CHECKED_IN:
             raise state_conflict(locked, gettext("only a checked-in session can start."))
+        _check_start_window(locked, now)
         clinical = session_clinical(locked, local_day(locked, now))
         if not clinical.eligibility.allowed:
             raise ValidationError(
@@ -73,6 +80,28 @@ def session_start(*, session: Session, by: User | None, now: datetime | None = N
             course_resume(course_id=locked.course_id, now=now)
     logger.info("session %s started by %s", locked.pk, by)
     return locked
+
+
+def _check_start_window(session: Session, now: datetime) -> None:
+    """From `START_EARLY` before the booked start, on the session's own local day."""
+    start = session.starts_at.astimezone(session.practice.zone)
+    opens = max(start - START_EARLY, start.replace(hour=0, minute=0, second=0, microsecond=0))
+    if opens <= now and local_day(session, now) == start.date():
+        return
+    raise Conflict(
+        {
+            "detail": gettext(
+                "This session is booked for %(day)s at %(time)s; it can start from %(opens)s "
+                "that day."
+            )
+            % {
+                "day": start.date().isoformat(),
+                "time": f"{start:%H:%M}",
+                "opens": f"{opens:%H:%M}",
+            },
+            "starts_at": session.starts_at.isoformat(),
+        }
+    )
 
 
 def _reading(systolic: int | None, diastolic: int | None) -> BloodPressure | None:

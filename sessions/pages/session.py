@@ -258,11 +258,16 @@ def _session_page(
 ) -> HttpResponse:
     practice = request.practice
     protocol = session_protocol_for(session)
-    hypertensive = session_clinical(session, local_day(session, session.starts_at)).hypertensive
+    clinical = session_clinical(session, local_day(session, session.starts_at))
+    hypertensive = clinical.hypertensive
     context: dict[str, Any] = {
         "session": session,
         "on_session_page": True,
         "hypertensive": hypertensive,
+        # R8: a reading over the limit earlier that day stops the session at check-in.
+        "day_blocks": [r for r in clinical.eligibility.reasons if r.day_only]
+        if session.status == SessionStatus.BOOKED
+        else [],
         "protocol": protocol,
         "check_in": _check_in_row(session),
         "record": _record_of(session),

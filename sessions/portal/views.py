@@ -29,8 +29,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from courses.models import CourseStatus
+from patients.eligibility import patient_may_receive
 from patients.models import Patient
-from patients.services import patient_may_receive
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Therapist
 from practice.pages import Notices, form_status, redirect_with_notice
@@ -146,7 +146,8 @@ def _qualified_therapist_ids(practice: Practice, massage_type: MassageType) -> l
 
 def offered_types(*, practice: Practice, patient: Patient, on: date) -> QuerySet[MassageType]:
     """The active types with a therapist that the patient is cleared for on `on` (R1-R8,
-    decided by `patient_may_receive`)."""
+    decided by `patient_may_receive`). R8's block of a single day is not the type's: it is
+    the answer for that day, given when the patient picks it."""
     candidates = (
         MassageType.objects.for_practice(practice)
         .filter(active=True, therapists__active=True)
@@ -155,7 +156,10 @@ def offered_types(*, practice: Practice, patient: Patient, on: date) -> QuerySet
     allowed = [
         kind.pk
         for kind in candidates
-        if patient_may_receive(patient=patient, massage_type=kind, on=on).allowed
+        if not any(
+            not reason.day_only
+            for reason in patient_may_receive(patient=patient, massage_type=kind, on=on).reasons
+        )
     ]
     return MassageType.objects.for_practice(practice).filter(pk__in=allowed)
 
@@ -420,7 +424,11 @@ def session_move(request: PracticeRequest, pk: int) -> HttpResponse:
 
                 def move_it(opening: Slot) -> Session:
                     return session_reschedule(
-                        session=session, starts_at=opening.starts_at, by=request.user, now=now
+                        session=session,
+                        starts_at=opening.starts_at,
+                        by=request.user,
+                        now=now,
+                        by_patient=True,
                     )
 
                 outcome = _take(request, openings, move_it, notice="moved")

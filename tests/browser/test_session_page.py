@@ -43,6 +43,8 @@ def test_the_desk_checks_in_and_the_therapist_records_on_the_body_chart(
         patient__given_name="Ann",
         patient__family_name="Berg",
         screened=True,
+        # Soon after the clock's 10:30: a session starts from 30 minutes before its time.
+        starts_at=noon(practice) - timedelta(minutes=75),
     )
 
     # The front desk finds the session on the calendar and opens its page.
@@ -169,7 +171,7 @@ def test_record_errors_are_shown_next_to_the_fields_and_the_form_fits_a_phone(
         practice=practice, therapist=therapist_of(practice, therapist_user), screened=True
     )
     session_check_in(session=session, answers=all_no(), by=None)
-    session_start(session=session, by=None)
+    session_start(session=session, by=None, now=session.starts_at)
     page.set_viewport_size(PHONE)
     logged_in(page, live_server, "therapist@example.com")
     page.goto(session_url(live_server, session))
@@ -201,12 +203,12 @@ def test_the_session_page_renders_in_russian_in_every_state_on_a_phone(
     session_check_in(session=checked_in, answers=all_no(), systolic=140, diastolic=85, by=manager)
     running = SessionFactory(practice=practice, screened=True)
     session_check_in(session=running, answers=all_no(), by=manager)
-    session_start(session=running, by=manager)
+    session_start(session=running, by=manager, now=running.starts_at)
     done = SessionFactory(
         practice=practice, starts_at=noon(practice) - timedelta(hours=1), screened=True
     )
     session_check_in(session=done, answers=all_no(), by=manager)
-    session_start(session=done, by=manager)
+    session_start(session=done, by=manager, now=done.starts_at)
     record = good_record()
     session_complete(session=done, by=manager, direction=None, **record)
 

@@ -171,3 +171,24 @@ def test_course_list_takes_constant_queries(
         response = client.get(COURSES)
     assert response.json()["count"] == courses
     assert all(c["progress"]["booked"] == 10 for c in response.json()["results"])
+
+
+def test_r8_a_course_cannot_start_on_the_day_of_a_reading_over_160(practice, staff, api_as) -> None:
+    patient = PatientFactory(practice=practice)
+    body = payload(practice, patient, start_date=today(practice).isoformat())
+    # A second screening that day at 150 does not lift the first one's 170 (R8).
+    ScreeningFactory(patient=patient, systolic=170, diastolic=100)
+    ScreeningFactory(patient=patient, systolic=150, diastolic=90)
+    client = api_as(staff)
+
+    planned = client.post(PLAN, body, format="json")
+    booked = client.post(COURSES, body, format="json")
+
+    for response in (planned, booked):
+        assert response.status_code == 400
+        assert response.json()["errors"]["patient"][0].startswith("R8")
+    assert not Course.objects.exists()
+    tomorrow = client.post(
+        PLAN, {**body, "start_date": today(practice, days=1).isoformat()}, format="json"
+    )
+    assert tomorrow.status_code == 200, tomorrow.json()

@@ -237,6 +237,35 @@ def test_r1_an_unscreened_patient_is_refused_with_the_reason(practice, desk, the
     assert "R1" in text(response)
 
 
+def test_r8_a_course_starting_on_the_day_of_a_high_reading_is_refused_with_the_reason(
+    practice, desk, ann, therapist
+) -> None:
+    ScreeningFactory(patient=ann, systolic=168, diastolic=98)
+
+    response = logged_in(desk).post(
+        url("course-plan", practice),
+        plan_data(practice, ann, therapist, start_date=today(practice).isoformat()),
+    )
+
+    assert response.status_code == 400
+    assert "R8" in text(response)
+    assert "168/98" in text(response)
+
+
+def test_r4_a_course_of_a_type_the_screening_blocks_is_refused(practice, desk, therapist) -> None:
+    patient = PatientFactory(practice=practice)
+    ScreeningFactory(patient=patient, yes={"pregnancy": ""})
+
+    response = logged_in(desk).post(
+        url("course-plan", practice),
+        plan_data(practice, patient, therapist, massage_type=massage_type(practice, "cupping").pk),
+    )
+
+    assert response.status_code == 400
+    assert "R4" in text(response)
+    assert not Course.objects.exists()
+
+
 def test_no_open_day_before_the_horizon_is_a_message(practice, desk, ann, therapist) -> None:
     practice.settings.booking_horizon_days = 10
     practice.settings.save()

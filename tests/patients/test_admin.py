@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from patients.models import Contraindication, ContraindicationOptOut, Patient
+from patients.models import Contraindication, ContraindicationOptOut, HighBloodPressure, Patient
 from practice.models import Role
 from tests.factories import PatientFactory, ScreeningFactory
 
@@ -63,6 +63,23 @@ def test_screening_list_is_scoped(manager_client, practice, other_practice) -> N
     page = manager_client.get("/admin/patients/screening/")
     assert b"Mine" in page.content
     assert b"Theirs" not in page.content
+
+
+def test_r8_managers_read_their_practices_high_readings_only(
+    manager_client, practice, other_practice
+) -> None:
+    ScreeningFactory(patient=PatientFactory(practice=practice, family_name="Mine"), systolic=171)
+    ScreeningFactory(
+        patient=PatientFactory(practice=other_practice, family_name="Theirs"), systolic=172
+    )
+    page = manager_client.get("/admin/patients/highbloodpressure/")
+    assert page.status_code == 200
+    assert b"Mine" in page.content
+    assert b"Theirs" not in page.content
+    reading = HighBloodPressure.objects.get(practice=practice)
+    assert manager_client.get("/admin/patients/highbloodpressure/add/").status_code == 403
+    delete = f"/admin/patients/highbloodpressure/{reading.pk}/delete/"
+    assert manager_client.get(delete).status_code == 403
 
 
 def test_manager_reads_shared_catalogue_but_cannot_change_it(manager_client) -> None:

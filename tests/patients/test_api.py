@@ -240,6 +240,29 @@ def test_staff_records_screening_and_gets_computed_outcome(front_desk, practice,
     assert screening.status == "restricted"
 
 
+def test_r7_a_high_reading_is_a_warning_suggesting_the_hypertensive_flag(
+    front_desk, practice
+) -> None:
+    patient = PatientFactory(practice=practice)
+    payload = {"answers": answers(practice), "systolic": 150, "diastolic": 95}
+
+    response = front_desk.post(screenings_url(patient), payload, "json")
+
+    assert response.status_code == 201, response.json()
+    outcome = response.json()["outcome"]
+    assert outcome["status"] == "restricted"  # no longer "cleared"
+    assert outcome["blocked_massage_types"] == []
+    (finding,) = outcome["findings"]
+    assert (finding["rule"], finding["code"], finding["effect"]) == (
+        "R7",
+        "high_blood_pressure",
+        "warn",
+    )
+    assert finding["message"] == (
+        "Blood pressure 150/95 mmHg is high: consider flagging the patient as hypertensive."
+    )
+
+
 def test_outcome_cannot_be_typed_by_hand(front_desk, practice) -> None:
     patient = PatientFactory(practice=practice)
     payload = {"answers": answers(practice, oncology=""), "status": "cleared"}

@@ -366,6 +366,18 @@ def test_check_shows_the_outcome_and_saves_nothing(practice, desk, ann) -> None:
     assert not Screening.objects.exists()
 
 
+def test_r7_the_outcome_shows_a_high_reading_as_a_warning(practice, desk, ann) -> None:
+    data = {**answer_data(ann), "systolic": "150", "diastolic": "95", "action": "check"}
+
+    response = logged_in(desk).post(url("screening-new", practice, pk=ann.pk), data)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "No contraindication found." not in html
+    assert '<li class="finding finding-warn"><span class="rule">R7</span>' in html
+    assert "150/95 mmHg is high: consider flagging the patient as hypertensive" in html
+
+
 def test_check_over_htmx_answers_200_even_with_errors(practice, desk, ann) -> None:
     data = {**answer_data(ann), "temperature": "50", "action": "check"}
     response = logged_in(desk).post(

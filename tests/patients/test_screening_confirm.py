@@ -10,14 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from patients.models import Screening, ScreeningAnswer
+from patients.eligibility import patient_may_receive
+from patients.models import HighBloodPressure, Screening, ScreeningAnswer
 from patients.screening import Status
 from patients.selectors import patient_screening_status
 from patients.services import (
     AlreadyConfirmed,
     AnswerInput,
     ScreeningInvalid,
-    patient_may_receive,
     screening_confirm,
     screening_preview,
     screening_record,
@@ -122,7 +122,11 @@ def test_r2_r8_confirming_recomputes_the_outcome_with_the_measured_vitals(practi
     assert {(f.rule, f.code) for f in screening.outcome.findings} == {
         ("R2", "fever"),
         ("R8", "systolic_over_160"),
+        ("R7", "high_blood_pressure"),  # the patient is not flagged hypertensive yet
     }
+    # R8: the reading blocks the rest of the day, whatever is measured later.
+    (reading,) = HighBloodPressure.objects.filter(patient=patient)
+    assert (reading.day, reading.systolic) == (screening.screened_on, 170)
 
 
 def test_impossible_vitals_at_confirmation_are_refused(practice, staff) -> None:

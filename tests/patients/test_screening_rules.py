@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,6 +19,7 @@ from patients.screening import (
     Outcome,
     Status,
     Zone,
+    day_block_finding,
     eligibility,
     missing_measurements,
     screening_outcome,
@@ -210,7 +211,68 @@ def test_r8_systolic_over_160_blocks_today_only() -> None:
     ]
     assert not may_receive(result, "classical", on=TODAY)
     assert may_receive(result, "classical", on=TODAY + timedelta(days=1))
-    assert outcome(systolic=160).status == Status.CLEARED
+    # 160 itself does not block; the high reading is only R7's warning.
+    assert outcome(systolic=160).reasons == ()
+
+
+def test_r7_a_high_reading_warns_and_suggests_the_hypertensive_flag() -> None:
+    # Given a patient not flagged hypertensive, screened at 150/95 with "hypertension: no"
+    result = outcome(systolic=150, diastolic=95)
+
+    # Then nothing is blocked (R8 is over 160 only), but the reading is a warning, not "cleared"
+    assert result.reasons == ()
+    assert result.status == Status.RESTRICTED
+    (warning,) = result.warnings
+    assert (warning.rule, warning.code) == ("R7", "high_blood_pressure")
+    assert "150/95" in warning.message
+    assert "hypertensive" in warning.message
+    assert may_receive(result, "vibration")
+
+
+def test_r7_no_warning_for_a_normal_reading_or_a_flagged_patient() -> None:
+    assert outcome(systolic=135, diastolic=85).status == Status.CLEARED
+    assert not any(f.rule == "R7" for f in outcome(systolic=150, hypertensive=True).findings)
+    assert outcome(systolic=120, diastolic=92).warnings[0].rule == "R7"
+
+
+def test_r8_a_day_block_blocks_every_type_with_or_without_a_screening() -> None:
+    block = day_block_finding(
+        systolic=165, diastolic=100, measured_at=time(9, 12), source="check-in"
+    )
+    assert "165/100" in block.message
+    assert "09:12" in block.message
+
+    with_screening = eligibility(
+        outcome=outcome(),
+        screened_on=TODAY,
+        on=TODAY,
+        massage_type_code="classical",
+        day_blocks=[block],
+    )
+    without = eligibility(
+        outcome=None, screened_on=None, on=TODAY, massage_type_code="classical", day_blocks=[block]
+    )
+
+    assert with_screening.reasons == (block,)
+    assert with_screening.blocks == (block,)
+    assert [f.rule for f in without.reasons] == ["R1", "R8"]
+    assert without.blocks == (block,)
+
+
+def test_r8_the_day_block_names_the_reading_rather_than_the_screening() -> None:
+    # A screening over the limit that day and the reading it left: one R8 reason, the one
+    # naming the reading and its time.
+    block = day_block_finding(
+        systolic=170, diastolic=None, measured_at=time(8, 5), source="screening"
+    )
+    result = eligibility(
+        outcome=outcome(systolic=170),
+        screened_on=TODAY,
+        on=TODAY,
+        massage_type_code="classical",
+        day_blocks=[block],
+    )
+    assert result.reasons == (block,)
 
 
 def test_r8_hypertensive_gets_no_vibration() -> None:

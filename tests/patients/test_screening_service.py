@@ -10,14 +10,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from patients.models import DoctorClearance, Screening, ScreeningAnswer
+from patients.eligibility import patient_may_receive
+from patients.models import DoctorClearance, HighBloodPressure, Screening, ScreeningAnswer
 from patients.screening import Status, Zone
 from patients.selectors import patient_screening_status
 from patients.services import (
     AnswerInput,
     ClearanceInput,
     clearance_add,
-    patient_may_receive,
+    screening_preview,
     screening_record,
 )
 from tests.clock import today
@@ -271,3 +272,22 @@ def test_clearance_rows_belong_to_the_screenings_practice(practice) -> None:
     clearance = DoctorClearance.objects.get()
     assert clearance.practice_id == screening.practice_id == practice.pk
     assert {a.practice_id for a in screening.answers.all()} == {practice.pk}
+
+
+def test_r8_a_screening_over_160_keeps_the_reading_for_its_day(practice) -> None:
+    patient = PatientFactory(practice=practice)
+    screening_preview(patient=patient, answers=answers_all_no(patient), systolic=170, diastolic=95)
+    assert not HighBloodPressure.objects.exists()  # a preview writes nothing
+
+    ScreeningFactory(patient=patient, systolic=160, diastolic=95)
+    assert not HighBloodPressure.objects.exists()  # R8 is over 160 only
+    screening = ScreeningFactory(patient=patient, systolic=170, diastolic=95)
+
+    (reading,) = HighBloodPressure.objects.for_practice(practice)
+    assert (reading.patient, reading.day, reading.systolic, reading.diastolic) == (
+        patient,
+        screening.screened_on,
+        170,
+        95,
+    )
+    assert reading.source == HighBloodPressure.Source.SCREENING

@@ -461,3 +461,101 @@ def test_r23_r24_both_occurrences_of_the_repeated_hour_are_bookable(
         length = datetime.fromisoformat(body["ends_at"]) - datetime.fromisoformat(starts_at)
         assert length == timedelta(minutes=30)
     assert Session.objects.filter(therapist=therapist).count() == 2
+
+
+def book_payload(practice, patient, kind: str, days: int = 3) -> dict:
+    return {
+        "patient": patient.pk,
+        "therapist": TherapistFactory(practice=practice, week=True).pk,
+        "massage_type": massage_type(practice, kind).pk,
+        "starts_at": local(practice, today(practice, days=days), 10).isoformat(),
+    }
+
+
+def test_r4_staff_cannot_book_a_type_the_valid_screening_blocks(practice, staff, api_as) -> None:
+    pregnant = PatientFactory(practice=practice)
+    ScreeningFactory(patient=pregnant, yes={"pregnancy": ""})
+    hypertensive = PatientFactory(practice=practice, hypertensive=True)
+    ScreeningFactory(patient=hypertensive)
+    client = api_as(staff)
+
+    cupping = client.post(SESSIONS, book_payload(practice, pregnant, "cupping"), format="json")
+    vibration = client.post(
+        SESSIONS, book_payload(practice, hypertensive, "vibration"), format="json"
+    )
+    classical = client.post(
+        SESSIONS, book_payload(practice, hypertensive, "classical"), format="json"
+    )
+
+    assert cupping.status_code == 400
+    assert cupping.json()["errors"]["massage_type"][0].startswith("R4")
+    assert vibration.status_code == 400
+    assert vibration.json()["errors"]["massage_type"][0].startswith("R8: Hypertensive")
+    assert classical.status_code == 201, classical.json()
+    assert classical.json()["screening_needed"] is False
+    assert Session.objects.count() == 1
+
+
+def test_r2_staff_cannot_book_any_type_for_an_absolute_contraindication(
+    practice, staff, api_as
+) -> None:
+    patient = PatientFactory(practice=practice)
+    ScreeningFactory(patient=patient, yes={"oncology": ""})
+
+    response = api_as(staff).post(
+        SESSIONS, book_payload(practice, patient, "relaxing"), format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["massage_type"][0].startswith("R2")
+    assert not Session.objects.exists()
+
+
+def test_r1_staff_book_ahead_of_a_screening_and_the_session_shows_screening_needed(
+    practice, staff, api_as
+) -> None:
+    patient = PatientFactory(practice=practice)
+    client = api_as(staff)
+
+    booked = client.post(SESSIONS, book_payload(practice, patient, "cupping"), format="json")
+
+    assert booked.status_code == 201, booked.json()
+    assert booked.json()["screening_needed"] is True
+    listed = client.get(SESSIONS).json()["results"]
+    assert [s["screening_needed"] for s in listed] == [True]
+    # Screened: no longer needed; a screening valid for another day would not count.
+    ScreeningFactory(patient=patient)
+    assert client.get(SESSIONS).json()["results"][0]["screening_needed"] is False
+    assert client.get(f"{SESSIONS}{booked.json()['id']}/").json()["screening_needed"] is False
+
+
+def test_r1_a_screening_that_expires_before_the_session_leaves_it_needed(
+    practice, staff, api_as
+) -> None:
+    patient = PatientFactory(practice=practice)
+    validity = practice.settings.screening_validity_days
+    ScreeningFactory(patient=patient, screened_on=today(practice, days=-validity + 1))
+    SessionFactory(patient=patient, starts_at=local(practice, today(practice, days=1), 10))
+    SessionFactory(patient=patient, starts_at=local(practice, today(practice), 16))
+
+    listed = api_as(staff).get(SESSIONS).json()["results"]
+
+    assert [s["screening_needed"] for s in listed] == [False, True]
+
+
+def test_r4_moving_a_session_booked_ahead_is_refused_once_the_screening_blocks_its_type(
+    practice, staff, api_as
+) -> None:
+    patient = PatientFactory(practice=practice)
+    client = api_as(staff)
+    booked = client.post(SESSIONS, book_payload(practice, patient, "cupping"), format="json")
+    ScreeningFactory(patient=patient, yes={"pregnancy": ""})
+
+    moved = client.post(
+        f"{SESSIONS}{booked.json()['id']}/reschedule/",
+        {"starts_at": local(practice, today(practice, days=3), 14).isoformat()},
+        format="json",
+    )
+
+    assert moved.status_code == 400
+    assert moved.json()["errors"]["starts_at"][0].startswith("R4")

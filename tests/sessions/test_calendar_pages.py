@@ -24,9 +24,11 @@ from tests.factories import (
     CourseFactory,
     PatientFactory,
     RoomFactory,
+    ScreeningFactory,
     SessionFactory,
     TherapistFactory,
     TimeOffFactory,
+    massage_type,
 )
 from tests.pages import field_errors, logged_in, text
 
@@ -397,6 +399,40 @@ def test_a_time_outside_working_hours_names_r23(practice, desk, booked, tomorrow
     )
     assert response.status_code == 400
     assert "R23" in field_errors(text(response), "starts_at")
+
+
+def test_r4_the_desk_cannot_move_a_session_onto_a_type_the_screening_now_blocks(
+    practice, desk, booked, tomorrow
+) -> None:
+    # Given a cupping session booked ahead of the screening, which then finds a pregnancy
+    Session.objects.filter(pk=booked.pk).update(massage_type=massage_type(practice, "cupping"))
+    ScreeningFactory(patient=booked.patient, yes={"pregnancy": ""})
+
+    response = logged_in(desk).post(
+        url("session-move", practice, pk=booked.pk),
+        {"day": tomorrow.isoformat(), "starts_at": local(practice, tomorrow, 15).isoformat()},
+    )
+
+    assert response.status_code == 400
+    assert "R4" in field_errors(text(response), "starts_at")
+    booked.refresh_from_db()
+    assert booked.starts_at == local(practice, tomorrow, 10)
+
+
+def test_r1_the_calendar_marks_a_session_booked_ahead_of_a_screening(
+    practice, desk, booked, tomorrow
+) -> None:
+    screened = SessionFactory(
+        therapist=booked.therapist, starts_at=local(practice, tomorrow, 14), screened=True
+    )
+    html = text(logged_in(desk).get(url("calendar", practice), {"date": tomorrow}))
+
+    blocks = re.findall(r'<li class="block block-session.*?</li>', html, re.S)
+    assert len(blocks) == 2
+    needed = [block for block in blocks if "Screening needed (R1)" in block]
+    assert len(needed) == 1
+    assert booked.patient.full_name in needed[0]
+    assert screened.patient.full_name not in needed[0]
 
 
 def test_a_bad_day_on_the_move_page_is_an_error_not_a_500(practice, desk, booked) -> None:

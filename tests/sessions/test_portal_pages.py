@@ -226,6 +226,35 @@ def test_a_screening_running_out_before_the_day_blocks_that_day(practice, therap
     assert "R1" in field_errors(response.content.decode(), "massage_type")
 
 
+def test_r8_a_reading_over_160_today_blocks_today_only(practice, therapist, ann) -> None:
+    ScreeningFactory(patient=ann, systolic=168, diastolic=96)
+    kind = massage_type(practice, "classical")
+    client = logged_in(ann.user)
+
+    assert "classical" in offered_type_codes(
+        client.get(url("book", practice)).content.decode(), practice
+    )
+    later_today = local(practice, today(practice), 17)
+    refused = client.post(
+        url("book", practice),
+        {"massage_type": kind.pk, "day": today(practice), "starts_at": later_today.isoformat()},
+    )
+    tomorrow = today(practice, days=1)
+    booked = client.post(
+        url("book", practice),
+        {
+            "massage_type": kind.pk,
+            "day": tomorrow,
+            "starts_at": local(practice, tomorrow, 17).isoformat(),
+        },
+    )
+
+    assert refused.status_code == 400
+    assert "R8" in field_errors(refused.content.decode(), "massage_type")
+    assert booked.status_code == 302
+    assert Session.objects.get().starts_at == local(practice, tomorrow, 17)
+
+
 def test_a_patient_books_a_free_time(practice, therapist, ann) -> None:
     kind = massage_type(practice, "classical")
     day = today(practice, days=1)

@@ -628,3 +628,46 @@ def test_concurrent_check_ins_and_completions_take_effect_once(practice: Practic
     outcomes = race([lambda: complete(session) for _ in range(RACERS)])
     assert sorted(outcomes) == ["conflict"] * (RACERS - 1) + ["done"]
     assert SessionRecord.objects.filter(session=session).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("minutes_before", "allowed"),
+    [(31, False), (30, True), (0, True), (-180, True)],
+    ids=["31 min early", "30 min early", "on time", "three hours late"],
+)
+def test_a_session_starts_from_30_minutes_before_its_time(
+    practice: Practice, minutes_before: int, allowed: bool
+) -> None:
+    session = SessionFactory(practice=practice, screened=True)
+    check_in(session)
+    now = noon(practice) - timedelta(minutes=minutes_before)
+    if allowed:
+        assert session_start(session=session, by=None, now=now).status == (
+            SessionStatus.IN_PROGRESS
+        )
+        return
+    with pytest.raises(Conflict) as caught:
+        session_start(session=session, by=None, now=now)
+    assert "it can start from 11:30 that day" in caught.value.detail
+    session.refresh_from_db()
+    assert session.status == SessionStatus.CHECKED_IN
+
+
+def test_a_session_does_not_start_hours_early_nor_on_another_day(practice: Practice) -> None:
+    # Booked for 00:10: the window opens at midnight, never the evening before.
+    session = SessionFactory(
+        practice=practice,
+        screened=True,
+        starts_at=noon(practice, 1) - timedelta(hours=11, minutes=50),
+    )
+    session_check_in(session=session, answers=all_no(), by=None, now=session.starts_at)
+    for moment in (
+        session.starts_at - timedelta(minutes=20),  # 23:50 the day before
+        session.starts_at + timedelta(days=1),  # the next day
+    ):
+        with pytest.raises(Conflict) as caught:
+            session_start(session=session, by=None, now=moment)
+        assert "it can start from 00:00 that day" in caught.value.detail
+    assert session_start(session=session, by=None, now=session.starts_at).status == (
+        SessionStatus.IN_PROGRESS
+    )

@@ -80,7 +80,7 @@ def owned_by(session: Session, user: User) -> Session:
 
 def in_progress(session: Session, **vitals: object) -> Session:
     session_check_in(session=session, answers=all_no(), by=None, **vitals)
-    session_start(session=session, by=None)
+    session_start(session=session, by=None, now=session.starts_at - timedelta(minutes=5))
     session.refresh_from_db()
     return session
 
@@ -191,7 +191,7 @@ def test_a_front_desk_user_may_check_in_but_not_start(practice, desk) -> None:
 
 
 def test_a_therapist_starts_only_their_own_sessions_and_a_manager_any(
-    practice, member, therapist_user
+    practice, member, therapist_user, clock
 ) -> None:
     mine = owned_by(SessionFactory(practice=practice, screened=True), therapist_user)
     theirs = SessionFactory(
@@ -202,15 +202,20 @@ def test_a_therapist_starts_only_their_own_sessions_and_a_manager_any(
     client = logged_in(therapist_user)
 
     assert client.post(url("session-start", theirs)).status_code == 403
+    clock.move_to(mine.starts_at - timedelta(minutes=5))
     assert client.post(url("session-start", mine)).status_code == 302
     manager = logged_in(member(practice, Role.MANAGER))
+    clock.move_to(theirs.starts_at)
     assert manager.post(url("session-start", theirs)).status_code == 302
     assert {s.status for s in Session.objects.all()} == {SessionStatus.IN_PROGRESS}
 
 
-def test_r1_start_without_a_valid_screening_is_refused_with_the_rule(practice, member) -> None:
+def test_r1_start_without_a_valid_screening_is_refused_with_the_rule(
+    practice, member, clock
+) -> None:
     session = SessionFactory(practice=practice)
     session_check_in(session=session, answers=all_no(), by=None)
+    clock.move_to(session.starts_at)
 
     response = logged_in(member(practice, Role.MANAGER)).post(url("session-start", session))
 
@@ -218,6 +223,32 @@ def test_r1_start_without_a_valid_screening_is_refused_with_the_rule(practice, m
     assert "R1" in text(response)
     session.refresh_from_db()
     assert session.status == SessionStatus.CHECKED_IN
+
+
+def test_starting_hours_before_the_booked_time_is_a_conflict_message(
+    practice, member, clock
+) -> None:
+    session = SessionFactory(practice=practice, screened=True)  # noon; the clock says 10:30
+    session_check_in(session=session, answers=all_no(), by=None)
+    client = logged_in(member(practice, Role.MANAGER))
+
+    early = client.post(url("session-start", session))
+
+    assert early.status_code == 409
+    assert "it can start from 11:30" in text(early)
+    session.refresh_from_db()
+    assert session.status == SessionStatus.CHECKED_IN
+    clock.move_to(session.starts_at - timedelta(minutes=30))
+    assert client.post(url("session-start", session)).status_code == 302
+
+
+def test_r1_the_session_page_says_a_screening_is_needed(practice, desk) -> None:
+    unscreened = SessionFactory(practice=practice)
+    screened = SessionFactory(practice=practice, screened=True)
+    client = logged_in(desk)
+
+    assert "Screening needed (R1)" in text(client.get(url("session-detail", unscreened)))
+    assert "Screening needed (R1)" not in text(client.get(url("session-detail", screened)))
 
 
 def test_the_record_form_shows_the_service_errors_with_their_rule_ids(
@@ -299,13 +330,16 @@ def test_r3_the_screenings_blocked_zone_is_disabled_and_refused(practice, therap
     assert "R3" in errors_of(text(response), "id_zones_errors")
 
 
-def test_r3_a_zone_closed_at_check_in_is_disabled_for_the_day(practice, therapist_user) -> None:
+def test_r3_a_zone_closed_at_check_in_is_disabled_for_the_day(
+    practice, therapist_user, clock
+) -> None:
     session = owned_by(SessionFactory(practice=practice, screened=True), therapist_user)
     client = logged_in(therapist_user)
     client.post(
         url("session-check-in", session),
         answers_no(item_wound="yes", zone_wound="shoulders"),
     )
+    clock.move_to(session.starts_at)
     client.post(url("session-start", session))
 
     page = text(client.get(url("session-detail", session)))
