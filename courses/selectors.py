@@ -10,8 +10,8 @@ from datetime import date
 
 from courses.models import Course, CourseStatus
 from courses.rules import NEXT_COURSE_NOTICE, r11_next_course_due_on, r12_next_type
-from patients.eligibility import screening_eligibility
 from patients.models import Patient, Screening
+from patients.screening import eligibility
 from patients.selectors import latest_screenings, patient_screening_status
 from practice.models import MassageType, Practice
 
@@ -63,13 +63,17 @@ def _r12_proposal(
     candidates = set(by_id)
     order = list(by_id)
     while (proposed := r12_next_type(order, previous_type_id, candidates)) is not None:
+        # The screening's own verdict (pure): R8's day block of a past day has no say in
+        # the next course, and reading it would cost a query per patient listed as due.
         if (
             screening is None
-            or screening_eligibility(
-                screening=screening,
-                patient=patient,
-                massage_type=by_id[proposed],
+            or eligibility(
+                outcome=screening.outcome,
+                screened_on=screening.screened_on,
                 on=screening.screened_on,
+                massage_type_code=by_id[proposed].code,
+                hypertensive=patient.hypertensive,
+                allergic_to_honey=patient.allergic_to_honey,
             ).allowed
         ):
             return by_id[proposed]

@@ -141,7 +141,7 @@ def test_a_click_in_the_middle_of_the_lumbar_or_shoulder_zone_chooses_it(
         practice=practice, therapist=therapist_of(practice, therapist_user), screened=True
     )
     session_check_in(session=session, answers=all_no(), by=None)
-    session_start(session=session, by=None)
+    session_start(session=session, by=None, now=session.starts_at)
     logged_in(page, live_server, "therapist@example.com")
     page.goto(session_url(live_server, session))
     chart = page.locator("svg.body-chart-svg")

@@ -19,8 +19,10 @@ from django.db.models import Model
 from django.forms import BaseForm
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from patients.models import Contraindication, ContraindicationOptOut
+from patients.eligibility import blood_pressure_record
+from patients.models import Contraindication, ContraindicationOptOut, HighBloodPressure
 from practice.admin import PracticeScopedAdmin
 from practice.models import (
     Membership,
@@ -105,6 +107,14 @@ def build(practice: Practice) -> World:
         practice=practice, contraindication=Contraindication.objects.get(code="moles")
     )
     ScreeningFactory(patient=patient, notes=f"{name} screening note")
+    blood_pressure_record(
+        patient=patient,
+        systolic=170,
+        diastolic=100,
+        day=today(practice),
+        measured_at=timezone.now(),
+        source=HighBloodPressure.Source.SCREENING,
+    )
     course = CourseFactory(patient=patient, therapist=therapist, booked=2)
     first = course.sessions.order_by("starts_at").first()
     CheckInFactory(session=first)
