@@ -64,11 +64,11 @@ def course_screening_findings(request: CourseRequest) -> tuple[list[Finding], in
     if not eligibility.allowed:
         raise ValidationError(
             {
-                "patient": [f"{reason.rule}: {reason.message}" for reason in eligibility.reasons]
+                "patient": [f"{reason.rule}: {reason.text}" for reason in eligibility.reasons]
                 or [str(_("The screening does not allow this massage type."))]
             }
         )
-    warnings = [_finding(w.rule, w.code, w.message) for w in eligibility.warnings]
+    warnings = [_finding(w.rule, w.code, w.text) for w in eligibility.warnings]
     return warnings, eligibility.screening_id
 
 

@@ -161,7 +161,7 @@ class ScreeningAdmin(PracticeScopedAdmin):
     @admin.display(description=_("findings (rule: message)"))
     def outcome_summary(self, screening: Screening) -> str:
         findings = screening.outcome.findings
-        return "; ".join(f"{f.rule}: {f.message}" for f in findings) or "—"
+        return "; ".join(f"{f.rule}: {f.text}" for f in findings) or "—"
 
 
 @admin.register(HighBloodPressure)

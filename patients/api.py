@@ -148,9 +148,11 @@ def duplicate_response(exc: DuplicatePatient) -> Response:
 
 
 class FindingSerializer(serializers.Serializer):
+    """A `patients.screening.Finding`, its message in the request's language."""
+
     rule = serializers.CharField()
     code = serializers.CharField()
-    message = serializers.CharField()
+    message = serializers.CharField(source="text")
     effect = serializers.CharField()
     zone = serializers.CharField(allow_blank=True)
     massage_types = serializers.ListField(child=serializers.CharField())
@@ -171,7 +173,7 @@ def outcome_summary(outcome: Outcome) -> dict[str, Any]:
         "status": str(outcome.status),
         "blocked_massage_types": sorted(outcome.blocked_types),
         "blocked_zones": sorted(outcome.blocked_zones),
-        "findings": [finding.as_json() for finding in outcome.findings],
+        "findings": outcome.findings,
     }
 
 

@@ -130,5 +130,5 @@ def patient_may_book(
     )
     refusals = allowed.reasons if by_patient else allowed.blocks
     if refusals:
-        raise ValidationError({field: [f"{f.rule}: {f.message}" for f in refusals]})
+        raise ValidationError({field: [f"{f.rule}: {f.text}" for f in refusals]})
     return allowed

@@ -15,8 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+
+from practice.catalogue import default_type_name, translated
 
 DEFAULT_FEVER_THRESHOLD = Decimal("37.5")  # R2; each practice's own is in its settings
 # R2: no doctor's clearance lifts these, whatever a catalogue row says.
@@ -91,10 +93,31 @@ class Effect(models.TextChoices):
     WARN = "warn", _("warning")
 
 
+# A message's placeholders and their values; a tuple value is a list, joined when shown.
+Params = tuple[tuple[str, str | tuple[str, ...]], ...]
+
+
+def params(**values: object) -> Params:
+    return tuple(
+        sorted(
+            (key, tuple(str(v) for v in value) if isinstance(value, tuple) else str(value))
+            for key, value in values.items()
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Finding:
     """One reason or warning, with the rule it comes from (e.g. "R2") and the catalogue item
-    or check that raised it (e.g. "oncology", "fever", "no_valid_screening")."""
+    or check that raised it (e.g. "oncology", "fever", "no_valid_screening").
+
+    `message` is the English message id, with `params` filling its placeholders; `text` is
+    the message in the reader's language. Findings are stored (a screening's outcome, a
+    check-in's blocks) and read later by someone who may read another language, so they keep
+    what makes the text, not the text: the catalogue names among the params are translated
+    too when they are defaults (`practice.catalogue.translated`). Rows stored before params
+    existed hold the text itself, shown as written.
+    """
 
     rule: str
     code: str
@@ -104,12 +127,32 @@ class Finding:
     massage_types: frozenset[str] = frozenset()
     # R8: a high blood pressure reading blocks the day it was taken, not the whole validity.
     day_only: bool = False
+    params: Params = ()
+
+    @property
+    def text(self) -> str:
+        if not self.params:
+            return gettext(self.message)
+        values = {
+            key: ", ".join(map(translated, value))
+            if isinstance(value, tuple)
+            else translated(value)
+            for key, value in self.params
+        }
+        return gettext(self.message) % values
+
+    def __str__(self) -> str:
+        return self.text
 
     def as_json(self) -> dict[str, Any]:
+        """`message` is the text in the active language, for clients; `template` and
+        `params` let a later reader see it in theirs."""
         return {
             "rule": self.rule,
             "code": self.code,
-            "message": self.message,
+            "message": self.text,
+            "template": self.message,
+            "params": {key: list(v) if isinstance(v, tuple) else v for key, v in self.params},
             "effect": str(self.effect),
             "zone": self.zone,
             "massage_types": sorted(self.massage_types),
@@ -121,11 +164,17 @@ class Finding:
         return cls(
             rule=data["rule"],
             code=data["code"],
-            message=data["message"],
+            message=data.get("template") or data["message"],
             effect=data.get("effect", Effect.BLOCK),
             zone=data.get("zone", ""),
             massage_types=frozenset(data.get("massage_types", ())),
             day_only=data.get("day_only", False),
+            params=params(
+                **{
+                    key: tuple(value) if isinstance(value, list) else value
+                    for key, value in data.get("params", {}).items()
+                }
+            ),
         )
 
 
@@ -216,77 +265,36 @@ class Eligibility:
 
 def _item_findings(item: CatalogueItem, answer: Answer, cleared: bool) -> list[Finding]:
     """What a "yes" to one catalogue item means."""
-    name = item.name
+    named = params(item=item.name)
     findings: list[Finding] = []
     if item.kind == Kind.ABSOLUTE:
         if cleared and item.clearable and item.code not in NOT_CLEARABLE:
             # R2: a doctor's written clearance lifts a named item (never oncology or fever,
             # which the catalogue marks as not clearable).
-            findings.append(
-                Finding(
-                    "R2",
-                    item.code,
-                    gettext("%(item)s: lifted by a doctor's clearance.") % {"item": name},
-                    Effect.WARN,
-                )
-            )
+            message = gettext_noop("%(item)s: lifted by a doctor's clearance.")
+            findings.append(Finding("R2", item.code, message, Effect.WARN, params=named))
         else:
-            findings.append(
-                Finding(
-                    "R2",
-                    item.code,
-                    gettext("%(item)s: no massage of any type.") % {"item": name},
-                    Effect.BLOCK,
-                )
-            )
+            message = gettext_noop("%(item)s: no massage of any type.")
+            findings.append(Finding("R2", item.code, message, Effect.BLOCK, params=named))
     elif item.kind == Kind.NEEDS_DOCTOR:
         if cleared:
-            findings.append(
-                Finding(
-                    "R6",
-                    item.code,
-                    gettext("%(item)s: cleared by a doctor.") % {"item": name},
-                    Effect.WARN,
-                )
-            )
+            message = gettext_noop("%(item)s: cleared by a doctor.")
+            findings.append(Finding("R6", item.code, message, Effect.WARN, params=named))
         else:
-            findings.append(
-                Finding(
-                    "R6",
-                    item.code,
-                    gettext("%(item)s: no massage until a doctor's clearance is recorded.")
-                    % {"item": name},
-                    Effect.DOCTOR,
-                )
-            )
+            message = gettext_noop("%(item)s: no massage until a doctor's clearance is recorded.")
+            findings.append(Finding("R6", item.code, message, Effect.DOCTOR, params=named))
     elif item.kind == Kind.EXACERBATION:
-        findings.append(
-            Finding(
-                "R5",
-                item.code,
-                gettext("%(item)s: no massage until the exacerbation is over.") % {"item": name},
-                Effect.BLOCK,
-            )
-        )
+        message = gettext_noop("%(item)s: no massage until the exacerbation is over.")
+        findings.append(Finding("R5", item.code, message, Effect.BLOCK, params=named))
     elif item.kind == Kind.LOCAL:
+        message = gettext_noop("%(item)s: do not massage the affected zone.")
         findings.append(
-            Finding(
-                "R3",
-                item.code,
-                gettext("%(item)s: do not massage the affected zone.") % {"item": name},
-                Effect.ZONE,
-                zone=answer.zone,
-            )
+            Finding("R3", item.code, message, Effect.ZONE, zone=answer.zone, params=named)
         )
     elif item.kind == Kind.CAUTION:
+        message = gettext_noop("%(item)s: massage with caution.")
         findings.append(
-            Finding(
-                "R3",
-                item.code,
-                gettext("%(item)s: massage with caution.") % {"item": name},
-                Effect.WARN,
-                zone=answer.zone,
-            )
+            Finding("R3", item.code, message, Effect.WARN, zone=answer.zone, params=named)
         )
     # R4: an item of any kind may also name massage types it blocks (pregnancy and allergic
     # rash block cupping). They stay blocked even when a doctor lifts the R2 block.
@@ -295,10 +303,13 @@ def _item_findings(item: CatalogueItem, answer: Answer, cleared: bool) -> list[F
             Finding(
                 "R4",
                 item.code,
-                gettext("%(item)s: not for %(types)s massage.")
-                % {"item": name, "types": ", ".join(sorted(item.blocks_types))},
+                gettext_noop("%(item)s: not for %(types)s massage."),
                 Effect.TYPES,
                 massage_types=item.blocks_types,
+                params=params(
+                    item=item.name,
+                    types=tuple(default_type_name(code) for code in sorted(item.blocks_types)),
+                ),
             )
         )
     return findings
@@ -312,7 +323,7 @@ def patient_flag_findings(*, hypertensive: bool, allergic_to_honey: bool) -> lis
             Finding(
                 "R8",
                 "hypertensive",
-                gettext(
+                gettext_noop(
                     "Hypertensive: no vibration or percussion; strokes run top-down, "
                     "neck to tailbone."
                 ),
@@ -325,7 +336,7 @@ def patient_flag_findings(*, hypertensive: bool, allergic_to_honey: bool) -> lis
             Finding(
                 "R4",
                 "allergic_to_honey",
-                gettext("Allergic to honey: no honey massage."),
+                gettext_noop("Allergic to honey: no honey massage."),
                 Effect.TYPES,
                 massage_types=frozenset({HONEY}),
             )
@@ -340,9 +351,9 @@ def fever_finding(temperature: Decimal | None, threshold: Decimal) -> Finding | 
     return Finding(
         "R2",
         "fever",
-        gettext("Temperature %(value)s °C (from %(limit)s °C): no massage of any type.")
-        % {"value": temperature, "limit": threshold},
+        gettext_noop("Temperature %(value)s °C (from %(limit)s °C): no massage of any type."),
         Effect.BLOCK,
+        params=params(value=temperature, limit=threshold),
     )
 
 
@@ -359,12 +370,12 @@ def high_pressure_finding(
     return Finding(
         "R7",
         "high_blood_pressure",
-        gettext(
+        gettext_noop(
             "Blood pressure %(reading)s mmHg is high: consider flagging the patient as "
             "hypertensive."
-        )
-        % {"reading": reading},
+        ),
         Effect.WARN,
+        params=params(reading=reading),
     )
 
 
@@ -377,18 +388,15 @@ def day_block_finding(
     return Finding(
         "R8",
         "systolic_over_160",
-        gettext(
+        gettext_noop(
             "Blood pressure %(reading)s mmHg at %(time)s (%(source)s), systolic over "
             "%(limit)s: no massage for the rest of the day."
-        )
-        % {
-            "reading": reading,
-            "time": measured_at.strftime("%H:%M"),
-            "source": source,
-            "limit": SYSTOLIC_LIMIT,
-        },
+        ),
         Effect.BLOCK,
         day_only=True,
+        params=params(
+            reading=reading, time=measured_at.strftime("%H:%M"), source=source, limit=SYSTOLIC_LIMIT
+        ),
     )
 
 
@@ -399,10 +407,10 @@ def blood_pressure_finding(systolic: int | None) -> Finding | None:
     return Finding(
         "R8",
         "systolic_over_160",
-        gettext("Systolic %(value)s mmHg (over %(limit)s): no massage today.")
-        % {"value": systolic, "limit": SYSTOLIC_LIMIT},
+        gettext_noop("Systolic %(value)s mmHg (over %(limit)s): no massage today."),
         Effect.BLOCK,
         day_only=True,
+        params=params(value=systolic, limit=SYSTOLIC_LIMIT),
     )
 
 
@@ -470,7 +478,7 @@ def no_valid_screening() -> Finding:
     return Finding(
         "R1",
         NO_VALID_SCREENING,
-        gettext("No valid screening: screen the patient first."),
+        gettext_noop("No valid screening: screen the patient first."),
         Effect.BLOCK,
     )
 

@@ -99,7 +99,7 @@ class ScreeningSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OutcomeSerializer)
     def get_outcome(self, screening: Screening) -> dict[str, Any]:
-        return outcome_summary(screening.outcome)
+        return OutcomeSerializer(outcome_summary(screening.outcome)).data
 
 
 class AnswerInputSerializer(serializers.Serializer):

@@ -36,6 +36,15 @@ DEFAULT_MASSAGE_TYPES: tuple[DefaultMassageType, ...] = (
 )
 
 
+_DEFAULT_TYPE_NAMES = {default.code: default.name for default in DEFAULT_MASSAGE_TYPES}
+
+
+def default_type_name(code: str) -> str:
+    """The default name of a massage type code (a message id), or the code for a type a
+    practice added: what the rules name when they know a type by its code only (R4)."""
+    return _DEFAULT_TYPE_NAMES.get(code, code)
+
+
 def translated(text: str) -> str:
     """A catalogue text in the active language when it is one of the defaults' texts."""
     # gettext("") would answer the catalogue's header.

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 
+from patients.screening import Finding
 from practice.db import PostgresOnlyExclusionConstraint
 from practice.models import PracticeOwned
 from sessions.records.techniques import Direction, Pressure
@@ -248,6 +249,11 @@ class CheckIn(PracticeOwned):
 
     def __str__(self) -> str:
         return f"{self.session} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def blocked_findings(self) -> list[Finding]:
+        """`blocked_by` as findings, to show in the reader's language."""
+        return [Finding.from_json(row) for row in self.blocked_by]
 
 
 class SessionRecord(PracticeOwned):

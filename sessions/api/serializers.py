@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from courses.models import MAX_SESSIONS, Course
-from patients.api import PatientScopedSerializer
+from patients.api import FindingSerializer, PatientScopedSerializer
 from patients.models import Patient
 from patients.screening import Zone
 from practice.api import DayField, MomentField, is_patient, renamed, status_field
@@ -175,14 +175,9 @@ class CheckInInputSerializer(serializers.Serializer):
     pulse = serializers.IntegerField(required=False, allow_null=True)
 
 
-class RuleNoteSerializer(serializers.Serializer):
-    rule = serializers.CharField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-    zone = serializers.CharField(allow_blank=True)
-
-
 class CheckInSerializer(serializers.ModelSerializer):
+    blocked_by = FindingSerializer(source="blocked_findings", many=True, read_only=True)
+
     class Meta:
         model = CheckIn
         fields = [
@@ -205,7 +200,7 @@ class CheckInResultSerializer(serializers.Serializer):
     blocked = serializers.BooleanField(
         help_text=_("R2/R5/R8: today's session was stopped and cancelled as medical.")
     )
-    blocked_by = RuleNoteSerializer(many=True)
+    blocked_by = FindingSerializer(many=True)
     blocked_zones = serializers.ListField(
         child=serializers.CharField(), help_text=_("R3: zones closed for today.")
     )

@@ -105,4 +105,4 @@ def session_clinical(session: Session, on: date) -> Clinical:
 
 
 def rule_text(finding: Finding) -> str:
-    return f"{finding.rule}: {finding.message}"
+    return f"{finding.rule}: {finding.text}"

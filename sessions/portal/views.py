@@ -98,7 +98,7 @@ def _may_change(session: Session, now: datetime) -> bool:
 
 
 def _findings_text(reasons: tuple[Any, ...]) -> list[str]:
-    return [f"{finding.rule}: {finding.message}" for finding in reasons] or [
+    return [f"{finding.rule}: {finding.text}" for finding in reasons] or [
         _("This massage type cannot be booked for you on that day.")
     ]
 

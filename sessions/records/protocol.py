@@ -46,13 +46,13 @@ FIRST_SESSION_MAX_PRESSURE = Pressure.LIGHT
 
 
 class RuleMessage(Protocol):
-    """Anything carrying a rule id and a message, e.g. `patients.screening.Finding`."""
+    """Anything carrying a rule id and a message to show, e.g. `patients.screening.Finding`."""
 
     @property
     def rule(self) -> str: ...
 
     @property
-    def message(self) -> str: ...
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -310,7 +310,7 @@ def _notes(
         notes.append(Note("R7", gettext("Measure the blood pressure before and after.")))
         notes.extend(Note(rule, str(text)) for rule, text in plan.hypertensive_notes)
     notes.extend(Note(rule, str(text)) for rule, text in plan.notes)
-    notes.extend(Note(w.rule, str(w.message)) for w in warnings)
+    notes.extend(Note(w.rule, w.text) for w in warnings)
     return notes
 
 

@@ -442,3 +442,14 @@ def test_r1_screening_status_none_valid(front_desk, practice, api_as, two_patien
     assert client.get(f"{PATIENTS}{own.pk}/screening-status/").json()["valid"] is True
     other = two_patients["patient_b"]
     assert client.get(f"{PATIENTS}{other.pk}/screening-status/").status_code == 404
+
+
+def test_r2_a_screening_recorded_in_english_reads_in_russian(front_desk, practice) -> None:
+    patient = PatientFactory(practice=practice)
+    payload = {"answers": answers(practice, tuberculosis="")}
+    created = front_desk.post(screenings_url(patient), payload, "json", HTTP_ACCEPT_LANGUAGE="en")
+    url = f"{screenings_url(patient)}{created.json()['id']}/"
+
+    russian = front_desk.get(url, HTTP_ACCEPT_LANGUAGE="ru").json()["outcome"]["findings"]
+
+    assert [f["message"] for f in russian] == ["Туберкулёз: любой массаж запрещён."]

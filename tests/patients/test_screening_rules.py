@@ -7,6 +7,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -224,8 +225,8 @@ def test_r7_a_high_reading_warns_and_suggests_the_hypertensive_flag() -> None:
     assert result.status == Status.RESTRICTED
     (warning,) = result.warnings
     assert (warning.rule, warning.code) == ("R7", "high_blood_pressure")
-    assert "150/95" in warning.message
-    assert "hypertensive" in warning.message
+    assert "150/95" in warning.text
+    assert "hypertensive" in warning.text
     assert may_receive(result, "vibration")
 
 
@@ -239,8 +240,8 @@ def test_r8_a_day_block_blocks_every_type_with_or_without_a_screening() -> None:
     block = day_block_finding(
         systolic=165, diastolic=100, measured_at=time(9, 12), source="check-in"
     )
-    assert "165/100" in block.message
-    assert "09:12" in block.message
+    assert "165/100" in block.text
+    assert "09:12" in block.text
 
     with_screening = eligibility(
         outcome=outcome(),
@@ -360,3 +361,21 @@ def test_r2_oncology_stays_blocked_even_if_a_catalogue_row_says_clearable() -> N
     answers = [Answer(code, code == "oncology") for code in tampered]
     result = screening_outcome(catalogue=tampered, answers=answers, cleared_codes=["oncology"])
     assert result.status == Status.BLOCKED
+
+
+def test_r4_a_stored_finding_reads_in_the_readers_language_whoever_wrote_it() -> None:
+    with translation.override("en"):
+        stored = outcome({"pregnancy": ""}).as_json()
+
+    with translation.override("ru"):
+        (finding,) = Outcome.from_json(stored).findings
+        assert finding.text == ("Беременность: противопоказаны виды массажа: Баночный (вакуумный).")
+    with translation.override("en"):
+        assert finding.text == "Pregnancy: not for Cupping / vacuum massage."
+
+
+def test_r2_a_finding_stored_as_text_before_templates_is_shown_as_written() -> None:
+    legacy = {"rule": "R2", "code": "x", "message": "Old text: 100% as typed.", "effect": "block"}
+
+    with translation.override("ru"):
+        assert Finding.from_json(legacy).text == "Old text: 100% as typed."

@@ -106,7 +106,7 @@ def test_r8_a_cancelled_sessions_reading_still_blocks_a_session_booked_later_tha
     )
     assert later.blocked
     assert [f.rule for f in later.blocked_by] == ["R8"]
-    assert "165/100" in later.blocked_by[0].message
+    assert "165/100" in later.blocked_by[0].text
     afternoon.refresh_from_db()
     assert afternoon.status == SessionStatus.CANCELLED
 
