@@ -239,15 +239,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconnect to the broker for as long as it takes: Celery's default gives up after 100 attempts
+# (about three quarters of an hour) and the worker exits, and no reminder goes out after that.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat cannot create its schedule in a missing folder (with a Redis broker nothing else makes it).
+VAR_DIR.mkdir(exist_ok=True)
 # Beat only ever says "sweep now": due work lives in database rows (the reminder outbox), never
 # in far-future ETA tasks, which Redis redelivers after the visibility timeout (R22).
+# Seconds between two sweeps of the outbox (tests of real workers shorten it).
+REMINDER_DISPATCH_INTERVAL = env.float("REMINDER_DISPATCH_INTERVAL", default=60.0)
 CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-due-reminders": {
         "task": "sessions.tasks.dispatch_due_reminders",
-        "schedule": 60.0,
-        # A sweep not started within the minute is superseded by the next one.
-        "options": {"expires": 55},
+        "schedule": REMINDER_DISPATCH_INTERVAL,
+        # A sweep not started before the next is due is superseded by it.
+        "options": {"expires": REMINDER_DISPATCH_INTERVAL * 0.9},
     },
     "remind-expiring-screenings": {
         "task": "sessions.tasks.remind_expiring_screenings",
