@@ -290,6 +290,10 @@ REMINDER_SMS_CONSOLE_DELAY = env.float("REMINDER_SMS_CONSOLE_DELAY", default=0.0
 # A transiently failing reminder is retried after base x 2^(attempt - 1) seconds (capped at an
 # hour, or later when the provider asks) and marked failed after this many attempts.
 REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=6)
+# A dispatcher sends a reminder under a lease of this many seconds; longer than any send can
+# take (the SMS and email timeouts), and how long a reminder whose worker died mid-send waits
+# before it is sent again (with the same idempotency key).
+REMINDER_LEASE_SECONDS = env.int("REMINDER_LEASE_SECONDS", default=120)
 REMINDER_RETRY_BASE_SECONDS = env.int("REMINDER_RETRY_BASE_SECONDS", default=60)
 # One dispatcher sweep: at most this many reminders per practice per round (round-robin over
 # the practices with due rows, so none starves another) and this many seconds in all, below

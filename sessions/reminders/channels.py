@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -78,12 +79,19 @@ class PermanentDeliveryError(DeliveryError):
 
 
 class TransientDeliveryError(DeliveryError):
-    """Retry later: a timeout, a refused connection, a 5xx, or the provider asking to wait."""
+    """Retry later: a refused connection, a 5xx, or the provider asking to wait."""
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         # Seconds the provider asked us to wait (Retry-After), when it said.
         self.retry_after = retry_after
+
+
+class UnknownDeliveryOutcome(TransientDeliveryError):
+    """The message was handed over but no answer came (a timeout, a connection dropped while
+    waiting): it may well have been delivered. Retried with the same idempotency key, and
+    never counted towards failing the reminder, which could be marked failed although the
+    patient has it (R22)."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,9 @@ class EmailChannel:
         except BadHeaderError as exc:
             # A newline in a header: the same message fails the same way every time.
             raise PermanentDeliveryError(f"Email not sendable: {exc}.") from exc
+        except TimeoutError as exc:
+            # EMAIL_TIMEOUT ran out, perhaps after the server took the message.
+            raise UnknownDeliveryOutcome(f"Email server timed out: {exc}.") from exc
         except (SMTPException, OSError) as exc:
             # SMTPSenderRefused lands here on purpose: our sender address is a configuration
             # fault to fix, not a reason to fail the patient's reminder for good (R22).
@@ -378,8 +389,10 @@ class HttpSmsBackend(SmsBackend):
                 payload = response.read()
         except urllib.error.HTTPError as exc:
             raise self._classify(exc) from exc
-        except TimeoutError as exc:
-            raise TransientDeliveryError(f"SMS provider timed out: {exc}.") from exc
+        except (TimeoutError, http.client.RemoteDisconnected) as exc:
+            # The request went out (a connect timeout is a URLError, below) and no answer came:
+            # the provider may have delivered it.
+            raise UnknownDeliveryOutcome(f"SMS provider did not answer: {exc}.") from exc
         except urllib.error.URLError as exc:
             raise TransientDeliveryError(f"SMS provider unreachable: {exc.reason}.") from exc
         except OSError as exc:

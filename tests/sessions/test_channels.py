@@ -27,6 +27,7 @@ from sessions.reminders.channels import (
     PermanentDeliveryError,
     SmsChannel,
     TransientDeliveryError,
+    UnknownDeliveryOutcome,
     channel_for,
     sms_backend,
 )
@@ -115,6 +116,7 @@ class FailingConnection:
         (SMTPSenderRefused(553, b"sender refused", "linden@example.org"), TransientDeliveryError),
         (SMTPServerDisconnected("gone"), TransientDeliveryError),
         (ConnectionRefusedError(111, "refused"), TransientDeliveryError),
+        (TimeoutError("timed out"), UnknownDeliveryOutcome),
     ],
 )
 def test_r22_smtp_failures_are_sorted_into_permanent_and_transient(
@@ -316,11 +318,11 @@ def test_r22_a_rate_limit_is_transient_and_carries_retry_after(provider: FakePro
     assert raised.value.retry_after == 30.0
 
 
-def test_r22_a_provider_timeout_is_transient(provider: FakeProvider) -> None:
+def test_r22_a_provider_timeout_is_an_unknown_outcome(provider: FakeProvider) -> None:
     provider.replies.append(Reply(delay=1.0))
 
     started = time.monotonic()
-    with pytest.raises(TransientDeliveryError, match="timed out"):
+    with pytest.raises(UnknownDeliveryOutcome, match="did not answer"):
         backend(provider, timeout=0.2).send(to="+4915123456789", text="Hi")
     assert time.monotonic() - started < 1.0
 

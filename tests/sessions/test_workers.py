@@ -24,6 +24,7 @@ from tests.sessions.workers import (
     log_lines,
     sent_count,
     wait_for,
+    wait_out_leases,
 )
 
 pytestmark = [
@@ -104,13 +105,15 @@ def test_r22_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     assert first.returncode == -signal.SIGKILL
     sent_before_restart = sent_count()
     assert 0 < sent_before_restart < 200, "killed in the middle of the batch"
-    # Nothing is stuck: the killed worker's row lock went with its connection.
-    assert Reminder.objects.filter(status=ReminderStatus.PENDING).count() == (
-        200 - sent_before_restart
-    )
+    # Nothing is lost: the rest wait, and the one the worker was sending at most is leased.
+    pending = Reminder.objects.filter(status=ReminderStatus.PENDING).count()
+    leased = list(Reminder.objects.filter(status=ReminderStatus.SENDING))
+    assert pending + len(leased) == 200 - sent_before_restart
+    assert len(leased) <= 1
 
     workers.start("restarted")
     workers.wait_ready("restarted")
+    wait_out_leases()
     workers.sweep("restarted")
     wait_for(
         lambda: sent_count() == 200,
@@ -123,3 +126,42 @@ def test_r22_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     # At most the one reminder in flight at the kill was sent again, and the backend
     # recognised it by its key.
     assert len(lines) - 200 == sum(1 for line in lines if line.get("duplicate")) <= 1
+
+
+def test_r22_a_worker_killed_mid_send_leaves_a_lease_that_is_sent_again_once(
+    tmp_path: Path, sms_log: Path
+) -> None:
+    [reminder] = due_reminders(50)[:1]
+    Reminder.objects.exclude(pk=reminder.pk).delete()
+    # The first worker's provider takes half a minute: it is killed in the middle of the send.
+    workers = Processes(tmp_path, sms_log, 30.0)
+    try:
+        workers.start("doomed")
+        workers.wait_ready("doomed")
+        workers.sweep("doomed")
+        wait_for(
+            lambda: Reminder.objects.get(pk=reminder.pk).status == ReminderStatus.SENDING,
+            DONE_SECONDS,
+            lambda: f"the reminder was never claimed:\n{workers.output()}",
+        )
+
+        workers.kill("doomed")
+
+        leased = Reminder.objects.get(pk=reminder.pk)
+        assert leased.status == ReminderStatus.SENDING, "not lost: still leased"
+        assert log_lines(sms_log) == []
+        workers.env["REMINDER_SMS_CONSOLE_DELAY"] = "0"
+        workers.start("restarted")
+        workers.wait_ready("restarted")
+        wait_out_leases()
+        workers.sweep("restarted").get(timeout=DONE_SECONDS)
+    finally:
+        workers.kill_all()
+        workers.forget_unacknowledged()
+
+    reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.SENT
+    assert (reminder.attempts, reminder.unknown_outcomes) == (2, 1)
+    [line] = log_lines(sms_log)
+    assert line["key"].startswith(f"p{reminder.practice_id}:{reminder.dedupe_key}:")
+    assert reminder.provider_message_id == line["id"]

@@ -25,6 +25,7 @@ from celery import Celery
 from celery.result import AsyncResult
 from django.conf import settings
 from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 
 from practice.models import Practice
@@ -76,6 +77,9 @@ class Processes:
             "REMINDER_SMS_LOG_FILE": str(log_file),
             "REMINDER_SMS_CONSOLE_DELAY": str(delay),
             "REMINDER_DISPATCH_BATCH": "20",
+            # Far longer than a send here takes; short, so a killed worker's lease runs out
+            # within the test.
+            "REMINDER_LEASE_SECONDS": "3",
             "LOG_LEVEL": "WARNING",
             **env,
         }
@@ -246,6 +250,16 @@ def _practice(**fields: str) -> Practice:
 def _future_slot(practice: Practice, *, days: int) -> datetime:
     day = (timezone.now() + timedelta(days=days)).astimezone(practice.zone).date()
     return datetime.combine(day, datetime.min.time(), tzinfo=practice.zone).replace(hour=10)
+
+
+def wait_out_leases() -> None:
+    """Until the leases of the rows a killed worker was sending have run out: then a sweep
+    takes them again."""
+    latest = Reminder.objects.filter(status=ReminderStatus.SENDING).aggregate(
+        latest=Max("lease_expires_at")
+    )["latest"]
+    if latest is not None:
+        wait_for(lambda: timezone.now() > latest, 30, lambda: f"a lease lasts past {latest}")
 
 
 def sent_count() -> int:
