@@ -140,7 +140,20 @@ CACHES = {
     )
 }
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Email from one URL: smtp+tls://user:password@mail.example.org:587 (STARTTLS), smtp+ssl://…:465,
+# smtp://host:25; the default consolemail:// prints messages (a laptop). EMAIL_BACKEND, a dotted
+# path, overrides the URL's backend. `check --deploy` refuses a console or in-memory backend.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# Seconds an SMTP server may take to answer; without it a hung server would hold a reminder
+# (and the sweep) indefinitely. Also under the reminders' lease (REMINDER_LEASE_SECONDS).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="practice@localhost")
 
 # Security: the values `check --deploy` asks for, on whenever DEBUG is off.

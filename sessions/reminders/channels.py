@@ -20,7 +20,8 @@ Settings read here (all optional; the defaults suit local development and tests)
   sleeps this long before each send, so a test can kill a worker in the middle of a batch.
 - `ICS_UID_DOMAIN` (str, default "massage-practice.invalid"): the right-hand side of the
   deterministic Message-ID of an email that carries an idempotency key.
-- Django's own `EMAIL_BACKEND` and `DEFAULT_FROM_EMAIL` for email.
+- Django's own email settings, from `EMAIL_URL` (practice/settings.py): the backend, the SMTP
+  server and `EMAIL_TIMEOUT`, and `DEFAULT_FROM_EMAIL`.
 
 Idempotency (R22): a message may carry `idempotency_key` (the dispatcher builds it from the
 reminder's dedupe key). A worker killed after sending but before recording the send makes the
@@ -47,7 +48,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 from email.utils import formataddr, make_msgid
-from smtplib import SMTPException, SMTPRecipientsRefused
+from smtplib import SMTPException, SMTPRecipientsRefused, SMTPServerDisconnected
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlparse
 
@@ -202,9 +203,10 @@ class EmailChannel:
         except BadHeaderError as exc:
             # A newline in a header: the same message fails the same way every time.
             raise PermanentDeliveryError(f"Email not sendable: {exc}.") from exc
-        except TimeoutError as exc:
-            # EMAIL_TIMEOUT ran out, perhaps after the server took the message.
-            raise UnknownDeliveryOutcome(f"Email server timed out: {exc}.") from exc
+        except (SMTPServerDisconnected, TimeoutError) as exc:
+            # The connection dropped or EMAIL_TIMEOUT ran out (smtplib reports a timeout
+            # waiting for a reply as a disconnect), perhaps after the server took the message.
+            raise UnknownDeliveryOutcome(f"Email server did not answer: {exc}.") from exc
         except (SMTPException, OSError) as exc:
             # SMTPSenderRefused lands here on purpose: our sender address is a configuration
             # fault to fix, not a reason to fail the patient's reminder for good (R22).
