@@ -246,8 +246,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Tasks are acknowledged when a worker starts them, not when they end (acks_late off). Every
+# task here is a sweep whose work lives in database rows (a killed worker's reminder comes back
+# through its lease; a lost sweep is replaced by beat's next), so a redelivery buys nothing; and
+# a worker holding an unacknowledged task when the Redis connection drops exits: kombu's
+# restore_unacked, run while the consumer closes the dead connection, fails with
+# AttributeError: 'NoneType' object has no attribute 'hostname' (reproduced with kombu 5.7.0 by
+# tests/sessions/test_workers_broker.py). With nothing unacknowledged, nothing is restored.
+CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90

@@ -2,7 +2,9 @@
 backend interface. The dispatcher calls `channel_for(name).send(to=..., message=...)` and
 sorts failures by exception class: `PermanentDeliveryError` (an invalid number or address;
 retrying cannot help, the reminder is marked failed and shown in admin) or
-`TransientDeliveryError` (timeouts, 5xx, a refused connection; retry with backoff).
+`TransientDeliveryError` (5xx, a refused connection; retry with backoff), of which
+`UnknownDeliveryOutcome` (handed over, then no answer: a timeout, a dropped connection) is
+retried with the same idempotency key and never fails the reminder.
 
 Settings read here (all optional; the defaults suit local development and tests):
 
@@ -356,9 +358,9 @@ class ConsoleSmsBackend(SmsBackend):
 class HttpSmsBackend(SmsBackend):
     """POSTs {"to", "text", "sender"} as JSON to `REMINDER_SMS_HTTP_URL` with a bearer token.
 
-    2xx is sent (the JSON body's "id", if any, is returned); 401, 403, 408, 425, 429, 5xx,
-    timeouts and connection errors are transient; any other 4xx (the provider's answer to an
-    invalid number) is permanent.
+    2xx is sent (the JSON body's "id", if any, is returned); 401, 403, 408, 425, 429, 5xx and
+    connection errors are transient, no answer in time an unknown outcome; any other 4xx (the
+    provider's answer to an invalid number) is permanent.
     """
 
     def __init__(

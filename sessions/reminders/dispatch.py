@@ -30,7 +30,8 @@ Resends happen only when the outcome of a send is unknown: the worker died mid-s
 expiry), or the provider or SMTP server took the message and timed out before answering
 (`UnknownDeliveryOutcome`). An unknown outcome is retried with backoff and the same key, and
 never counts towards REMINDER_MAX_ATTEMPTS: only answered failures can mark a reminder failed,
-so one the patient has is never shown as failed. Two workers, a redelivered task or a task run
+so one the patient has is never shown as failed. (It is retried until it is answered or stale:
+a session's reminders end when the session begins.) Two workers, a redelivered task or a task run
 twice never duplicate anything: the claim decides.
 """
 
@@ -259,7 +260,9 @@ def reminder_claim(
         reminder.status = ReminderStatus.SENDING
         reminder.attempts += 1
         reminder.lease_owner = owner
-        reminder.lease_expires_at = now + timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
+        # From the clock, not the sweep's cutoff: a round can last most of a minute.
+        lease = timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
+        reminder.lease_expires_at = timezone.now() + lease
         reminder.save(update_fields=[*LEASE_FIELDS, "updated_at"])
     return reminder, None
 

@@ -1,6 +1,8 @@
 """R22 across a broker restart: a real worker and beat on a Redis of the test's own, which is
 stopped (gracefully, or killed) and started again empty while the worker sweeps due reminders.
-Every reminder must still be sent exactly once, and neither process may exit."""
+Every reminder must still be sent exactly once, and neither process may exit. (With
+CELERY_TASK_ACKS_LATE on, the worker exited here in three runs out of four: see
+practice/settings.py.)"""
 
 from __future__ import annotations
 
@@ -68,6 +70,10 @@ def test_r22_a_redis_restart_mid_sweep_neither_loses_nor_duplicates_nor_stops_a_
     try:
         worker = celery.start("worker", own_queue=False, options=options)
         beat = celery.start_beat("beat")
+
+        def exited() -> bool:
+            return worker.poll() is not None or beat.poll() is not None
+
         wait_for(
             lambda: len(log_lines(sms_log)) >= 40,
             DONE_SECONDS,
@@ -79,7 +85,7 @@ def test_r22_a_redis_restart_mid_sweep_neither_loses_nor_duplicates_nor_stops_a_
         redis_server.start()
 
         wait_for(
-            lambda: sent_count() == 300 or None not in (worker.poll(), beat.poll()),
+            lambda: sent_count() == 300 or exited(),
             DONE_SECONDS,
             lambda: f"{sent_count()} of 300 sent after the restart:\n{celery.output()}",
         )
@@ -88,7 +94,7 @@ def test_r22_a_redis_restart_mid_sweep_neither_loses_nor_duplicates_nor_stops_a_
         time.sleep(1)
         reminders += due_reminders(100)
         wait_for(
-            lambda: sent_count() == 400 or None not in (worker.poll(), beat.poll()),
+            lambda: sent_count() == 400 or exited(),
             DONE_SECONDS,
             lambda: f"{sent_count()} of 400 sent after the restart:\n{celery.output()}",
         )
