@@ -149,7 +149,20 @@ CACHES = {
     )
 }
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Email from one URL: smtp+tls://user:password@mail.example.org:587 (STARTTLS), smtp+ssl://…:465,
+# smtp://host:25; the default consolemail:// prints messages (a laptop). EMAIL_BACKEND, a dotted
+# path, overrides the URL's backend. `check --deploy` refuses a console or in-memory backend.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# Seconds an SMTP server may take to answer; without it a hung server would hold a reminder
+# (and the sweep) indefinitely. Also under the reminders' lease (REMINDER_LEASE_SECONDS).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="practice@localhost")
 
 # Security: the values `check --deploy` asks for, on whenever DEBUG is off.
@@ -253,21 +266,34 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Tasks are acknowledged when a worker starts them, not when they end (acks_late off). Every
+# task here is a sweep whose work lives in database rows (a killed worker's reminder comes back
+# through its lease; a lost sweep is replaced by beat's next), so a redelivery buys nothing; and
+# a worker holding an unacknowledged task when the Redis connection drops exits: kombu's
+# restore_unacked, run while the consumer closes the dead connection, fails with
+# AttributeError: 'NoneType' object has no attribute 'hostname' (reproduced with kombu 5.7.0 by
+# tests/sessions/test_workers_broker.py). With nothing unacknowledged, nothing is restored.
+CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconnect to the broker for as long as it takes: Celery's default gives up after 100 attempts
+# (about three quarters of an hour) and the worker exits, and no reminder goes out after that.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat cannot create its schedule in a missing folder (with a Redis broker nothing else makes it).
+VAR_DIR.mkdir(exist_ok=True)
 # Beat only ever says "sweep now": due work lives in database rows (the reminder outbox), never
 # in far-future ETA tasks, which Redis redelivers after the visibility timeout (R22).
+# Seconds between two sweeps of the outbox (tests of real workers shorten it).
+REMINDER_DISPATCH_INTERVAL = env.float("REMINDER_DISPATCH_INTERVAL", default=60.0)
 CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-due-reminders": {
         "task": "sessions.tasks.dispatch_due_reminders",
-        "schedule": 60.0,
-        # A sweep not started within the minute is superseded by the next one.
-        "options": {"expires": 55},
+        "schedule": REMINDER_DISPATCH_INTERVAL,
+        # A sweep not started before the next is due is superseded by it.
+        "options": {"expires": REMINDER_DISPATCH_INTERVAL * 0.9},
     },
     "remind-expiring-screenings": {
         "task": "sessions.tasks.remind_expiring_screenings",
@@ -304,6 +330,10 @@ REMINDER_SMS_CONSOLE_DELAY = env.float("REMINDER_SMS_CONSOLE_DELAY", default=0.0
 # A transiently failing reminder is retried after base x 2^(attempt - 1) seconds (capped at an
 # hour, or later when the provider asks) and marked failed after this many attempts.
 REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=6)
+# A dispatcher sends a reminder under a lease of this many seconds; longer than any send can
+# take (the SMS and email timeouts), and how long a reminder whose worker died mid-send waits
+# before it is sent again (with the same idempotency key).
+REMINDER_LEASE_SECONDS = env.int("REMINDER_LEASE_SECONDS", default=120)
 REMINDER_RETRY_BASE_SECONDS = env.int("REMINDER_RETRY_BASE_SECONDS", default=60)
 # One dispatcher sweep: at most this many reminders per practice per round (round-robin over
 # the practices with due rows, so none starves another) and this many seconds in all, below

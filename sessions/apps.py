@@ -10,3 +10,6 @@ class TherapySessionsConfig(AppConfig):
     label = "therapy_sessions"
     verbose_name = _("Sessions")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from sessions.reminders import checks  # noqa: F401  (registers the deploy check)

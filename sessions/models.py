@@ -304,6 +304,8 @@ class Channel(models.TextChoices):
 
 class ReminderStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
+    # Claimed by a dispatcher, which sends it with no lock held (R22): see the lease fields.
+    SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
@@ -331,6 +333,13 @@ class Reminder(PracticeOwned):
         _("status"), max_length=12, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Attempts whose outcome nobody knows (a provider's timeout, a worker dying mid-send): the
+    # message may have gone out, so they never count towards failing the reminder (R22).
+    unknown_outcomes = models.PositiveSmallIntegerField(_("unknown outcomes"), default=0)
+    # The lease of a row being sent: which dispatcher holds it, and until when. A lease that
+    # runs out (its worker died) is taken again and the message resent with the same key.
+    lease_owner = models.CharField(_("lease owner"), max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     provider_message_id = models.CharField(_("provider message id"), max_length=200, blank=True)
@@ -365,6 +374,12 @@ class Reminder(PracticeOwned):
                 fields=["practice", "send_after", "id"],
                 condition=Q(status="pending"),
                 name="reminder_claim_idx",
+            ),
+            # Leases that ran out, found without reading the pending rows (few are ever sending).
+            models.Index(
+                fields=["practice", "lease_expires_at"],
+                condition=Q(status="sending"),
+                name="reminder_lease_idx",
             ),
             models.Index(fields=["practice", "session"], name="reminder_session_idx"),
             models.Index(fields=["practice", "patient", "due_at"], name="reminder_patient_idx"),

@@ -309,7 +309,7 @@ class CourseDueSerializer(serializers.Serializer):
         ),
     )
     proposed_massage_type_name = serializers.CharField(
-        source="due.proposed_type.name", allow_null=True
+        source="due.proposed_type.display_name", allow_null=True
     )
 
 

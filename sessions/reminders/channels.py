@@ -2,7 +2,9 @@
 backend interface. The dispatcher calls `channel_for(name).send(to=..., message=...)` and
 sorts failures by exception class: `PermanentDeliveryError` (an invalid number or address;
 retrying cannot help, the reminder is marked failed and shown in admin) or
-`TransientDeliveryError` (timeouts, 5xx, a refused connection; retry with backoff).
+`TransientDeliveryError` (5xx, a refused connection; retry with backoff), of which
+`UnknownDeliveryOutcome` (handed over, then no answer: a timeout, a dropped connection) is
+retried with the same idempotency key and never fails the reminder.
 
 Settings read here (all optional; the defaults suit local development and tests):
 
@@ -20,7 +22,8 @@ Settings read here (all optional; the defaults suit local development and tests)
   sleeps this long before each send, so a test can kill a worker in the middle of a batch.
 - `ICS_UID_DOMAIN` (str, default "massage-practice.invalid"): the right-hand side of the
   deterministic Message-ID of an email that carries an idempotency key.
-- Django's own `EMAIL_BACKEND` and `DEFAULT_FROM_EMAIL` for email.
+- Django's own email settings, from `EMAIL_URL` (practice/settings.py): the backend, the SMTP
+  server and `EMAIL_TIMEOUT`, and `DEFAULT_FROM_EMAIL`.
 
 Idempotency (R22): a message may carry `idempotency_key` (the dispatcher builds it from the
 reminder's dedupe key). A worker killed after sending but before recording the send makes the
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -46,7 +50,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 from email.utils import formataddr, make_msgid
-from smtplib import SMTPException, SMTPRecipientsRefused
+from smtplib import SMTPException, SMTPRecipientsRefused, SMTPServerDisconnected
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlparse
 
@@ -78,12 +82,19 @@ class PermanentDeliveryError(DeliveryError):
 
 
 class TransientDeliveryError(DeliveryError):
-    """Retry later: a timeout, a refused connection, a 5xx, or the provider asking to wait."""
+    """Retry later: a refused connection, a 5xx, or the provider asking to wait."""
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         # Seconds the provider asked us to wait (Retry-After), when it said.
         self.retry_after = retry_after
+
+
+class UnknownDeliveryOutcome(TransientDeliveryError):
+    """The message was handed over but no answer came (a timeout, a connection dropped while
+    waiting): it may well have been delivered. Retried with the same idempotency key, and
+    never counted towards failing the reminder, which could be marked failed although the
+    patient has it (R22)."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +205,10 @@ class EmailChannel:
         except BadHeaderError as exc:
             # A newline in a header: the same message fails the same way every time.
             raise PermanentDeliveryError(f"Email not sendable: {exc}.") from exc
+        except (SMTPServerDisconnected, TimeoutError) as exc:
+            # The connection dropped or EMAIL_TIMEOUT ran out (smtplib reports a timeout
+            # waiting for a reply as a disconnect), perhaps after the server took the message.
+            raise UnknownDeliveryOutcome(f"Email server did not answer: {exc}.") from exc
         except (SMTPException, OSError) as exc:
             # SMTPSenderRefused lands here on purpose: our sender address is a configuration
             # fault to fix, not a reason to fail the patient's reminder for good (R22).
@@ -343,9 +358,9 @@ class ConsoleSmsBackend(SmsBackend):
 class HttpSmsBackend(SmsBackend):
     """POSTs {"to", "text", "sender"} as JSON to `REMINDER_SMS_HTTP_URL` with a bearer token.
 
-    2xx is sent (the JSON body's "id", if any, is returned); 401, 403, 408, 425, 429, 5xx,
-    timeouts and connection errors are transient; any other 4xx (the provider's answer to an
-    invalid number) is permanent.
+    2xx is sent (the JSON body's "id", if any, is returned); 401, 403, 408, 425, 429, 5xx and
+    connection errors are transient, no answer in time an unknown outcome; any other 4xx (the
+    provider's answer to an invalid number) is permanent.
     """
 
     def __init__(
@@ -378,8 +393,10 @@ class HttpSmsBackend(SmsBackend):
                 payload = response.read()
         except urllib.error.HTTPError as exc:
             raise self._classify(exc) from exc
-        except TimeoutError as exc:
-            raise TransientDeliveryError(f"SMS provider timed out: {exc}.") from exc
+        except (TimeoutError, http.client.RemoteDisconnected) as exc:
+            # The request went out (a connect timeout is a URLError, below) and no answer came:
+            # the provider may have delivered it.
+            raise UnknownDeliveryOutcome(f"SMS provider did not answer: {exc}.") from exc
         except urllib.error.URLError as exc:
             raise TransientDeliveryError(f"SMS provider unreachable: {exc.reason}.") from exc
         except OSError as exc:

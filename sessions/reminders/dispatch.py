@@ -4,227 +4,66 @@
 Sending. `reminders_dispatch()` (beat, every minute) sends the due rows, taking a batch from
 each practice in turn so that no practice's backlog holds up another's (R21).
 
-Exactly once (R22). Each reminder is sent in its own short transaction that locks the row
-(`FOR UPDATE SKIP LOCKED`, so two workers never hold the same row), checks it is still current,
-sends it, marks it sent and commits. A worker killed before that commit leaves the row pending
-(PostgreSQL rolls the transaction back when the connection drops) and the next sweep sends it
-again, so nothing is lost. The only duplicate possible is that resend, after a crash between
-the provider's acceptance and our COMMIT (milliseconds), and it carries the same idempotency
-key (the practice, the dedupe key and the address): the console backend delivers a key once,
-and the HTTP SMS backend sends it as an `Idempotency-Key` header, so a provider that honours
-the header delivers it once too (one that ignores it delivers it again). SMTP has no such
-header: an email resent after a crash in that window does arrive again, with the same
-Message-ID, which many clients collapse. So email is "never lost, duplicated only by a worker
-dying inside that window", not strictly exactly once; the outbox and the row lock rule out
-every other duplicate (two workers, a redelivered task, a task run twice).
+Claim, send, record (R22). No database lock is held while a provider is called, so a front
+desk's cancel or move never waits for an SMS provider or an SMTP server:
+1. Claim, in a short transaction: lock the next due row (`FOR UPDATE SKIP LOCKED`, so two
+   workers never take the same one), check it is still current (the session neither cancelled,
+   moved nor begun, consent still given: `reminder_stale_reason`) and lease it: status
+   `sending`, `lease_owner` this dispatcher, `lease_expires_at` now + REMINDER_LEASE_SECONDS.
+2. Send, with no transaction open.
+3. Record the outcome with a conditional update that only applies while the row is still
+   `sending` under our lease. A cancel or move in the meantime cancels `sending` rows as well as
+   pending ones, so recording never brings a cancelled row back (it only notes on it that the
+   message went out); the staleness check runs in step 1, the moment before the send.
+A worker that dies between 1 and 3 leaves its row `sending`; once the lease runs out the next
+sweep takes it again and sends it with the same idempotency key.
 
-Stale reminders (R22). The check before sending reads the session after the row is locked.
-Moving or cancelling a session updates its pending reminders, and that update waits for the
-dispatcher's row lock: either the move commits first (the dispatcher then finds the row
-cancelled, or its `session_version` behind the session's, and sends nothing), or the reminder
-was sent while the old time was still the booked one.
+The guarantee, per channel: at least once, made "delivered once" by the idempotency key (the
+practice, the dedupe key and the address), which every resend of a message repeats.
+- SMS (HTTP provider): the key travels as the `Idempotency-Key` header; a provider that honours
+  it delivers a resend once (one that ignores it delivers it again). The console backend
+  delivers a key once.
+- Email: SMTP has no such header; the message carries a fixed `Message-ID` made from the key,
+  so a resend is recognisably the same message (many clients collapse it) but can reach the
+  mailbox twice.
+Resends happen only when the outcome of a send is unknown: the worker died mid-send (lease
+expiry), or the provider or SMTP server took the message and timed out before answering
+(`UnknownDeliveryOutcome`). An unknown outcome is retried with backoff and the same key, and
+never counts towards REMINDER_MAX_ATTEMPTS: only answered failures can mark a reminder failed,
+so one the patient has is never shown as failed. (It is retried until it is answered or stale:
+a session's reminders end when the session begins.) Two workers, a redelivered task or a task run
+twice never duplicate anything: the claim decides.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from time import monotonic
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Min, QuerySet
-from django.utils import timezone, translation
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
+from django.db.models import Min, Q
+from django.utils import timezone
 
-from courses.models import Course, CourseStatus
-from courses.selectors import course_booked_since
-from patients.selectors import patient_screening_status
-from practice.catalogue import translated_lazy
 from practice.models import MassageType, Practice, Therapist
-from sessions.models import Channel as ChannelName
-from sessions.models import Reminder, ReminderStatus, Session, SessionStatus
+from sessions.models import Reminder, ReminderStatus
 from sessions.reminders.channels import (
-    Attachment,
     Channel,
-    OutgoingMessage,
     PermanentDeliveryError,
     TransientDeliveryError,
+    UnknownDeliveryOutcome,
     channel_for,
 )
-from sessions.reminders.ics import (
-    ICS_FILENAME,
-    ICS_MIMETYPE,
-    CalendarEvent,
-    build_calendar,
-    session_uid,
-)
-from sessions.reminders.messages import ReminderKind, render_reminder
-from sessions.reminders.outbox import MAX_BACKOFF_SECONDS, _lead_times, consented_channels
+from sessions.reminders.composing import reminder_address, reminder_message, reminder_stale_reason
+from sessions.reminders.outbox import MAX_BACKOFF_SECONDS
 
 logger = logging.getLogger(__name__)
-
-# Before sending ------------------------------------------------------------------------------
-
-
-def _course_of(reminder: Reminder) -> Course:
-    """The course of a course's reminder (its confirmation, its next session): the outbox
-    writes every one of them with it."""
-    if reminder.course is None:
-        raise ValueError(f"Reminder {reminder.pk} ({reminder.kind}) has no course.")
-    return reminder.course
-
-
-def _session_of(reminder: Reminder) -> Session:
-    """The session of a session's reminder: the outbox writes every one of them with it."""
-    if reminder.session is None:
-        raise ValueError(f"Reminder {reminder.pk} ({reminder.kind}) has no session.")
-    return reminder.session
-
-
-def reminder_stale_reason(reminder: Reminder, *, now: datetime) -> str | None:
-    """Why this reminder must not be sent any more (R21, R22), or None when it is current."""
-    patient = reminder.patient
-    if patient.archived:
-        return gettext("The patient is archived.")
-    if reminder.channel not in consented_channels(patient):
-        return gettext("The patient has withdrawn consent for this channel or has no address.")
-    session = reminder.session
-    if session is not None:
-        if session.status != SessionStatus.BOOKED:
-            return gettext("The session is %(status)s.") % {
-                "status": session.get_status_display().lower()
-            }
-        if session.schedule_version != reminder.session_version:
-            return gettext("The session was moved.")
-        if now >= session.starts_at:
-            return gettext("The session has begun.")
-        if reminder.kind == ReminderKind.FIRST_REMINDER:
-            leads = _lead_times(reminder.practice.settings)
-            first = leads.get(ReminderKind.FIRST_REMINDER)
-            second = leads.get(ReminderKind.SECOND_REMINDER)
-            if second and first and second < first and now >= session.starts_at - second:
-                return gettext("Too late: the second reminder is due.")
-    elif reminder.kind == ReminderKind.BOOKING_CONFIRMATION:
-        if reminder.course is None or reminder.course.status == CourseStatus.CANCELLED:
-            return gettext("The course was cancelled.")
-        if _course_upcoming(reminder.course, now).first() is None:
-            return gettext("The course has no session ahead.")
-    if reminder.kind == ReminderKind.COURSE_NEXT_DUE:
-        if not patient.chronic_plan:
-            return gettext("The patient is no longer in a chronic/prevention plan.")
-        # The row's course is the one the next follows (none before the first course).
-        if course_booked_since(patient=patient, course=reminder.course):
-            return gettext("The next course is booked.")
-    if reminder.kind == ReminderKind.SCREENING_EXPIRING and session is not None:
-        day = session.starts_at.astimezone(reminder.practice.zone).date()
-        if patient_screening_status(patient=patient, on=day).valid:
-            return gettext("The screening was renewed.")
-    return None
-
-
-def _course_upcoming(course: Course, now: datetime) -> QuerySet[Session]:
-    return (
-        course.sessions.filter(status=SessionStatus.BOOKED, starts_at__gt=now)
-        .select_related("therapist", "massage_type")
-        .order_by("starts_at", "id")
-    )
-
-
-def _calendar_event(session: Session, summary: str, location: str) -> CalendarEvent:
-    return CalendarEvent(
-        uid=session_uid(session.pk),
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        summary=summary,
-        location=location,
-        sequence=session.schedule_version - 1,
-    )
-
-
-def reminder_address(reminder: Reminder) -> str:
-    patient = reminder.patient
-    return patient.email if reminder.channel == ChannelName.EMAIL else patient.phone
-
-
-def idempotency_key(reminder: Reminder, address: str) -> str:
-    """The same on every resend of this message to this address (R22). The address is part
-    of it so that a reminder retried after the number was corrected is a new message to a
-    provider that remembers the failed one."""
-    digest = hashlib.sha256(address.encode()).hexdigest()[:10]
-    return f"p{reminder.practice_id}:{reminder.dedupe_key}:{digest}"
-
-
-def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
-    """The message in the practice's language and time zone, from its sender (R21, R24)."""
-    practice = reminder.practice
-    practice_settings = practice.settings
-    context: dict[str, object] = {
-        "patient_name": reminder.patient.full_name,
-        "practice_name": practice.name,
-    }
-    session = reminder.session
-    calendar: list[Session] = []
-    if reminder.kind == ReminderKind.BOOKING_CONFIRMATION:
-        # A course's confirmation lists the sessions it has ahead; a session's, the session.
-        if session is None:
-            calendar = list(_course_upcoming(_course_of(reminder), now))
-            session = calendar[0]
-        else:
-            calendar = [session]
-    if session is not None:
-        context.update(
-            starts_at=session.starts_at,
-            therapist_name=session.therapist.name,
-            massage_type_name=translated_lazy(session.massage_type.name),
-        )
-    if reminder.kind == ReminderKind.COURSE_NEXT_SESSION:
-        context.update(
-            session_number=_session_of(reminder).sequence,
-            sessions_total=_course_of(reminder).sessions_count,
-        )
-    details = reminder.details or {}
-    if "due_on" in details:
-        context["due_on"] = date.fromisoformat(details["due_on"])
-        context["massage_type_name"] = translated_lazy(details.get("massage_type_name", ""))
-    if "expires_on" in details:
-        context["expires_on"] = date.fromisoformat(details["expires_on"])
-    rendered = render_reminder(
-        reminder.kind,
-        context,
-        language=practice_settings.language,
-        time_zone=practice_settings.time_zone,
-    )
-    attachments: tuple[Attachment, ...] = ()
-    if calendar and reminder.channel == ChannelName.EMAIL:
-        with translation.override(practice_settings.language):
-            events = [
-                _calendar_event(
-                    row,
-                    str(
-                        _("%(type)s massage, %(practice)s")
-                        % {"type": row.massage_type.display_name, "practice": practice.name}
-                    ),
-                    practice.name,
-                )
-                for row in calendar
-            ]
-        attachments = (Attachment(ICS_FILENAME, build_calendar(events, now=now), ICS_MIMETYPE),)
-    return OutgoingMessage(
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        sms_text=rendered.sms_text,
-        attachments=attachments,
-        sender_name=practice_settings.sender_name or practice.name,
-        sender_email=practice_settings.sender_email,
-        idempotency_key=idempotency_key(reminder, reminder_address(reminder)),
-    )
-
 
 # The dispatcher ------------------------------------------------------------------------------
 
@@ -265,12 +104,19 @@ def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
 
 
 def _retry_or_fail(
-    reminder: Reminder, error: str, *, now: datetime, retry_after: float | None = None
+    reminder: Reminder,
+    error: str,
+    *,
+    now: datetime,
+    retry_after: float | None = None,
 ) -> Outcome:
     reminder.last_error = error[:2000]
-    if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+    # Only attempts that were answered count: one that may have been delivered must not
+    # make the reminder fail (R22).
+    if reminder.attempts - reminder.unknown_outcomes >= settings.REMINDER_MAX_ATTEMPTS:
         reminder.status = ReminderStatus.FAILED
         return Outcome.FAILED
+    reminder.status = ReminderStatus.PENDING
     reminder.send_after = now + timedelta(seconds=backoff_seconds(reminder.attempts, retry_after))
     return Outcome.RETRY
 
@@ -317,16 +163,18 @@ class Sweep:
         return reminder
 
 
-def _deliver(reminder: Reminder, *, now: datetime, sweep: Sweep) -> Outcome:
-    """Check, send and record one locked reminder (the caller saves and commits)."""
-    stale = reminder_stale_reason(reminder, now=now)
-    if stale is not None:
-        reminder.status = ReminderStatus.CANCELLED
-        reminder.last_error = stale
-        return Outcome.CANCELLED
-    reminder.attempts += 1
+def _send(reminder: Reminder, *, now: datetime, owner: str, sweep: Sweep) -> Outcome:
+    """Send one leased reminder, with no transaction open, and set what came of it on the
+    instance (the caller records it)."""
     try:
         message = reminder_message(reminder, now=now)
+        # The last look before the provider: a cancel or move since the claim cancelled it.
+        leased = Reminder.objects.filter(
+            pk=reminder.pk, status=ReminderStatus.SENDING, lease_owner=owner
+        )
+        if not leased.exists():
+            reminder.status = ReminderStatus.CANCELLED
+            return Outcome.CANCELLED
         provider_id = sweep.channel(reminder.channel).send(
             to=reminder_address(reminder), message=message
         )
@@ -334,10 +182,14 @@ def _deliver(reminder: Reminder, *, now: datetime, sweep: Sweep) -> Outcome:
         reminder.status = ReminderStatus.FAILED
         reminder.last_error = str(exc)[:2000]
         return Outcome.FAILED
+    except UnknownDeliveryOutcome as exc:
+        reminder.unknown_outcomes += 1
+        return _retry_or_fail(reminder, str(exc), now=now)
     except TransientDeliveryError as exc:
         return _retry_or_fail(reminder, str(exc), now=now, retry_after=exc.retry_after)
     except DatabaseError:
-        # The transaction is broken: let it roll back; the row stays pending for the next sweep.
+        # The message was not sent (it is built before sending); the lease runs out and the
+        # row is taken again.
         raise
     except Exception as exc:
         # A bug (a template, a missing value) must not stop the sweep for every practice, nor
@@ -353,49 +205,116 @@ def _deliver(reminder: Reminder, *, now: datetime, sweep: Sweep) -> Outcome:
 
 # The practice, its settings, therapists and massage types come from the Sweep's cache.
 CLAIM_RELATIONS = ("patient", "session", "course")
-SAVED_FIELDS = [
+LEASE_FIELDS = ["status", "attempts", "unknown_outcomes", "lease_owner", "lease_expires_at"]
+OUTCOME_FIELDS = [
     "status",
     "attempts",
+    "unknown_outcomes",
     "last_error",
     "send_after",
     "sent_at",
     "provider_message_id",
-    "updated_at",
 ]
+
+
+def _due_pk(practice_id: int, now: datetime) -> int | None:
+    """Lock the practice's next row to send and return its id: a lease that ran out first
+    (its worker died mid-send; reminder_lease_idx), then the oldest due pending row
+    (reminder_claim_idx). Locked on the bare row: a join here would make PostgreSQL join and
+    sort every pending row for each claim."""
+    rows = Reminder.objects.select_for_update(skip_locked=True).filter(practice_id=practice_id)
+    for due in (
+        rows.filter(status=ReminderStatus.SENDING, lease_expires_at__lte=now).order_by(
+            "lease_expires_at", "id"
+        ),
+        rows.filter(status=ReminderStatus.PENDING, send_after__lte=now).order_by(
+            "send_after", "id"
+        ),
+    ):
+        found = list(due.values_list("pk", flat=True)[:1])
+        if found:
+            return found[0]
+    return None
+
+
+def reminder_claim(
+    *, practice_id: int, now: datetime, owner: str, sweep: Sweep
+) -> tuple[Reminder, Outcome | None] | None:
+    """Lease the practice's next due reminder in one short transaction, after checking it is
+    still current (R22): (the reminder, None) to send it, (the reminder, CANCELLED) when it
+    is stale, None when no due row is free."""
+    with transaction.atomic():
+        pk = _due_pk(practice_id, now)
+        if pk is None:
+            return None
+        reminder = sweep.attach(Reminder.objects.select_related(*CLAIM_RELATIONS).get(pk=pk))
+        if reminder.status == ReminderStatus.SENDING:
+            # Its worker died or stalled mid-send: whether that send went out is unknown.
+            reminder.unknown_outcomes += 1
+        stale = reminder_stale_reason(reminder, now=now)
+        if stale is not None:
+            reminder.status = ReminderStatus.CANCELLED
+            reminder.last_error = stale
+            reminder.save(update_fields=[*LEASE_FIELDS, "last_error", "updated_at"])
+            return reminder, Outcome.CANCELLED
+        reminder.status = ReminderStatus.SENDING
+        reminder.attempts += 1
+        reminder.lease_owner = owner
+        # From the clock, not the sweep's cutoff: a round can last most of a minute.
+        lease = timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
+        reminder.lease_expires_at = timezone.now() + lease
+        reminder.save(update_fields=[*LEASE_FIELDS, "updated_at"])
+    return reminder, None
+
+
+def reminder_record(reminder: Reminder, outcome: Outcome, *, owner: str) -> bool:
+    """Record what came of a send, if the lease is still ours: a conditional update, so a
+    row the front desk cancelled meanwhile (a cancel or move never waits for a send) stays
+    cancelled, and a row another worker took after the lease ran out is left to it. Returns
+    whether the row took the outcome."""
+    values = {name: getattr(reminder, name) for name in OUTCOME_FIELDS}
+    ours = Reminder.objects.filter(pk=reminder.pk, lease_owner=owner)
+    recorded = bool(
+        ours.filter(status=ReminderStatus.SENDING).update(
+            **values, lease_owner="", lease_expires_at=None, updated_at=timezone.now()
+        )
+    )
+    if not recorded and outcome is Outcome.SENT:
+        # Cancelled while it was being sent: it stays cancelled, and shows that it went out.
+        ours.filter(status=ReminderStatus.CANCELLED).update(
+            sent_at=reminder.sent_at, provider_message_id=reminder.provider_message_id
+        )
+    return recorded
 
 
 def reminder_dispatch_next(
     *, practice_id: int, now: datetime, sweep: Sweep | None = None
 ) -> tuple[Reminder, Outcome] | None:
-    """Claim, check, send and record the practice's next due reminder, in one transaction
-    (see the module docstring for why that is exactly once). None when no due row is free."""
+    """Claim, send and record the practice's next due reminder (see the module docstring for
+    why that is at least once, and delivered once). None when no due row is free."""
     sweep = sweep or Sweep()
-    with transaction.atomic():
-        # Lock first, on the bare row, in the claim index's order (reminder_claim_idx): a
-        # join here would make PostgreSQL join and sort every pending row for each claim.
-        claimed = list(
-            Reminder.objects.select_for_update(skip_locked=True)
-            .filter(practice_id=practice_id, status=ReminderStatus.PENDING, send_after__lte=now)
-            .order_by("send_after", "id")
-            .values_list("pk", flat=True)[:1]
-        )
-        if not claimed:
-            return None
-        # Ours until COMMIT; what the message needs comes with it in one query.
-        reminder = sweep.attach(
-            Reminder.objects.select_related(*CLAIM_RELATIONS).get(pk=claimed[0])
-        )
-        outcome = _deliver(reminder, now=now, sweep=sweep)
-        reminder.save(update_fields=SAVED_FIELDS)
+    owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    claimed = reminder_claim(practice_id=practice_id, now=now, owner=owner, sweep=sweep)
+    if claimed is None:
+        return None
+    reminder, outcome = claimed
+    if outcome is None:
+        outcome = _send(reminder, now=now, owner=owner, sweep=sweep)
+        if outcome is not Outcome.CANCELLED and not reminder_record(reminder, outcome, owner=owner):
+            logger.info("reminder %s: %s, but cancelled or taken meanwhile", reminder.pk, outcome)
     if outcome is not Outcome.SENT:
         logger.info("reminder %s: %s (%s)", reminder.pk, outcome, reminder.last_error)
     return reminder, outcome
 
 
 def practices_with_due_reminders(now: datetime) -> list[int]:
-    """Practice ids with due reminders, the one waiting longest first."""
+    """Practice ids with due reminders (or leases that ran out), the one waiting longest
+    first."""
     return list(
-        Reminder.objects.filter(status=ReminderStatus.PENDING, send_after__lte=now)
+        Reminder.objects.filter(
+            Q(status=ReminderStatus.PENDING, send_after__lte=now)
+            | Q(status=ReminderStatus.SENDING, lease_expires_at__lte=now)
+        )
         .values("practice_id")
         .annotate(oldest=Min("send_after"))
         .order_by("oldest", "practice_id")

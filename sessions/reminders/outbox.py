@@ -163,9 +163,9 @@ def reminders_after_course_booked(
 
 
 def _cancel_pending(rows: QuerySet[Reminder], reason: str) -> int:
-    # A conditional update: a row a dispatcher holds is waited for, and one sent meanwhile
-    # stays sent (R22).
-    return rows.filter(status=ReminderStatus.PENDING).update(
+    # A conditional update: one sent meanwhile stays sent, and one being sent is cancelled at
+    # once (no lock is held during a send): the dispatcher then cannot record it as sent (R22).
+    return rows.filter(status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING]).update(
         status=ReminderStatus.CANCELLED, last_error=reason, updated_at=timezone.now()
     )
 
@@ -344,5 +344,9 @@ def reminders_retry(rows: QuerySet[Reminder], *, now: datetime | None = None) ->
     The dispatcher still checks each one is current before sending it."""
     now = now or timezone.now()
     return rows.filter(status=ReminderStatus.FAILED).update(
-        status=ReminderStatus.PENDING, attempts=0, send_after=now, updated_at=now
+        status=ReminderStatus.PENDING,
+        attempts=0,
+        unknown_outcomes=0,
+        send_after=now,
+        updated_at=now,
     )

@@ -18,13 +18,18 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://cache.example.com:6379/0",
     "PRACTICE_TIME_ZONE": "America/New_York",
     "NUM_PROXIES": "1",
+    # Reminders really leave (R21): an SMS provider and an SMTP server.
+    "REMINDER_SMS_BACKEND": "sessions.reminders.channels.HttpSmsBackend",
+    "REMINDER_SMS_HTTP_URL": "https://sms.example.com/v1/messages",
+    "REMINDER_SMS_HTTP_TOKEN": "provider-token",
+    "EMAIL_URL": "smtp+tls://practice:s3cret%21@mail.example.com:587",
 }
 
 
 def run_with(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     # Start from this process's environment without anything the settings read, nor the
     # browser tests' async escape hatch (which check --deploy rightly refuses).
-    dropped = {*PRODUCTION_ENV, "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    dropped = {*PRODUCTION_ENV, "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "EMAIL_BACKEND"}
     clean = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, *args],
@@ -104,3 +109,56 @@ def test_check_deploy_is_clean_with_production_values() -> None:
     result = run_with(PRODUCTION_ENV, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_r21_check_deploy_refuses_reminders_that_never_leave() -> None:
+    local_delivery = {
+        **PRODUCTION_ENV,
+        "REMINDER_SMS_BACKEND": "sessions.reminders.channels.ConsoleSmsBackend",
+        "EMAIL_URL": "consolemail://",
+    }
+
+    result = run_with(local_delivery, "manage.py", "check", "--deploy")
+
+    assert result.returncode == 1
+    assert "reminders.E002" in result.stderr
+    assert "SMS reminders only go to the log" in result.stderr
+    assert "reminders.E004" in result.stderr
+    assert "Email reminders are not sent" in result.stderr
+    assert "EMAIL_URL" in result.stderr
+
+
+SHOW_EMAIL = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({name: getattr(settings, name) for name in (
+    "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_TLS", "EMAIL_USE_SSL", "EMAIL_TIMEOUT",
+)}))
+"""
+
+
+def test_r21_email_comes_from_email_url_with_a_timeout() -> None:
+    result = run_with(
+        {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "practice.settings"}, "-c", SHOW_EMAIL
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.com",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "practice",
+        "EMAIL_HOST_PASSWORD": "s3cret!",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+        "EMAIL_TIMEOUT": 10.0,
+    }
+
+
+def test_r21_without_email_url_email_is_printed() -> None:
+    result = run_with({"DJANGO_SETTINGS_MODULE": "practice.settings"}, "-c", SHOW_EMAIL)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert shown["EMAIL_TIMEOUT"] == 10.0

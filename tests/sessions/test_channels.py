@@ -27,6 +27,7 @@ from sessions.reminders.channels import (
     PermanentDeliveryError,
     SmsChannel,
     TransientDeliveryError,
+    UnknownDeliveryOutcome,
     channel_for,
     sms_backend,
 )
@@ -113,8 +114,9 @@ class FailingConnection:
             TransientDeliveryError,
         ),
         (SMTPSenderRefused(553, b"sender refused", "linden@example.org"), TransientDeliveryError),
-        (SMTPServerDisconnected("gone"), TransientDeliveryError),
+        (SMTPServerDisconnected("gone"), UnknownDeliveryOutcome),
         (ConnectionRefusedError(111, "refused"), TransientDeliveryError),
+        (TimeoutError("timed out"), UnknownDeliveryOutcome),
     ],
 )
 def test_r22_smtp_failures_are_sorted_into_permanent_and_transient(
@@ -124,6 +126,53 @@ def test_r22_smtp_failures_are_sorted_into_permanent_and_transient(
 
     with pytest.raises(expected):
         channel.send(to="anna@example.org", message=MESSAGE)
+
+
+def silent_smtp_server() -> tuple[int, threading.Event]:
+    """An SMTP server on 127.0.0.1 that takes a whole message and then never answers; returns
+    its port and an Event set once it has the message."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    took_message = threading.Event()
+
+    def serve() -> None:
+        connection, _address = listener.accept()
+        with connection, connection.makefile("rwb") as stream:
+            stream.write(b"220 silent.example ESMTP\r\n")
+            stream.flush()
+            in_data = False
+            for line in stream:
+                if in_data:
+                    if line == b".\r\n":
+                        took_message.set()
+                        time.sleep(3)  # ... and no "250 queued" ever comes
+                        return
+                    continue
+                reply = b"354 go on\r\n" if line.upper().startswith(b"DATA") else b"250 ok\r\n"
+                in_data = line.upper().startswith(b"DATA")
+                stream.write(reply)
+                stream.flush()
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], took_message
+
+
+def test_r22_an_smtp_server_silent_after_taking_the_message_is_an_unknown_outcome(
+    settings: Any,
+) -> None:
+    port, took_message = silent_smtp_server()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_TIMEOUT = 0.5
+
+    started = time.monotonic()
+    with pytest.raises(UnknownDeliveryOutcome, match="did not answer"):
+        EmailChannel().send(to="anna@example.org", message=MESSAGE)
+
+    assert took_message.is_set()
+    # EMAIL_TIMEOUT bounds the wait: no SMTP server holds a reminder for long.
+    assert time.monotonic() - started < 2.5
 
 
 # SMS: console backend ------------------------------------------------------------------------
@@ -316,11 +365,11 @@ def test_r22_a_rate_limit_is_transient_and_carries_retry_after(provider: FakePro
     assert raised.value.retry_after == 30.0
 
 
-def test_r22_a_provider_timeout_is_transient(provider: FakeProvider) -> None:
+def test_r22_a_provider_timeout_is_an_unknown_outcome(provider: FakeProvider) -> None:
     provider.replies.append(Reply(delay=1.0))
 
     started = time.monotonic()
-    with pytest.raises(TransientDeliveryError, match="timed out"):
+    with pytest.raises(UnknownDeliveryOutcome, match="did not answer"):
         backend(provider, timeout=0.2).send(to="+4915123456789", text="Hi")
     assert time.monotonic() - started < 1.0
 

@@ -18,6 +18,7 @@ from courses.models import Course
 from practice.models import Practice, Role
 from sessions.booking.sessions import session_cancel, session_reschedule
 from sessions.models import Channel, Reminder, ReminderStatus, Session, SessionStatus
+from sessions.reminders import dispatch
 from sessions.reminders.channels import (
     ConsoleSmsBackend,
     EmailChannel,
@@ -406,31 +407,67 @@ def test_r22_another_practices_manager_cannot_see_or_retry_the_reminders(
 # Resends after a crash carry the same idempotency key (R22) -----------------------------------
 
 
-def test_r22_a_crash_between_sending_and_committing_resends_with_the_same_key(
-    practice: Practice, monkeypatch: pytest.MonkeyPatch
+def test_r22_a_crash_between_sending_and_recording_resends_after_the_lease_with_the_same_key(
+    practice: Practice, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
+    settings.REMINDER_LEASE_SECONDS = 120
     patient = PatientFactory(practice=practice, consent_sms=True)
     session = book(practice, local(practice, TUESDAY, 10), patient=patient)
-    real_save = Reminder.save
 
-    def crash(self: Reminder, *args: object, **kwargs: object) -> None:
-        raise DatabaseError("the worker died before COMMIT")
+    def crash(*args: object, **kwargs: object) -> bool:
+        raise DatabaseError("the worker died before recording the send")
 
-    monkeypatch.setattr(Reminder, "save", crash)
+    monkeypatch.setattr(dispatch, "reminder_record", crash)
     with pytest.raises(DatabaseError):
         reminders_dispatch(now=NOW)
-    monkeypatch.setattr(Reminder, "save", real_save)
+    monkeypatch.undo()
     [reminder] = rows(session, kind=ReminderKind.BOOKING_CONFIRMATION)
-    assert reminder.status == ReminderStatus.PENDING  # not lost
+    # Not lost: still leased to the dead worker, and nobody else's while the lease runs.
+    assert reminder.status == ReminderStatus.SENDING
+    assert reminder.lease_expires_at is not None
+    assert abs(reminder.lease_expires_at - (NOW + timedelta(seconds=120))) < timedelta(seconds=5)
+    assert reminders_dispatch(now=NOW + timedelta(seconds=110)).handled == 0
 
-    reminders_dispatch(now=NOW)
+    reminders_dispatch(now=NOW + timedelta(seconds=130))
 
     reminder.refresh_from_db()
     assert reminder.status == ReminderStatus.SENT
+    assert (reminder.attempts, reminder.unknown_outcomes) == (2, 1)
+    assert (reminder.lease_owner, reminder.lease_expires_at) == ("", None)
     # The backend saw the message twice under one key and delivered it once.
     [delivered] = ConsoleSmsBackend.sent()
     assert delivered.idempotency_key.startswith(f"p{practice.pk}:session:{session.pk}:v1:")
     assert reminder.provider_message_id == delivered.message_id
+
+
+def test_r22_a_provider_slower_than_the_timeout_gets_one_message_and_it_never_fails(
+    provider: FakeProvider,  # noqa: F811
+    settings: Any,
+    practice: Practice,
+) -> None:
+    settings.REMINDER_SMS_BACKEND = "sessions.reminders.channels.HttpSmsBackend"
+    settings.REMINDER_SMS_HTTP_URL = provider.url
+    settings.REMINDER_SMS_HTTP_TIMEOUT = 0.2
+    settings.REMINDER_MAX_ATTEMPTS = 2
+    # It takes every message and answers too late, more often than the attempt limit.
+    provider.replies += [Reply(delay=0.6)] * 3
+    patient = PatientFactory(practice=practice, consent_sms=True)
+    session = book(practice, local(practice, TUESDAY, 10), patient=patient)
+    [reminder] = rows(session, kind=ReminderKind.BOOKING_CONFIRMATION)
+
+    moment = NOW
+    for _attempt in range(4):
+        reminders_dispatch(now=moment)
+        reminder.refresh_from_db()
+        assert reminder.status != ReminderStatus.FAILED
+        moment += timedelta(hours=1)  # past the backoff, before the 24 h reminder is due
+
+    assert reminder.status == ReminderStatus.SENT
+    assert (reminder.attempts, reminder.unknown_outcomes) == (4, 3)
+    # One message, by the provider's count: every request carried the same key.
+    keys = [request["headers"]["Idempotency-Key"] for request in provider.requests]
+    assert len(keys) == 4
+    assert len(set(keys)) == 1
 
 
 def test_r22_the_console_log_file_records_a_resend_once_as_delivered(

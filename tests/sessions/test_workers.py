@@ -9,30 +9,23 @@ Every wait is bounded and fails with what the workers printed."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
-import time
-import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from celery.result import AsyncResult
-from django.conf import settings
-from django.db import connection
-from django.utils import timezone
 
-from practice.celery import app
-from practice.models import Practice
 from sessions.models import Reminder, ReminderStatus
-from sessions.tasks import dispatch_due_reminders
-from tests.factories import PatientFactory, PracticeFactory, ReminderFactory, SessionFactory
+from tests.sessions.workers import (
+    DONE_SECONDS,
+    Processes,
+    assert_each_sent_exactly_once,
+    due_reminders,
+    log_lines,
+    sent_count,
+    wait_for,
+    wait_out_leases,
+)
 
 pytestmark = [
     pytest.mark.redis,
@@ -44,142 +37,18 @@ pytestmark = [
     pytest.mark.real_clock,
 ]
 
-BASE_DIR = Path(settings.BASE_DIR)
-READY_SECONDS = 40
-DONE_SECONDS = 90
-
-
-def worker_database_url() -> str:
-    """The test database (not the developer's), as the workers' DATABASE_URL."""
-    db = connection.settings_dict
-    user = quote(db["USER"] or "postgres")
-    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{quote(db['NAME'])}"
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, failure: Callable[[], str]) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(failure())
-        time.sleep(0.1)
-
-
-class Workers:
-    """Starts and kills `celery worker` processes; kills any left over at the end."""
-
-    def __init__(self, tmp_path: Path, log_file: Path, delay: float) -> None:
-        self.tmp_path = tmp_path
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": worker_database_url(),
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "REDIS_URL": settings.REDIS_URL,
-            "REMINDER_SMS_LOG_FILE": str(log_file),
-            "REMINDER_SMS_CONSOLE_DELAY": str(delay),
-            "REMINDER_DISPATCH_BATCH": "20",
-            "LOG_LEVEL": "WARNING",
-        }
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.run_id = uuid.uuid4().hex[:8]
-
-    def queue(self, name: str) -> str:
-        return f"test-{name}-{self.run_id}"
-
-    def sweep(self, name: str) -> AsyncResult:
-        """Hand one dispatcher sweep to the named worker."""
-        return dispatch_due_reminders.apply_async(queue=self.queue(name))
-
-    def start(self, name: str) -> subprocess.Popen[bytes]:
-        output = (self.tmp_path / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "practice",
-                "worker",
-                "-c",
-                "1",
-                "--without-mingle",
-                "--without-gossip",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "WARNING",
-                "-n",
-                f"{name}@%h",
-                # Only its own queue: a sweep goes to the worker the test means, and nothing
-                # left in the default queue by another run reaches it.
-                "-Q",
-                self.queue(name),
-            ],
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes[name] = process
-        return process
-
-    def output(self) -> str:
-        return "\n".join(
-            f"--- {name} ---\n{(self.tmp_path / f'{name}.log').read_text(errors='replace')[-3000:]}"
-            for name in self.processes
-        )
-
-    def wait_ready(self, *names: str) -> None:
-        """Until every named worker answers a ping: then a task sent now reaches it."""
-
-        def answered() -> bool:
-            replies = app.control.ping(timeout=0.5)
-            ready = {host.split("@")[0] for reply in replies for host in reply}
-            return set(names) <= ready
-
-        wait_for(answered, READY_SECONDS, lambda: f"workers not ready:\n{self.output()}")
-
-    def kill(self, name: str) -> None:
-        process = self.processes[name]
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-    def kill_all(self) -> None:
-        for name in list(self.processes):
-            self.kill(name)
-
 
 @pytest.fixture
 def sms_log(tmp_path: Path) -> Path:
     return tmp_path / "sms.jsonl"
 
 
-def forget_unacknowledged(queues: list[str]) -> None:
-    """Drop what a killed worker left unacknowledged on the test broker: kombu would put it
-    back into its queue after the visibility timeout, for some later worker to run."""
-    with app.connection_for_write() as connection_:
-        channel = connection_.default_channel
-        for queue in queues:
-            # The queue, and the bindings kombu keeps for its exchange of the same name.
-            channel.client.delete(
-                queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
-            )
-        channel.client.delete(
-            channel.unacked_key, channel.unacked_index_key, channel.unacked_mutex_key
-        )
-
-
 @pytest.fixture
-def workers_factory(tmp_path: Path, sms_log: Path) -> Iterator[Callable[[float], Workers]]:
-    made: list[Workers] = []
-    forget_unacknowledged([])
+def workers_factory(tmp_path: Path, sms_log: Path) -> Iterator[Callable[[float], Processes]]:
+    made: list[Processes] = []
 
-    def make(delay: float) -> Workers:
-        workers = Workers(tmp_path, sms_log, delay)
+    def make(delay: float) -> Processes:
+        workers = Processes(tmp_path, sms_log, delay)
         made.append(workers)
         return workers
 
@@ -188,61 +57,11 @@ def workers_factory(tmp_path: Path, sms_log: Path) -> Iterator[Callable[[float],
     finally:
         for workers in made:
             workers.kill_all()
-            forget_unacknowledged([workers.queue(name) for name in workers.processes])
-
-
-def log_lines(log: Path) -> list[dict]:
-    if not log.exists():
-        return []
-    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-
-
-def due_reminders(count: int) -> list[Reminder]:
-    """`count` due SMS reminders spread over two practices and several sessions."""
-    now = timezone.now()
-    practices: list[Practice] = [
-        PracticeFactory(name="Linden", slug="linden"),
-        PracticeFactory(name="Harbour", slug="harbour", time_zone="America/New_York"),
-    ]
-    per_session = 50
-    made: list[Reminder] = []
-    for index in range(count // per_session):
-        practice = practices[index % 2]
-        session = SessionFactory(
-            patient=PatientFactory(practice=practice, consent_sms=True),
-            starts_at=_future_slot(practice, days=3 + index),
-        )
-        made += ReminderFactory.create_batch(
-            per_session, session=session, due_at=now - timedelta(minutes=1)
-        )
-    return made
-
-
-def _future_slot(practice: Practice, *, days: int) -> datetime:
-    day = (timezone.now() + timedelta(days=days)).astimezone(practice.zone).date()
-    return datetime.combine(day, datetime.min.time(), tzinfo=practice.zone).replace(hour=10)
-
-
-def sent_count() -> int:
-    return Reminder.objects.filter(status=ReminderStatus.SENT).count()
-
-
-def assert_each_sent_exactly_once(reminders: list[Reminder], log: Path) -> list[dict]:
-    rows = Reminder.objects.filter(pk__in=[r.pk for r in reminders])
-    assert rows.filter(status=ReminderStatus.SENT).count() == len(reminders)
-    assert rows.exclude(status=ReminderStatus.SENT).count() == 0
-    lines = log_lines(log)
-    delivered = Counter(line["key"] for line in lines if not line.get("duplicate"))
-    assert len(delivered) == len(reminders), "every reminder reached its patient"
-    assert set(delivered.values()) == {1}, "none reached its patient twice"
-    # What each row recorded is what the backend delivered.
-    ids = {line["id"] for line in lines}
-    assert set(rows.values_list("provider_message_id", flat=True)) == ids
-    return lines
+            workers.forget_unacknowledged()
 
 
 def test_r22_two_workers_at_once_send_500_reminders_exactly_once(
-    workers_factory: Callable[[float], Workers], sms_log: Path
+    workers_factory: Callable[[float], Processes], sms_log: Path
 ) -> None:
     reminders = due_reminders(500)
     # Slow enough for the two sweeps to overlap for a few seconds.
@@ -268,7 +87,7 @@ def test_r22_two_workers_at_once_send_500_reminders_exactly_once(
 
 
 def test_r22_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
-    workers_factory: Callable[[float], Workers], sms_log: Path
+    workers_factory: Callable[[float], Processes], sms_log: Path
 ) -> None:
     reminders = due_reminders(200)
     workers = workers_factory(0.03)
@@ -286,13 +105,15 @@ def test_r22_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     assert first.returncode == -signal.SIGKILL
     sent_before_restart = sent_count()
     assert 0 < sent_before_restart < 200, "killed in the middle of the batch"
-    # Nothing is stuck: the killed worker's row lock went with its connection.
-    assert Reminder.objects.filter(status=ReminderStatus.PENDING).count() == (
-        200 - sent_before_restart
-    )
+    # Nothing is lost: the rest wait, and the one the worker was sending at most is leased.
+    pending = Reminder.objects.filter(status=ReminderStatus.PENDING).count()
+    leased = list(Reminder.objects.filter(status=ReminderStatus.SENDING))
+    assert pending + len(leased) == 200 - sent_before_restart
+    assert len(leased) <= 1
 
     workers.start("restarted")
     workers.wait_ready("restarted")
+    wait_out_leases()
     workers.sweep("restarted")
     wait_for(
         lambda: sent_count() == 200,
@@ -305,3 +126,42 @@ def test_r22_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     # At most the one reminder in flight at the kill was sent again, and the backend
     # recognised it by its key.
     assert len(lines) - 200 == sum(1 for line in lines if line.get("duplicate")) <= 1
+
+
+def test_r22_a_worker_killed_mid_send_leaves_a_lease_that_is_sent_again_once(
+    tmp_path: Path, sms_log: Path
+) -> None:
+    [reminder] = due_reminders(50)[:1]
+    Reminder.objects.exclude(pk=reminder.pk).delete()
+    # The first worker's provider takes half a minute: it is killed in the middle of the send.
+    workers = Processes(tmp_path, sms_log, 30.0)
+    try:
+        workers.start("doomed")
+        workers.wait_ready("doomed")
+        workers.sweep("doomed")
+        wait_for(
+            lambda: Reminder.objects.get(pk=reminder.pk).status == ReminderStatus.SENDING,
+            DONE_SECONDS,
+            lambda: f"the reminder was never claimed:\n{workers.output()}",
+        )
+
+        workers.kill("doomed")
+
+        leased = Reminder.objects.get(pk=reminder.pk)
+        assert leased.status == ReminderStatus.SENDING, "not lost: still leased"
+        assert log_lines(sms_log) == []
+        workers.env["REMINDER_SMS_CONSOLE_DELAY"] = "0"
+        workers.start("restarted")
+        workers.wait_ready("restarted")
+        wait_out_leases()
+        workers.sweep("restarted").get(timeout=DONE_SECONDS)
+    finally:
+        workers.kill_all()
+        workers.forget_unacknowledged()
+
+    reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.SENT
+    assert (reminder.attempts, reminder.unknown_outcomes) == (2, 1)
+    [line] = log_lines(sms_log)
+    assert line["key"].startswith(f"p{reminder.practice_id}:{reminder.dedupe_key}:")
+    assert reminder.provider_message_id == line["id"]
