@@ -157,7 +157,11 @@ def test_r21_email_comes_from_email_url_with_a_timeout() -> None:
 
 
 def test_r21_without_email_url_email_is_printed() -> None:
-    result = run_with({"DJANGO_SETTINGS_MODULE": "practice.settings"}, "-c", SHOW_EMAIL)
+    env = {
+        "DJANGO_SETTINGS_MODULE": "practice.settings",
+        "SECRET_KEY": PRODUCTION_ENV["SECRET_KEY"],
+    }
+    result = run_with(env, "-c", SHOW_EMAIL)
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
