@@ -357,6 +357,10 @@ def fever_finding(temperature: Decimal | None, threshold: Decimal) -> Finding | 
     )
 
 
+def _reading(systolic: int, diastolic: int | None) -> str:
+    return f"{systolic}/{diastolic}" if diastolic is not None else str(systolic)
+
+
 def high_pressure_finding(
     systolic: int | None, diastolic: int | None, hypertensive: bool
 ) -> Finding | None:
@@ -366,7 +370,6 @@ def high_pressure_finding(
         return None
     if systolic < HIGH_SYSTOLIC and (diastolic is None or diastolic < HIGH_DIASTOLIC):
         return None
-    reading = f"{systolic}/{diastolic}" if diastolic is not None else str(systolic)
     return Finding(
         "R7",
         "high_blood_pressure",
@@ -375,7 +378,7 @@ def high_pressure_finding(
             "hypertensive."
         ),
         Effect.WARN,
-        params=params(reading=reading),
+        params=params(reading=_reading(systolic, diastolic)),
     )
 
 
@@ -384,7 +387,6 @@ def day_block_finding(
 ) -> Finding:
     """R8's day block: a reading over the limit taken earlier that day (at a screening or a
     check-in), named with its time, blocks every session for the rest of the day."""
-    reading = f"{systolic}/{diastolic}" if diastolic is not None else str(systolic)
     return Finding(
         "R8",
         "systolic_over_160",
@@ -395,7 +397,10 @@ def day_block_finding(
         Effect.BLOCK,
         day_only=True,
         params=params(
-            reading=reading, time=measured_at.strftime("%H:%M"), source=source, limit=SYSTOLIC_LIMIT
+            reading=_reading(systolic, diastolic),
+            time=measured_at.strftime("%H:%M"),
+            source=source,
+            limit=SYSTOLIC_LIMIT,
         ),
     )
 
