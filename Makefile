@@ -44,5 +44,5 @@ bench: install
 
 # Refresh the translation catalogues after changing user-facing strings.
 messages: install
-	$(PY) manage.py makemessages --locale ru --no-obsolete --ignore ".venv/*" --ignore "tests/*"
+	$(PY) manage.py makemessages --locale ru --no-obsolete --add-location file --ignore ".venv/*" --ignore "tests/*"
 	$(PY) manage.py compilemessages --locale ru --ignore ".venv/*"
