@@ -51,6 +51,7 @@ from practice.api import (
     ScopedFieldsSerializer,
     is_patient,
 )
+from practice.idempotency import Idempotent
 from practice.models import Role, User
 from practice.permissions import (
     IsPracticeMember,
@@ -244,6 +245,16 @@ class PatientListQuerySerializer(serializers.Serializer):
         default=False,
         help_text=_("true: archived patients only; default: current."),
     )
+    # The name most APIs (and DRF's SearchFilter) give a text search: a client that sends it
+    # must not silently get every patient back.
+    search = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text=_("The same as q.")
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        search = attrs.pop("search")
+        attrs["q"] = attrs["q"] or search
+        return attrs
 
 
 @extend_schema_view(
@@ -270,6 +281,7 @@ class PatientListQuerySerializer(serializers.Serializer):
     ),
 )
 class PatientViewSet(
+    Idempotent,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

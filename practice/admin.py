@@ -363,7 +363,16 @@ class StaffInvitationAdmin(PracticeScopedAdmin):
 
 @admin.register(MassageType)
 class MassageTypeAdmin(PracticeScopedAdmin):
-    list_display = ("name", "code", "default_minutes", "rotation_order", "active", "practice")
+    list_display = (
+        "name",
+        "code",
+        "default_minutes",
+        "price",
+        "online_bookable",
+        "rotation_order",
+        "active",
+        "practice",
+    )
     list_filter = ("practice", "active")
     list_editable = ("rotation_order", "active")
     search_fields = ("name", "code")
