@@ -12,6 +12,7 @@ from tests.clock import local, today
 from tests.factories import (
     PatientFactory,
     PracticeFactory,
+    RoomFactory,
     ScreeningFactory,
     SessionFactory,
     TherapistFactory,
@@ -276,7 +277,9 @@ def test_session_list_takes_constant_queries(
     day = today(practice, days=3)
     for n in range(rows):
         SessionFactory(
-            therapist=therapist, starts_at=local(practice, day, 8) + timedelta(minutes=45 * n)
+            therapist=therapist,
+            room=RoomFactory(practice=practice, name=f"Room {n}"),
+            starts_at=local(practice, day, 8) + timedelta(minutes=45 * n),
         )
     client = api_as(staff)
     # The request's savepoint and its release (ATOMIC_REQUESTS), the membership (with the
@@ -284,6 +287,9 @@ def test_session_list_takes_constant_queries(
     with django_assert_num_queries(5):
         response = client.get(SESSIONS)
     assert response.json()["count"] == rows
+    assert {row["room_name"] for row in response.json()["results"]} == {
+        f"Room {n}" for n in range(rows)
+    }
     assert Session.objects.count() == rows
 
 
