@@ -209,7 +209,7 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "SIGNING_KEY": SECRET_KEY,
     # Says which field to send when a client sends `username`, as clients of other APIs do.
-    "TOKEN_OBTAIN_SERIALIZER": "practice.tokens.EmailTokenObtainPairSerializer",
+    "TOKEN_OBTAIN_SERIALIZER": "practice.tokens.TokenObtainPairSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Massage Practice API",
