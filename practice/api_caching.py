@@ -13,13 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Max
-from django.utils.cache import (
-    get_conditional_response,
-    patch_cache_control,
-    patch_vary_headers,
-    quote_etag,
-)
-from django.utils.http import http_date
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date, quote_etag
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response

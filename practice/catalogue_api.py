@@ -74,8 +74,10 @@ class MassageTypeSerializer(serializers.ModelSerializer):
 
 
 class TherapistSerializer(serializers.ModelSerializer):
-    massage_types = serializers.PrimaryKeyRelatedField(
-        many=True, read_only=True, help_text=_("The massage types they give (ids).")
+    massage_types: serializers.PrimaryKeyRelatedField[MassageType] = (
+        serializers.PrimaryKeyRelatedField(
+            many=True, read_only=True, help_text=_("The massage types they give (ids).")
+        )
     )
     photo_url = serializers.SerializerMethodField()
 

@@ -69,7 +69,8 @@ class Idempotent:
             raise exceptions.ValidationError({IDEMPOTENCY_HEADER: [message]})
         # DRF looks the handler up after initial(): the POST it finds is this one, run once per
         # key. (A viewset's actions are attributes of the instance already, set by as_view.)
-        self.post = partial(_once, handler=self.post, key=key)  # type: ignore[attr-defined]
+        handler = getattr(self, "post")  # noqa: B009 (views declare it, not this mixin)
+        setattr(self, "post", partial(_once, handler=handler, key=key))  # noqa: B010
 
 
 def _once(request: Request, *args: Any, handler: Any, key: str, **kwargs: Any) -> Response:
