@@ -190,6 +190,29 @@ def test_patient_books_for_themselves_only(practice, member, api_as) -> None:
     assert mine.json()["patient"] == me.pk
 
 
+def test_api_catalogue_a_patient_books_only_types_offered_online_staff_book_any(
+    practice, staff, member, api_as
+) -> None:
+    user = member(practice, Role.PATIENT)
+    me = PatientFactory(practice=practice, user=user)
+    ScreeningFactory(patient=me)
+    kind = massage_type(practice)
+    kind.online_bookable = False
+    kind.save()
+    payload = {
+        "therapist": TherapistFactory(practice=practice, week=True).pk,
+        "massage_type": kind.pk,
+        "starts_at": local(practice, today(practice, days=3), 10).isoformat(),
+    }
+
+    by_patient = api_as(user).post(SESSIONS, payload, format="json")
+    by_desk = api_as(staff).post(SESSIONS, {**payload, "patient": me.pk}, format="json")
+
+    assert by_patient.status_code == 400
+    assert "massage_type" in by_patient.json()["errors"]
+    assert by_desk.status_code == 201, by_desk.json()
+
+
 def test_r1_a_patient_books_only_types_their_screening_clears(practice, member, api_as) -> None:
     user = member(practice, Role.PATIENT)
     me = PatientFactory(practice=practice, user=user)
