@@ -40,7 +40,7 @@ def patient_user(practice, member):
 
 
 @pytest.mark.django_db
-def test_idempotency_a_retried_booking_answers_the_first_session_and_books_once(
+def test_r19_idempotency_a_retried_booking_answers_the_first_session_and_books_once(
     practice, patient_user, api_as
 ):
     client = api_as(patient_user)
@@ -79,7 +79,7 @@ def test_idempotency_a_retried_cancel_answers_the_first_cancellation(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_idempotency_racing_retries_book_one_session_and_both_get_it(
+def test_r19_idempotency_racing_retries_book_one_session_and_both_get_it(
     practice, patient_user
 ) -> None:
     payload = booking(practice)
