@@ -181,8 +181,8 @@ def session_book(
     A type a valid screening blocks that day (R2-R6, R8), or a day R8 blocks, is refused for
     anyone. Staff may book ahead of a screening (the session shows "screening needed"; R1 is
     checked when it starts); a patient booking for themselves (`by_patient`) may only choose a
-    type the practice offers online and their screening clears on that day (R1-R8). A course's session stays under the
-    screening that opened the course."""
+    type the practice offers online and their screening clears on that day (R1-R8). A
+    course's session stays under the screening that opened the course."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     booking_inputs_validate(
