@@ -169,6 +169,7 @@ class RoomViewSet(CatalogueViewSet):
 
     permission_classes = [IsStaff]
     serializer_class = RoomSerializer
+    filterset_fields = ["active"]
     queryset = Room.objects.none()
 
     def get_queryset(self) -> QuerySet[Room]:

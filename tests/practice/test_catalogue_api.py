@@ -137,6 +137,7 @@ def test_api_catalogue_rooms_are_for_staff_only(practice, staff, patient_user, a
 
     assert as_staff.status_code == 200
     assert as_staff.json()["results"] == [{"id": room.pk, "name": "Blue", "active": True}]
+    assert api_as(staff).get(ROOMS, {"active": "false"}).json()["results"] == []
     assert as_patient.status_code == 403
     assert api_as(patient_user).get(f"{ROOMS}{room.pk}/").status_code == 403
 

@@ -93,8 +93,14 @@ def test_api_catalogue_schema_documents_304_validators_and_every_filter() -> Non
         assert set(responses["200"]["headers"]) == {"ETag", "Last-Modified"}
     queries = {
         path: {p["name"] for p in paths[path]["get"]["parameters"] if p["in"] == "query"}
-        for path in ("/api/v1/massage-types/", "/api/v1/therapists/", "/api/v1/patients/")
+        for path in (
+            "/api/v1/massage-types/",
+            "/api/v1/therapists/",
+            "/api/v1/rooms/",
+            "/api/v1/patients/",
+        )
     }
     assert queries["/api/v1/massage-types/"] == {"active", "online_bookable", "page"}
     assert queries["/api/v1/therapists/"] == {"active", "massage_type", "page"}
+    assert queries["/api/v1/rooms/"] == {"active", "page"}
     assert queries["/api/v1/patients/"] == {"archived", "page", "q", "search"}
