@@ -51,6 +51,7 @@ from practice.api import (
     ScopedFieldsSerializer,
     is_patient,
 )
+from practice.idempotency import Idempotent
 from practice.models import Role, User
 from practice.permissions import (
     IsPracticeMember,
@@ -246,6 +247,16 @@ class PatientListQuerySerializer(serializers.Serializer):
         default=False,
         help_text=_("true: archived patients only; default: current."),
     )
+    # The name most APIs (and DRF's SearchFilter) give a text search: a client that sends it
+    # must not silently get every patient back.
+    search = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text=_("The same as q.")
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        search = attrs.pop("search")
+        attrs["q"] = attrs["q"] or search
+        return attrs
 
 
 @extend_schema_view(
@@ -272,6 +283,7 @@ class PatientListQuerySerializer(serializers.Serializer):
     ),
 )
 class PatientViewSet(
+    Idempotent,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -34,6 +34,7 @@ from patients.services import (
     screening_record,
 )
 from practice.api import DayField, JSONParser
+from practice.idempotency import Idempotent
 from practice.models import User
 from practice.permissions import (
     IsPracticeMember,
@@ -141,6 +142,7 @@ class ScreeningInputSerializer(serializers.Serializer):
     create=extend_schema(request=ScreeningInputSerializer, responses={201: ScreeningSerializer}),
 )
 class ScreeningViewSet(
+    Idempotent,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

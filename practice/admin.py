@@ -8,7 +8,7 @@ from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import Field, ForeignKey, ManyToManyField, Model, Q, QuerySet
+from django.db.models import Field, ForeignKey, ManyToManyField, Model, Q, QuerySet, URLField
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.fields.related import RelatedField
 from django.db.models.fields.reverse_related import ManyToOneRel
@@ -363,7 +363,16 @@ class StaffInvitationAdmin(PracticeScopedAdmin):
 
 @admin.register(MassageType)
 class MassageTypeAdmin(PracticeScopedAdmin):
-    list_display = ("name", "code", "default_minutes", "rotation_order", "active", "practice")
+    list_display = (
+        "name",
+        "code",
+        "default_minutes",
+        "price",
+        "online_bookable",
+        "rotation_order",
+        "active",
+        "practice",
+    )
     list_filter = ("practice", "active")
     list_editable = ("rotation_order", "active")
     search_fields = ("name", "code")
@@ -388,6 +397,8 @@ class TherapistAdmin(PracticeScopedAdmin):
     filter_horizontal = ("massage_types",)
     list_select_related = ("practice",)
     inlines = [WorkingHoursInline, TimeOffInline]
+    # A photo's address typed without a scheme is taken as https (Django 6's default too).
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import TokenObtainPairSerializerExtension
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import AllowAny
 
+from practice.api_caching import NOT_MODIFIED, Cacheable
 from practice.api_errors import ERROR_BODY
+from practice.idempotency import IDEMPOTENCY_HEADER, KEY_PATTERN, REPLAYED_HEADER, Idempotent
 
 FAILURES = {
     "400": (
@@ -27,7 +30,27 @@ FAILURES = {
     "403": "Signed in, but not a member of the practice or not in a role that may do this.",
     "404": "Nothing with this id among what the user may see, or no such page of a list.",
     "415": "The body is not of a media type the operation reads.",
+    "422": f"The {IDEMPOTENCY_HEADER} was already used for a different request.",
     "429": "Too many requests: retry after the seconds in the Retry-After header.",
+}
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    pattern=KEY_PATTERN,
+    description=(
+        "Makes a retry safe: a POST repeated with the same key and body (within 24 hours) "
+        f"answers the first response again, with {REPLAYED_HEADER}: true, without acting "
+        "twice. A new key for each new request."
+    ),
+)
+VALIDATORS = {
+    "ETag": {"schema": {"type": "string"}, "description": "Send it back as If-None-Match."},
+    "Last-Modified": {
+        "schema": {"type": "string"},
+        "description": "Send it back as If-Modified-Since.",
+    },
 }
 
 # HH:MM, optionally with seconds and their fraction, as DRF's TimeField reads and writes them.
@@ -40,6 +63,9 @@ class PracticeAutoSchema(AutoSchema):
         if operation is None:
             return None
         responses: dict[str, Any] = operation["responses"]
+        if self._is_cacheable():
+            responses["200"]["headers"] = VALIDATORS
+            responses["304"] = {"description": NOT_MODIFIED}
         for code in self._failures(reads_body="requestBody" in operation):
             responses.setdefault(code, {"description": FAILURES[code]})
         for code, response in responses.items():
@@ -48,6 +74,18 @@ class PracticeAutoSchema(AutoSchema):
                 responses[code] = self._get_response_for_code(error, code)
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = super().get_override_parameters()
+        if self._is_idempotent():
+            return [*parameters, IDEMPOTENCY_KEY]
+        return parameters
+
+    def _is_idempotent(self) -> bool:
+        return self.method == "POST" and isinstance(self.view, Idempotent)
+
+    def _is_cacheable(self) -> bool:
+        return self.method == "GET" and isinstance(self.view, Cacheable)
 
     def _failures(self, *, reads_body: bool) -> list[str]:
         # Every operation reads input or the practice a request acts for (400); the token
@@ -60,6 +98,8 @@ class PracticeAutoSchema(AutoSchema):
             codes.append("404")
         if reads_body:
             codes.append("415")
+        if self._is_idempotent():
+            codes.append("422")
         if self.view.get_throttles():
             codes.append("429")
         return codes
@@ -74,3 +114,10 @@ class LocalTimeFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         return {"type": "string", "pattern": LOCAL_TIME_PATTERN, "example": "13:00:00"}
+
+
+class TokenObtainPairExtension(TokenObtainPairSerializerExtension):
+    """The sign-in's body and tokens, as drf-spectacular describes simplejwt's own serializer
+    (ours only words a 400 differently)."""
+
+    target_class = "practice.tokens.TokenObtainPairSerializer"

@@ -79,6 +79,8 @@ class Practice(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True, help_text=_("Used in URLs and X-Practice."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The API's catalogue answers Last-Modified from these (`practice.catalogue_api`).
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("practice")
@@ -166,8 +168,18 @@ class PracticeSettings(models.Model):
     cancellation_notice_hours = models.PositiveSmallIntegerField(
         _("cancellation notice (hours)"), default=24
     )
+    address = models.TextField(_("address"), blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default="EUR",
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("Use an ISO 4217 code such as EUR."))],
+        help_text=_("The currency of the massage types' prices (ISO 4217)."),
+    )
     sender_name = models.CharField(_("sender name for reminders"), max_length=100, blank=True)
     sender_email = models.EmailField(_("sender email for reminders"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("practice settings")
@@ -227,7 +239,22 @@ class MassageType(PracticeOwned):
     rotation_order = models.PositiveSmallIntegerField(
         _("rotation order"), default=0, help_text=_("Order in which course types rotate (R12).")
     )
+    price = models.DecimalField(
+        _("price"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text=_("In the practice's currency; empty: on request."),
+    )
+    online_bookable = models.BooleanField(
+        _("bookable online"),
+        default=True,
+        help_text=_("Patients may book it themselves; otherwise only the desk books it."),
+    )
     active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("massage type")
@@ -262,7 +289,9 @@ class Therapist(PracticeOwned):
     colour = models.CharField(
         _("calendar colour"), max_length=7, default="#3a7bd5", validators=[hex_colour]
     )
+    photo_url = models.URLField(_("photo (URL)"), blank=True)
     active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("therapist")
@@ -301,6 +330,7 @@ class Therapist(PracticeOwned):
 class Room(PracticeOwned):
     name = models.CharField(_("name"), max_length=100)
     active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("room")
@@ -437,3 +467,30 @@ class StaffInvitation(PracticeOwned):
             practice_id=self.practice_id, user__email__iexact=self.email
         ).exists():
             raise ValidationError({"email": _("This address already belongs to the practice.")})
+
+
+class IdempotencyKey(PracticeOwned):
+    """A POST of the API sent with an `Idempotency-Key` header, and the response it got
+    (`practice.idempotency`). The unique constraint is what makes a retry safe: a second
+    request with the key waits on the first one's uncommitted row, then finds its response."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(_("key"), max_length=255)
+    # What the key was first sent with (method, path and body), so reusing it for another
+    # request is refused rather than answered with an unrelated response.
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "user", "key"], name="idempotency_key_per_user_and_practice"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -221,6 +221,8 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "SIGNING_KEY": SECRET_KEY,
+    # Says which field to send when a client sends `username`, as clients of other APIs do.
+    "TOKEN_OBTAIN_SERIALIZER": "practice.tokens.TokenObtainPairSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Massage Practice API",
@@ -307,6 +309,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "remind-next-course-due": {
         "task": "sessions.tasks.remind_next_course_due",
         "schedule": crontab(minute=30, hour=3),
+    },
+    # The API's Idempotency-Key rows: an expired one is already ignored, this keeps the table
+    # small.
+    "sweep-idempotency-keys": {
+        "task": "practice.tasks.sweep_idempotency_keys",
+        "schedule": crontab(minute=40),
     },
 }
 

@@ -2,8 +2,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from practice.idempotency import idempotency_keys_sweep
+
 
 @shared_task
 def ping() -> str:
     """A no-op round trip through the broker and a worker, for health and smoke tests."""
     return "pong"
+
+
+@shared_task
+def sweep_idempotency_keys() -> int:
+    """Beat, hourly: forget the API's idempotency keys older than their 24 hours."""
+    return idempotency_keys_sweep()

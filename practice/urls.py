@@ -6,16 +6,25 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from patients.api import MeView
+from practice.catalogue_api import MassageTypeViewSet, PracticeView, RoomViewSet, TherapistViewSet
 from practice.health import healthz
 from practice.views import home, staff_join
+
+catalogue = SimpleRouter()
+catalogue.register("massage-types", MassageTypeViewSet, basename="massage-type")
+catalogue.register("therapists", TherapistViewSet, basename="therapist")
+catalogue.register("rooms", RoomViewSet, basename="room")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
+    path("practice/", PracticeView.as_view(), name="practice"),
+    *catalogue.urls,
     path("", include("patients.urls")),
     path("", include("sessions.api.urls")),
 ]

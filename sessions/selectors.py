@@ -52,7 +52,7 @@ def session_list(
     practice = membership.practice
     sessions = with_screening_needed(
         Session.objects.for_practice(practice).select_related(
-            "patient", "therapist", "massage_type"
+            "patient", "therapist", "massage_type", "room"
         ),
         practice,
     )
@@ -104,7 +104,7 @@ def course_list(*, membership: Membership, with_sessions: bool = False) -> Query
     completed = Q(sessions__status=SessionStatus.COMPLETED)
     courses = (
         Course.objects.for_practice(membership.practice)
-        .select_related("patient", "therapist", "massage_type")
+        .select_related("patient", "therapist", "massage_type", "room")
         .annotate(
             sessions_completed=Count("sessions", filter=completed),
             sessions_missed=Count("sessions", filter=missed_filter("sessions__")),

@@ -9,7 +9,7 @@ reach the 404).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rest_framework.throttling import SimpleRateThrottle
@@ -34,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 from patients.models import Contraindication, Patient, Screening
 from practice.models import Practice, Role, User
 from sessions.models import Session
-from tests.factories import CourseFactory, PatientFactory, TherapistFactory
+from tests.factories import CourseFactory, PatientFactory, RoomFactory, TherapistFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -70,6 +69,9 @@ class Rows:
     session: Session
     course_id: int
     item: Contraindication
+    massage_type_id: int
+    therapist_id: int
+    room_id: int
 
     def path_parameters(self, path: str) -> dict[str, int]:
         if "{patient_pk}" in path:
@@ -82,34 +84,28 @@ class Rows:
             "sessions": self.session.pk,
             "courses": self.course_id,
             "contraindications": self.item.pk,
+            "massage-types": self.massage_type_id,
+            "therapists": self.therapist_id,
+            "rooms": self.room_id,
         }
         return {"id": ids[resource]}
-
-
-@pytest.fixture
-def wsgi_app() -> Iterator[WSGIHandler]:
-    """Django's WSGI application inside the test's transaction: as Django's test client does,
-    requests must not close the connection that holds it."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield WSGIHandler()
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
 def rows(practice: Practice, member: Callable[..., User]) -> tuple[Rows, dict[str, User]]:
     patient_user = member(practice, Role.PATIENT)
     patient = PatientFactory(practice=practice, user=patient_user)
-    course = CourseFactory(
-        patient=patient, therapist=TherapistFactory(practice=practice, week=True)
-    )
+    therapist = TherapistFactory(practice=practice, week=True)
+    course = CourseFactory(patient=patient, therapist=therapist)
     found = Rows(
         patient=patient,
         screening=course.screening,
         session=course.sessions.order_by("sequence").first(),
         course_id=course.pk,
         item=Contraindication.objects.filter(practice=None).first(),
+        massage_type_id=course.massage_type_id,
+        therapist_id=therapist.pk,
+        room_id=RoomFactory(practice=practice).pk,
     )
     return found, {"staff": member(practice, Role.MANAGER), "patient": patient_user}
 

@@ -18,6 +18,7 @@ from courses.services import CourseRequest
 from patients.api import PatientScopedSerializer
 from patients.models import Patient
 from practice.api import DayField, MomentField, status_field
+from practice.idempotency import Idempotent
 from practice.models import MassageType, Room, Therapist
 from practice.permissions import IsPracticeMember, IsStaff, practice_request, request_membership
 from practice.tenancy import PracticeAPIRequest
@@ -127,6 +128,7 @@ class CourseSerializer(serializers.ModelSerializer):
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     therapist_name = serializers.CharField(source="therapist.name", read_only=True)
     massage_type_name = serializers.CharField(source="massage_type.display_name", read_only=True)
+    room_name = serializers.CharField(source="room.name", read_only=True, allow_null=True)
     progress = ProgressSerializer(source="*", read_only=True)
     status = status_field(CourseStatus, read_only=True)
 
@@ -141,6 +143,7 @@ class CourseSerializer(serializers.ModelSerializer):
             "massage_type",
             "massage_type_name",
             "room",
+            "room_name",
             "screening",
             "sessions_count",
             "cadence",
@@ -200,7 +203,7 @@ class CourseDetailSerializer(CourseSerializer):
         return CourseProgressSerializer(course_progress(course, course.sessions.all())).data
 
 
-class CoursePlanView(GenericAPIView):
+class CoursePlanView(Idempotent, GenericAPIView):
     """Propose a course's sessions (R9 to R14, R24) without saving anything."""
 
     permission_classes = [IsPracticeMember]
@@ -224,7 +227,9 @@ class CourseCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
-class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CourseViewSet(
+    Idempotent, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Courses of the practice (a patient sees their own), with their progress."""
 
     permission_classes = [IsPracticeMember]

@@ -33,6 +33,7 @@ class SessionSerializer(serializers.ModelSerializer):
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     therapist_name = serializers.CharField(source="therapist.name", read_only=True)
     massage_type_name = serializers.CharField(source="massage_type.display_name", read_only=True)
+    room_name = serializers.CharField(source="room.name", read_only=True, allow_null=True)
     minutes = serializers.IntegerField(read_only=True)
     screening_needed = serializers.SerializerMethodField(
         help_text=_(
@@ -52,6 +53,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "therapist",
             "therapist_name",
             "room",
+            "room_name",
             "massage_type",
             "massage_type_name",
             "starts_at",

@@ -20,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from practice.idempotency import Idempotent
 from practice.models import Role
 from practice.permissions import (
     IsPracticeMember,
@@ -68,7 +69,9 @@ WRONG_STATE = OpenApiResponse(
 )
 
 
-class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SessionViewSet(
+    Idempotent, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Sessions of the practice (a patient sees their own); book, move and cancel them."""
 
     permission_classes = [IsPracticeMember]

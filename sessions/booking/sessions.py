@@ -181,13 +181,18 @@ def session_book(
     A type a valid screening blocks that day (R2-R6, R8), or a day R8 blocks, is refused for
     anyone. Staff may book ahead of a screening (the session shows "screening needed"; R1 is
     checked when it starts); a patient booking for themselves (`by_patient`) may only choose a
-    type their screening clears on that day (R1-R8). A course's session stays under the
-    screening that opened the course."""
+    type the practice offers online and their screening clears on that day (R1-R8). A
+    course's session stays under the screening that opened the course."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     booking_inputs_validate(
         practice=practice, patient=patient, therapist=therapist, massage_type=massage_type
     )
+    if by_patient and not massage_type.online_bookable:
+        # The practice's choice (MassageType.online_bookable): it books this type itself.
+        raise ValidationError(
+            {"massage_type": _("This massage type is booked by the practice: please call us.")}
+        )
     patient_may_book(
         patient=patient,
         massage_type=massage_type,

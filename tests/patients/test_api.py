@@ -206,6 +206,17 @@ def test_search_by_name_phone_and_email(front_desk, practice) -> None:
         assert [row["id"] for row in found] == [anna.pk], query
 
 
+def test_search_also_answers_to_search_as_other_apis_name_it(front_desk, practice) -> None:
+    anna = PatientFactory(practice=practice, given_name="Anna", family_name="Berg")
+    PatientFactory(practice=practice, given_name="Boris", family_name="Keller")
+
+    found = front_desk.get(PATIENTS, {"search": "berg"}).json()["results"]
+    q_wins = front_desk.get(PATIENTS, {"q": "keller", "search": "berg"}).json()["results"]
+
+    assert [row["id"] for row in found] == [anna.pk]
+    assert [row["given_name"] for row in q_wins] == ["Boris"]
+
+
 def test_patient_list_has_constant_queries(front_desk, practice, django_assert_num_queries) -> None:
     PatientFactory(practice=practice)
     with CaptureQueriesContext(connection) as one:

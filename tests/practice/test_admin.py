@@ -200,3 +200,22 @@ def test_times_are_shown_in_the_practices_time_zone(manager_client, practice) ->
 
     assert "Dec. 24, 2026, 9 a.m." in page  # 08:00 UTC is 09:00 in Berlin
     assert "5 p.m." in page
+
+
+def test_api_catalogue_details_are_edited_in_the_admin(manager_client, practice) -> None:
+    kind = MassageType.objects.get(practice=practice, code="classical")
+    therapist = TherapistFactory(practice=practice)
+
+    type_form = manager_client.get(reverse("admin:practice_massagetype_change", args=[kind.pk]))
+    therapist_form = manager_client.get(
+        reverse("admin:practice_therapist_change", args=[therapist.pk])
+    )
+    practice_form = manager_client.get(
+        reverse("admin:practice_practice_change", args=[practice.pk])
+    )
+
+    assert 'name="price"' in type_form.content.decode()
+    assert 'name="online_bookable"' in type_form.content.decode()
+    assert 'name="photo_url"' in therapist_form.content.decode()
+    for field in ("address", "phone", "currency"):
+        assert f'name="settings-0-{field}"' in practice_form.content.decode(), field

@@ -172,3 +172,15 @@ def test_signed_in_users_are_throttled(practice, member, api_as, monkeypatch) ->
 
     assert statuses == [200, 200, 429]
     assert client.get("/api/v1/me/").json()["code"] == "throttled"
+
+
+def test_the_token_endpoint_names_email_when_a_client_sends_username(practice, member) -> None:
+    user = member(practice, Role.FRONT_DESK)
+
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": user.email, "password": PASSWORD}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["email"]
+    assert "username" in response.json()["errors"]["email"][0]

@@ -66,3 +66,41 @@ def test_schema_local_times_and_nullable_users_match_what_is_served() -> None:
     assert re.match(preferred_time["pattern"], "13:00:00")
     assert screening["confirmed_by"]["nullable"] is True
     assert screening["recorded_by"]["nullable"] is True
+
+
+def test_idempotency_every_signed_in_post_documents_the_header_and_its_422() -> None:
+    posts = {
+        path: methods["post"]
+        for path, methods in api_schema()["paths"].items()
+        if "post" in methods and not path.startswith("/api/v1/auth/")
+    }
+
+    assert "/api/v1/sessions/" in posts
+    assert "/api/v1/sessions/{id}/check-in/" in posts
+    for path, operation in posts.items():
+        headers = [p for p in operation["parameters"] if p["in"] == "header"]
+        assert [p["name"] for p in headers] == ["Idempotency-Key"], path
+        assert not headers[0].get("required", False)
+        assert "422" in operation["responses"], path
+
+
+def test_api_catalogue_schema_documents_304_validators_and_every_filter() -> None:
+    paths = api_schema()["paths"]
+
+    for path in ("/api/v1/practice/", "/api/v1/massage-types/", "/api/v1/therapists/{id}/"):
+        responses = paths[path]["get"]["responses"]
+        assert "304" in responses, path
+        assert set(responses["200"]["headers"]) == {"ETag", "Last-Modified"}
+    queries = {
+        path: {p["name"] for p in paths[path]["get"]["parameters"] if p["in"] == "query"}
+        for path in (
+            "/api/v1/massage-types/",
+            "/api/v1/therapists/",
+            "/api/v1/rooms/",
+            "/api/v1/patients/",
+        )
+    }
+    assert queries["/api/v1/massage-types/"] == {"active", "online_bookable", "page"}
+    assert queries["/api/v1/therapists/"] == {"active", "massage_type", "page"}
+    assert queries["/api/v1/rooms/"] == {"active", "page"}
+    assert queries["/api/v1/patients/"] == {"archived", "page", "q", "search"}

@@ -12,6 +12,7 @@ from tests.clock import local, today
 from tests.factories import (
     PatientFactory,
     PracticeFactory,
+    RoomFactory,
     ScreeningFactory,
     SessionFactory,
     TherapistFactory,
@@ -189,6 +190,29 @@ def test_patient_books_for_themselves_only(practice, member, api_as) -> None:
     assert mine.json()["patient"] == me.pk
 
 
+def test_api_catalogue_a_patient_books_only_types_offered_online_staff_book_any(
+    practice, staff, member, api_as
+) -> None:
+    user = member(practice, Role.PATIENT)
+    me = PatientFactory(practice=practice, user=user)
+    ScreeningFactory(patient=me)
+    kind = massage_type(practice)
+    kind.online_bookable = False
+    kind.save()
+    payload = {
+        "therapist": TherapistFactory(practice=practice, week=True).pk,
+        "massage_type": kind.pk,
+        "starts_at": local(practice, today(practice, days=3), 10).isoformat(),
+    }
+
+    by_patient = api_as(user).post(SESSIONS, payload, format="json")
+    by_desk = api_as(staff).post(SESSIONS, {**payload, "patient": me.pk}, format="json")
+
+    assert by_patient.status_code == 400
+    assert "massage_type" in by_patient.json()["errors"]
+    assert by_desk.status_code == 201, by_desk.json()
+
+
 def test_r1_a_patient_books_only_types_their_screening_clears(practice, member, api_as) -> None:
     user = member(practice, Role.PATIENT)
     me = PatientFactory(practice=practice, user=user)
@@ -276,7 +300,9 @@ def test_session_list_takes_constant_queries(
     day = today(practice, days=3)
     for n in range(rows):
         SessionFactory(
-            therapist=therapist, starts_at=local(practice, day, 8) + timedelta(minutes=45 * n)
+            therapist=therapist,
+            room=RoomFactory(practice=practice, name=f"Room {n}"),
+            starts_at=local(practice, day, 8) + timedelta(minutes=45 * n),
         )
     client = api_as(staff)
     # The request's savepoint and its release (ATOMIC_REQUESTS), the membership (with the
@@ -284,6 +310,9 @@ def test_session_list_takes_constant_queries(
     with django_assert_num_queries(5):
         response = client.get(SESSIONS)
     assert response.json()["count"] == rows
+    assert {row["room_name"] for row in response.json()["results"]} == {
+        f"Room {n}" for n in range(rows)
+    }
     assert Session.objects.count() == rows
 
 
