@@ -166,6 +166,8 @@ class PracticeSettings(models.Model):
     cancellation_notice_hours = models.PositiveSmallIntegerField(
         _("cancellation notice (hours)"), default=24
     )
+    # Shown in reminders and on the pages that send a patient to the phone (a late cancel).
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
     sender_name = models.CharField(_("sender name for reminders"), max_length=100, blank=True)
     sender_email = models.EmailField(_("sender email for reminders"), blank=True)
 

@@ -35,6 +35,9 @@ class ReminderKind(models.TextChoices):
     COURSE_NEXT_SESSION = "course_next_session", _("Next session of the course")
     COURSE_NEXT_DUE = "course_next_due", _("Next course due")
     SCREENING_EXPIRING = "screening_expiring", _("Screening expiring")
+    # Change notices: the practice moved or cancelled the session (not the patient).
+    SESSION_MOVED = "session_moved", _("Session moved by the practice")
+    SESSION_CANCELLED = "session_cancelled", _("Session cancelled by the practice")
 
 
 _COMMON = frozenset({"patient_name", "practice_name"})
@@ -47,6 +50,8 @@ REQUIRED_KEYS: Mapping[str, frozenset[str]] = {
     ReminderKind.COURSE_NEXT_SESSION: _COMMON | {"starts_at", "session_number", "sessions_total"},
     ReminderKind.COURSE_NEXT_DUE: _COMMON | {"due_on"},
     ReminderKind.SCREENING_EXPIRING: _COMMON | {"starts_at", "expires_on"},
+    ReminderKind.SESSION_MOVED: _SESSION | {"previous_starts_at"},
+    ReminderKind.SESSION_CANCELLED: _SESSION,
 }
 
 
