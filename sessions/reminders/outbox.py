@@ -24,6 +24,7 @@ from courses.models import Course
 from courses.selectors import patients_due_for_course
 from patients.models import Patient
 from patients.selectors import patient_screening_status
+from practice.errors import Conflict
 from practice.models import Practice, PracticeSettings
 from sessions.models import Channel as ChannelName
 from sessions.models import Reminder, ReminderStatus, Session, SessionStatus
@@ -392,3 +393,12 @@ def reminders_retry(rows: QuerySet[Reminder], *, now: datetime | None = None) ->
         send_after=now,
         updated_at=now,
     )
+
+
+def reminder_send_again(*, reminder: Reminder, now: datetime | None = None) -> None:
+    """The desk's "send again" of one failed reminder: `reminders_retry`, same row and key
+    (a provider that got it before sees the same idempotency key). Conflict when it is not
+    failed (sent again already, or cancelled since)."""
+    rows = Reminder.objects.filter(practice_id=reminder.practice_id, pk=reminder.pk)
+    if not reminders_retry(rows, now=now):
+        raise Conflict({"detail": gettext("Only a failed reminder can be sent again.")})
