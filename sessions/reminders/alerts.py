@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from practice.models import Membership, Practice, Role
 from sessions.models import Reminder, ReminderFailureAlert, ReminderStatus
@@ -47,13 +47,17 @@ def _alert_text(practice: Practice, now: datetime) -> tuple[str, str]:
     latest = failed.order_by("-updated_at", "-id").first()
     calendar = reverse("sessions:calendar", kwargs={"practice_slug": practice.slug})
     subject = gettext("%(practice)s: reminders are failing") % {"practice": practice.name}
-    body = gettext(
-        "%(count)d reminders of %(practice)s failed in the last hour: the patients did not get "
-        "them.\n\nThe latest reason: %(reason)s\n\nThe calendar lists them with a "
-        '"Send again" button: %(url)s\n\nYou will hear again in an hour if more fail.'
+    count = failed.count()
+    body = ngettext(
+        "%(count)d reminder of %(practice)s failed in the last hour",
+        "%(count)d reminders of %(practice)s failed in the last hour",
+        count,
+    ) % {"count": count, "practice": practice.name}
+    body += "\n\n" + gettext(
+        "The patients did not get them. The latest reason: %(reason)s\n\nThe calendar lists "
+        'them with a "Send again" button: %(url)s\n\nYou will hear again in an hour if more '
+        "fail."
     ) % {
-        "count": failed.count(),
-        "practice": practice.name,
         "reason": latest.last_error if latest else "-",
         "url": f"{settings.SITE_URL.rstrip('/')}{calendar}",
     }
