@@ -315,9 +315,7 @@ def session_reschedule(
         )
         # R22: the old time's pending reminders go, the new time's come, in this transaction;
         # R21: moved by the practice, the patient is told.
-        reminders_after_reschedule(
-            locked, now=now, moved_from=None if by_patient else moved_from
-        )
+        reminders_after_reschedule(locked, now=now, moved_from=None if by_patient else moved_from)
     logger.info("session %s moved to %s by %s", locked.pk, starts_at.isoformat(), by)
     return locked
 

@@ -17,6 +17,7 @@ from practice.web import staff_page
 from sessions.models import Reminder
 from sessions.reminders.outbox import reminder_send_again
 
+
 @staff_page
 @require_POST
 def reminder_send_again_view(request: PracticeRequest, pk: int) -> HttpResponse:

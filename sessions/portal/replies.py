@@ -33,7 +33,9 @@ CANCEL = "cancel"
 REFUSAL_STATUS = {"invalid_link": 400, LATE: 409}
 
 
-def _refused(request: HttpRequest, context: dict[str, Any], message: str, code: str) -> HttpResponse:
+def _refused(
+    request: HttpRequest, context: dict[str, Any], message: str, code: str
+) -> HttpResponse:
     context.update(message=message, code=code)
     return render(
         request, "sessions/portal/reply_refused.html", context, status=REFUSAL_STATUS.get(code, 410)

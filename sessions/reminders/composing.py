@@ -30,7 +30,6 @@ from sessions.reminders.links import session_link_urls
 from sessions.reminders.messages import ReminderKind, render_reminder
 from sessions.reminders.outbox import _lead_times, consented_channels
 
-
 # The messages about a session still to come carry its links to confirm or cancel it (R21).
 LINKED_KINDS = frozenset(
     {

@@ -9,7 +9,9 @@ DATE_FORMAT; times are 24-hour "H:i" everywhere, because English's localised TIM
 ("6 p.m.") runs into the sentence's full stop, and the practices' locales read 18:00 anyway.
 
 Context keys by kind (`REQUIRED_KEYS`); optional for every kind: `practice_address`,
-`practice_phone`, `manage_url`, and for `course_next_due` the proposed `massage_type_name`.
+`practice_phone`, `manage_url`, the session's links `confirm_url`, `cancel_url` and (SMS)
+`reply_url` (`sessions.reminders.links`), and for `course_next_due` the proposed
+`massage_type_name`.
 """
 
 from __future__ import annotations

@@ -41,9 +41,7 @@ def test_a_patient_cancels_from_the_reminders_link_and_a_late_one_is_refused(
     in_time = book(practice, local(practice, today(practice, 3), 10), patient=erika, now=now)
     olga = PatientFactory(practice=practice, consent_email=True, email="olga@example.com")
     # Booked yesterday for five hours from now: inside the 24 hours' notice.
-    late = book(
-        practice, now + timedelta(hours=5), patient=olga, now=now - timedelta(days=1)
-    )
+    late = book(practice, now + timedelta(hours=5), patient=olga, now=now - timedelta(days=1))
     reminders_dispatch(now=now)
 
     # Erika follows the link in her booking confirmation: asked first, then cancelled.

@@ -51,9 +51,10 @@ def test_r21_a_failed_reminder_shows_on_its_sessions_day_with_the_reason(
     assert "Reminders that failed" in day
     assert reminder.patient.full_name in day
     assert "Invalid phone number" in day
-    assert send_again_url(practice, reminder) in logged_in(desk).get(
-        calendar, {"date": today(practice, 2).isoformat()}
-    ).content.decode()
+    assert (
+        send_again_url(practice, reminder)
+        in logged_in(desk).get(calendar, {"date": today(practice, 2).isoformat()}).content.decode()
+    )
     assert "Reminders that failed" not in later
 
 
@@ -124,7 +125,9 @@ def test_r21_many_failures_alert_the_practices_managers_once_an_hour(
     member(other_practice, Role.MANAGER, email="boss@harbour.example")
     for hour in range(10, 15):
         patient = PatientFactory(practice=practice, consent_sms=True, phone="12")
-        book(practice, local(practice, today(practice, 2), hour), patient=patient, now=timezone.now())
+        book(
+            practice, local(practice, today(practice, 2), hour), patient=patient, now=timezone.now()
+        )
 
     reminders_dispatch(now=timezone.now())
 

@@ -236,9 +236,9 @@ def test_r21_a_confirmation_shows_on_the_desks_calendar_and_in_the_api(
     Client().post(reply_url(practice, session, "confirm"))
 
     assert "Confirmed by the patient" in text(logged_in(desk).get(calendar, day))
-    answer = api_as(desk).get(
-        f"/api/v1/sessions/{session.pk}/", HTTP_X_PRACTICE=practice.slug
-    ).json()
+    answer = (
+        api_as(desk).get(f"/api/v1/sessions/{session.pk}/", HTTP_X_PRACTICE=practice.slug).json()
+    )
     session.refresh_from_db()
     assert answer["confirmed_at"] is not None
     assert datetime.fromisoformat(answer["confirmed_at"]) == session.confirmed_at
