@@ -169,6 +169,7 @@ class PracticeSettings(models.Model):
         _("cancellation notice (hours)"), default=24
     )
     address = models.TextField(_("address"), blank=True)
+    # Shown in reminders and on the pages that send a patient to the phone (a late cancel).
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     currency = models.CharField(
         _("currency"),

@@ -164,6 +164,9 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 # (and the sweep) indefinitely. Also under the reminders' lease (REMINDER_LEASE_SECONDS).
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="practice@localhost")
+# Where patients reach the site: the links in reminders (confirm, cancel) are absolute, and a
+# worker sending them has no request to take the host from. `check --deploy` refuses localhost.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # Security: the values `check --deploy` asks for, on whenever DEBUG is off.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

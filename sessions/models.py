@@ -107,6 +107,9 @@ class Session(PracticeOwned):
     late_cancellation = models.BooleanField(
         _("late cancellation"), default=False, help_text=_("Cancelled inside the notice period.")
     )
+    # When the patient confirmed they will come, through the link in a reminder (R21); a move
+    # clears it, since the patient confirmed the earlier time.
+    confirmed_at = models.DateTimeField(_("confirmed by the patient"), null=True, blank=True)
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -387,3 +390,21 @@ class Reminder(PracticeOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.get_channel_display()} · {self.due_at:%Y-%m-%d}"
+
+
+class ReminderFailureAlert(PracticeOwned):
+    """When the practice's managers were last told that reminders are failing: one row per
+    practice, claimed with a conditional update, so a provider outage that fails a thousand
+    reminders sends one alert an hour, not a thousand."""
+
+    last_sent_at = models.DateTimeField(_("last alert sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder failure alert")
+        verbose_name_plural = _("reminder failure alerts")
+        constraints = [
+            models.UniqueConstraint(fields=["practice"], name="reminder_failure_alert_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice_id} · {self.last_sent_at}"

@@ -32,6 +32,7 @@ from sessions.models import (
     HELD_STATUSES,
     CheckIn,
     Reminder,
+    ReminderStatus,
     Session,
     SessionRecord,
     SessionStatus,
@@ -92,6 +93,22 @@ def patient_reminders(*, patient: Patient, limit: int = 20) -> QuerySet[Reminder
         Reminder.objects.for_practice(patient.practice_id)
         .filter(patient=patient)
         .order_by("-due_at", "-id")[:limit]
+    )
+
+
+def failed_reminders(*, practice: Practice, first: date, last: date) -> QuerySet[Reminder]:
+    """The practice's failed reminders for the desk's days: those about a session on them,
+    and those that failed on them (R21)."""
+    start, end = local_range(practice, first, last)
+    return (
+        Reminder.objects.for_practice(practice)
+        .filter(status=ReminderStatus.FAILED)
+        .filter(
+            Q(session__starts_at__gte=start, session__starts_at__lt=end)
+            | Q(updated_at__gte=start, updated_at__lt=end)
+        )
+        .select_related("patient", "session")
+        .order_by("due_at", "id")
     )
 
 

@@ -35,6 +35,14 @@ class SessionSerializer(serializers.ModelSerializer):
     massage_type_name = serializers.CharField(source="massage_type.display_name", read_only=True)
     room_name = serializers.CharField(source="room.name", read_only=True, allow_null=True)
     minutes = serializers.IntegerField(read_only=True)
+    confirmed_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "R21: when the patient confirmed they will come, through the link in a reminder; "
+            "null until then, and again after the session is moved."
+        ),
+    )
     screening_needed = serializers.SerializerMethodField(
         help_text=_(
             "R1: booked by staff ahead of a screening, and none is valid on its day yet: it "
@@ -64,6 +72,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "late_cancellation",
             "cancellation_reason",
             "cancelled_at",
+            "confirmed_at",
             "screening_needed",
         ]
         read_only_fields = fields

@@ -160,7 +160,10 @@ class SessionViewSet(
         given = CancelSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         result = session_cancel(
-            session=self._session(), by=request.user, reason=given.validated_data["reason"]
+            session=self._session(),
+            by=request.user,
+            reason=given.validated_data["reason"],
+            by_patient=request.membership.role == Role.PATIENT,
         )
         return Response(CancellationSerializer(result).data)
 

@@ -300,16 +300,27 @@ def session_reschedule(
             now=now,
             exclude_id=locked.pk,
         )
+        moved_from = locked.starts_at
         locked.starts_at = starts_at
         locked.ends_at = starts_at + timedelta(minutes=minutes)
         locked.blocks_until = locked.ends_at + timedelta(minutes=practice.settings.buffer_minutes)
         locked.schedule_version += 1
-        fields = ["starts_at", "ends_at", "blocks_until", "schedule_version", "updated_at"]
+        # The patient confirmed the earlier time, not this one.
+        locked.confirmed_at = None
+        fields = [
+            "starts_at",
+            "ends_at",
+            "blocks_until",
+            "schedule_version",
+            "confirmed_at",
+            "updated_at",
+        ]
         r19_write(
             lambda: locked.save(update_fields=fields), lambda: lost_race_conflict(practice, locked)
         )
-        # R22: the old time's pending reminders go, the new time's come, in this transaction.
-        reminders_after_reschedule(locked, now=now)
+        # R22: the old time's pending reminders go, the new time's come, in this transaction;
+        # R21: moved by the practice, the patient is told.
+        reminders_after_reschedule(locked, now=now, moved_from=None if by_patient else moved_from)
     logger.info("session %s moved to %s by %s", locked.pk, starts_at.isoformat(), by)
     return locked
 
@@ -328,12 +339,15 @@ def session_cancel(
     reason: str = "",
     now: datetime | None = None,
     medical: bool = False,
+    by_patient: bool = False,
 ) -> Cancellation:
     """Cancel a booked session; inside the notice period it is recorded as late.
 
     R13: for a course session the answer offers times to rebook it within the cadence, and a
     course with more than two missed sessions in a row is marked interrupted. `medical`: the
-    check-in stopped it (R2, R8), which is never the patient's late cancellation.
+    check-in stopped it (R2, R8), which is never the patient's late cancellation. Unless the
+    patient cancelled it (`by_patient`) or was there when the check-in stopped it, the patient
+    is told (R21).
     """
     now = now or timezone.now()
     late = not medical and cancellation_is_late(session, now)
@@ -352,7 +366,8 @@ def session_cancel(
         if not changed:
             raise Conflict({"detail": str(_("Only a booked session can be cancelled."))})
         session.refresh_from_db()
-        reminders_after_cancel(session)  # R22: a cancelled session gets no reminder
+        # R22: a cancelled session gets no reminder; R21: but a notice, if the practice did it.
+        reminders_after_cancel(session, notify=not (by_patient or medical), now=now)
         options: tuple[datetime, ...] = ()
         if session.course_id is not None:
             course = Course.objects.select_for_update().get(pk=session.course_id)

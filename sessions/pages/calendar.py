@@ -43,7 +43,7 @@ from sessions.booking.sessions import (
     session_reschedule,
 )
 from sessions.models import ACTIVE, Session, SessionStatus
-from sessions.selectors import session_list
+from sessions.selectors import failed_reminders, session_list
 
 NOTICES = Notices(
     {
@@ -324,6 +324,7 @@ def calendar(request: PracticeRequest) -> HttpResponse:
             "day_url": _calendar_url(practice, **{**keep, "view": "day"}),
             "statuses": SessionStatus.choices,
             "buffer_minutes": practice.settings.buffer_minutes,
+            "failed_reminders": failed_reminders(practice=practice, first=days[0], last=days[-1]),
         },
         status=status,
     )

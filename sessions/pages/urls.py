@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from sessions.pages import calendar, session
+from sessions.pages import calendar, reminders, session
 
 app_name = "sessions"
 
@@ -20,4 +20,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("sessions/<int:pk>/cancel/", calendar.session_cancel_view, name="session-cancel"),
     path("sessions/<int:pk>/cancelled/", calendar.session_cancelled, name="session-cancelled"),
     path("sessions/<int:pk>/rebook/", calendar.session_rebook, name="session-rebook"),
+    path(
+        "reminders/<int:pk>/send-again/",
+        reminders.reminder_send_again_view,
+        name="reminder-send-again",
+    ),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from sessions.portal import accounts, calendar_files, views
+from sessions.portal import accounts, calendar_files, replies, views
 
 app_name = "portal"
 
@@ -18,5 +18,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/book/", views.book, name="book"),
     path("calendar-feed/<str:token>.ics", calendar_files.calendar_feed_view, name="feed"),
     path("join/<str:token>/", accounts.join, name="join"),
+    # A reminder's links (R21): no sign-in, the signed token is the credential.
+    path("reply/<str:token>/", replies.reply, name="reply"),
+    path("reply/<str:token>/confirm/", replies.reply, {"action": "confirm"}, name="reply-confirm"),
+    path("reply/<str:token>/cancel/", replies.reply, {"action": "cancel"}, name="reply-cancel"),
     path("patients/<int:pk>/invite/", accounts.invite, name="invite"),
 ]

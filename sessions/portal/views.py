@@ -488,7 +488,11 @@ def session_cancel_view(request: PracticeRequest, pk: int) -> HttpResponse:
         else:
             try:
                 result = session_cancel(
-                    session=session, by=request.user, reason=form.cleaned_data["reason"], now=now
+                    session=session,
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                    now=now,
+                    by_patient=True,
                 )
             except Conflict as exc:
                 form.add_error(None, str(exc.detail))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -23,6 +24,8 @@ UNDELIVERED_EMAIL_BACKENDS = frozenset(
         "django.core.mail.backends.dummy.EmailBackend",
     }
 )
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 
 
 @register(deploy=True)
@@ -80,6 +83,15 @@ def reminder_delivery_check(
                 f"Email reminders are not sent: EMAIL_BACKEND is {settings.EMAIL_BACKEND}.",
                 hint="Set EMAIL_URL, e.g. smtp+tls://user:password@mail.example.org:587.",
                 id="reminders.E004",
+            )
+        )
+    host = urlsplit(settings.SITE_URL).hostname or ""
+    if host in LOCAL_HOSTS or not host:
+        errors.append(
+            Error(
+                f"The links in reminders lead to this machine: SITE_URL is {settings.SITE_URL!r}.",
+                hint="Set SITE_URL to the address patients reach, e.g. https://practice.example.org.",
+                id="reminders.E006",
             )
         )
     return errors

@@ -26,8 +26,20 @@ from sessions.reminders.ics import (
     build_calendar,
     session_uid,
 )
+from sessions.reminders.links import session_link_urls
 from sessions.reminders.messages import ReminderKind, render_reminder
 from sessions.reminders.outbox import _lead_times, consented_channels
+
+# The messages about a session still to come carry its links to confirm or cancel it (R21).
+LINKED_KINDS = frozenset(
+    {
+        ReminderKind.BOOKING_CONFIRMATION,
+        ReminderKind.FIRST_REMINDER,
+        ReminderKind.SECOND_REMINDER,
+        ReminderKind.COURSE_NEXT_SESSION,
+        ReminderKind.SESSION_MOVED,
+    }
+)
 
 
 def _course_of(reminder: Reminder) -> Course:
@@ -53,7 +65,11 @@ def reminder_stale_reason(reminder: Reminder, *, now: datetime) -> str | None:
     if reminder.channel not in consented_channels(patient):
         return gettext("The patient has withdrawn consent for this channel or has no address.")
     session = reminder.session
-    if session is not None:
+    if session is not None and reminder.kind == ReminderKind.SESSION_CANCELLED:
+        # The one message about a session that no longer stands: stale only once it is moot.
+        if now >= session.starts_at:
+            return gettext("The session has begun.")
+    elif session is not None:
         if session.status != SessionStatus.BOOKED:
             return gettext("The session is %(status)s.") % {
                 "status": session.get_status_display().lower()
@@ -125,9 +141,13 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
     context: dict[str, object] = {
         "patient_name": reminder.patient.full_name,
         "practice_name": practice.name,
+        "practice_phone": practice_settings.phone,
     }
     session = reminder.session
     calendar: list[Session] = []
+    if reminder.kind == ReminderKind.SESSION_MOVED:
+        # The calendar file's higher sequence moves the event in the patient's calendar.
+        calendar = [_session_of(reminder)]
     if reminder.kind == ReminderKind.BOOKING_CONFIRMATION:
         # A course's confirmation lists the sessions it has ahead; a session's, the session.
         if session is None:
@@ -146,7 +166,12 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
             session_number=_session_of(reminder).sequence,
             sessions_total=_course_of(reminder).sessions_count,
         )
+    # A course's confirmation names no one session: its links would cancel only the first.
+    if reminder.session is not None and reminder.kind in LINKED_KINDS:
+        context.update(session_link_urls(reminder.session))
     details = reminder.details or {}
+    if "previous_starts_at" in details:
+        context["previous_starts_at"] = datetime.fromisoformat(details["previous_starts_at"])
     if "due_on" in details:
         context["due_on"] = date.fromisoformat(details["due_on"])
         context["massage_type_name"] = translated_lazy(details.get("massage_type_name", ""))

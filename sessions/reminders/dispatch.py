@@ -53,6 +53,7 @@ from django.utils import timezone
 
 from practice.models import MassageType, Practice, Therapist
 from sessions.models import Reminder, ReminderStatus
+from sessions.reminders.alerts import reminder_failures_alert
 from sessions.reminders.channels import (
     Channel,
     PermanentDeliveryError,
@@ -304,6 +305,8 @@ def reminder_dispatch_next(
             logger.info("reminder %s: %s, but cancelled or taken meanwhile", reminder.pk, outcome)
     if outcome is not Outcome.SENT:
         logger.info("reminder %s: %s (%s)", reminder.pk, outcome, reminder.last_error)
+    if outcome is Outcome.FAILED:
+        reminder_failures_alert(practice_id=practice_id, now=now)
     return reminder, outcome
 
 

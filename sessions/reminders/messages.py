@@ -9,7 +9,9 @@ DATE_FORMAT; times are 24-hour "H:i" everywhere, because English's localised TIM
 ("6 p.m.") runs into the sentence's full stop, and the practices' locales read 18:00 anyway.
 
 Context keys by kind (`REQUIRED_KEYS`); optional for every kind: `practice_address`,
-`practice_phone`, `manage_url`, and for `course_next_due` the proposed `massage_type_name`.
+`practice_phone`, `manage_url`, the session's links `confirm_url`, `cancel_url` and (SMS)
+`reply_url` (`sessions.reminders.links`), and for `course_next_due` the proposed
+`massage_type_name`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ class ReminderKind(models.TextChoices):
     COURSE_NEXT_SESSION = "course_next_session", _("Next session of the course")
     COURSE_NEXT_DUE = "course_next_due", _("Next course due")
     SCREENING_EXPIRING = "screening_expiring", _("Screening expiring")
+    # Change notices: the practice moved or cancelled the session (not the patient).
+    SESSION_MOVED = "session_moved", _("Session moved by the practice")
+    SESSION_CANCELLED = "session_cancelled", _("Session cancelled by the practice")
 
 
 _COMMON = frozenset({"patient_name", "practice_name"})
@@ -47,6 +52,8 @@ REQUIRED_KEYS: Mapping[str, frozenset[str]] = {
     ReminderKind.COURSE_NEXT_SESSION: _COMMON | {"starts_at", "session_number", "sessions_total"},
     ReminderKind.COURSE_NEXT_DUE: _COMMON | {"due_on"},
     ReminderKind.SCREENING_EXPIRING: _COMMON | {"starts_at", "expires_on"},
+    ReminderKind.SESSION_MOVED: _SESSION | {"previous_starts_at"},
+    ReminderKind.SESSION_CANCELLED: _SESSION,
 }
 
 

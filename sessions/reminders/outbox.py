@@ -24,6 +24,7 @@ from courses.models import Course
 from courses.selectors import patients_due_for_course
 from patients.models import Patient
 from patients.selectors import patient_screening_status
+from practice.errors import Conflict
 from practice.models import Practice, PracticeSettings
 from sessions.models import Channel as ChannelName
 from sessions.models import Reminder, ReminderStatus, Session, SessionStatus
@@ -170,23 +171,65 @@ def _cancel_pending(rows: QuerySet[Reminder], reason: str) -> int:
     )
 
 
-def reminders_after_reschedule(session: Session, *, now: datetime | None = None) -> list[Reminder]:
+def _change_notices(
+    session: Session, kind: str, *, now: datetime, details: dict | None = None
+) -> list[Reminder]:
+    """R21: the patient is told at once that the practice moved or cancelled the session. The
+    key names the schedule version the notice is about, so each move is told once and a cancel
+    once, however often the call is repeated."""
+    return [
+        _row(
+            patient=session.patient,
+            session=session,
+            kind=kind,
+            channel=channel,
+            due_at=now,
+            dedupe_key=session_dedupe_key(session, kind, channel),
+            details=details,
+        )
+        for channel in consented_channels(session.patient)
+    ]
+
+
+def reminders_after_reschedule(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    moved_from: datetime | None = None,
+) -> list[Reminder]:
     """R21, R22: the pending reminders of the session's earlier times are cancelled and the
     new time gets its own confirmation and reminders. A reminder already sent stays sent.
-    Call inside the move's transaction, after `schedule_version` was bumped."""
+    `moved_from`: the practice moved it from that time, and the patient gets a notice saying
+    so instead of a booking confirmation (a patient who moved it knows). Call inside the move's
+    transaction, after `schedule_version` was bumped."""
     now = now or timezone.now()
     stale = Reminder.objects.filter(practice_id=session.practice_id, session=session).exclude(
         session_version=session.schedule_version
     )
     _cancel_pending(stale, gettext("The session was moved."))
-    return _queue(_session_rows(session, kinds=SESSION_KINDS, now=now))
+    if moved_from is None:
+        return _queue(_session_rows(session, kinds=SESSION_KINDS, now=now))
+    notices = _change_notices(
+        session,
+        ReminderKind.SESSION_MOVED,
+        now=now,
+        details={"previous_starts_at": moved_from.isoformat()},
+    )
+    return _queue(notices + _session_rows(session, kinds=BEFORE_SESSION, now=now))
 
 
-def reminders_after_cancel(session: Session) -> int:
-    """R22: a cancelled session's pending reminders are cancelled. Call inside the cancel's
-    transaction. Returns how many were cancelled."""
+def reminders_after_cancel(
+    session: Session, *, notify: bool = False, now: datetime | None = None
+) -> list[Reminder]:
+    """R22: a cancelled session's pending reminders are cancelled. `notify`: the practice
+    cancelled it, and the patient is told (R21); a patient who cancelled it knows. Call inside
+    the cancel's transaction. Returns the notices queued."""
+    now = now or timezone.now()
     rows = Reminder.objects.filter(practice_id=session.practice_id, session=session)
-    return _cancel_pending(rows, gettext("The session was cancelled."))
+    _cancel_pending(rows, gettext("The session was cancelled."))
+    if not notify or session.starts_at <= now:
+        return []
+    return _queue(_change_notices(session, ReminderKind.SESSION_CANCELLED, now=now))
 
 
 def reminders_after_course_cancelled(course: Course) -> int:
@@ -350,3 +393,12 @@ def reminders_retry(rows: QuerySet[Reminder], *, now: datetime | None = None) ->
         send_after=now,
         updated_at=now,
     )
+
+
+def reminder_send_again(*, reminder: Reminder, now: datetime | None = None) -> None:
+    """The desk's "send again" of one failed reminder: `reminders_retry`, same row and key
+    (a provider that got it before sees the same idempotency key). Conflict when it is not
+    failed (sent again already, or cancelled since)."""
+    rows = Reminder.objects.filter(practice_id=reminder.practice_id, pk=reminder.pk)
+    if not reminders_retry(rows, now=now):
+        raise Conflict({"detail": gettext("Only a failed reminder can be sent again.")})

@@ -23,6 +23,7 @@ PRODUCTION_ENV = {
     "REMINDER_SMS_HTTP_URL": "https://sms.example.com/v1/messages",
     "REMINDER_SMS_HTTP_TOKEN": "provider-token",
     "EMAIL_URL": "smtp+tls://practice:s3cret%21@mail.example.com:587",
+    "SITE_URL": "https://practice.example.com",
 }
 
 

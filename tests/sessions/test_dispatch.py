@@ -155,7 +155,8 @@ def test_r22_a_session_moved_after_its_24h_reminder_was_queued_gets_it_at_the_ne
 
 def test_r22_a_cancelled_session_gets_no_reminder(practice: Practice) -> None:
     session = book(practice, local(practice, TUESDAY, 10))
-    session_cancel(session=session, by=None, now=NOW)
+    # The patient's own: a cancel by the practice is told to the patient (R21).
+    session_cancel(session=session, by=None, now=NOW, by_patient=True)
 
     report = reminders_dispatch(now=session.starts_at - timedelta(minutes=90))
 

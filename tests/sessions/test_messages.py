@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ CONTEXT: dict[str, Any] = {
     "patient_name": "Anna <Schmidt>",
     "practice_name": "Linden",
     "starts_at": STARTS,
+    "previous_starts_at": STARTS - timedelta(days=1),
     "therapist_name": "Olga",
     "massage_type_name": "Classical",
     "session_number": 2,

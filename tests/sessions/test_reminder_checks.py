@@ -5,10 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from sessions.reminders.checks import reminder_delivery_check
 
 HTTP_SMS = "sessions.reminders.channels.HttpSmsBackend"
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def public_site(settings: Any) -> None:
+    settings.SITE_URL = "https://practice.example.com"
+
+
+def test_r21_links_to_localhost_are_refused(settings: Any) -> None:
+    settings.DEBUG = False
+    settings.REMINDER_SMS_BACKEND = HTTP_SMS
+    settings.REMINDER_SMS_HTTP_URL = "https://sms.example.com/v1/messages"
+    settings.EMAIL_BACKEND = SMTP
+    settings.SITE_URL = "http://127.0.0.1:8000"
+
+    assert ids() == ["reminders.E006"]
 
 
 def ids() -> list[str]:

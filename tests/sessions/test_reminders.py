@@ -145,7 +145,11 @@ def test_r22_moving_cancels_the_old_times_pending_reminders_and_queues_the_new_o
     }
     assert all("moved" in r.last_error for r in old if r.status == ReminderStatus.CANCELLED)
     new = rows(moved, session_version=2)
-    assert kinds(new) == kinds(old)
+    # Moved by the practice: the notice of the move takes the confirmation's place (R21).
+    assert kinds(new) == {
+        (ReminderKind.SESSION_MOVED if kind == CONFIRMATION else kind, channel)
+        for kind, channel in kinds(old)
+    }
     assert all(r.status == ReminderStatus.PENDING for r in new)
     assert {r.due_at for r in new if r.kind == FIRST} == {moved.starts_at - timedelta(hours=24)}
 
@@ -168,7 +172,8 @@ def test_r22_cancelling_cancels_the_pending_reminders_and_keeps_the_sent(
     session = book(practice, local(practice, TUESDAY, 10))
     Reminder.objects.filter(session=session, kind=CONFIRMATION).update(status=ReminderStatus.SENT)
 
-    session_cancel(session=session, by=None, now=NOW)
+    # The patient's own cancel: no notice of it either (R21).
+    session_cancel(session=session, by=None, now=NOW, by_patient=True)
 
     assert {(r.kind, r.status) for r in rows(session)} == {
         (CONFIRMATION, ReminderStatus.SENT),
