@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -41,8 +42,21 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: object, **options: Any) -> None:
-        linden = self._practice("linden", "Linden Massage Studio", "Europe/Berlin")
-        harbour = self._practice("harbour", "Harbour Massage", "America/New_York")
+        linden = self._practice(
+            "linden",
+            "Linden Massage Studio",
+            "Europe/Berlin",
+            address="Lindenstraße 12, 10969 Berlin",
+            phone="+49 30 1234567",
+        )
+        harbour = self._practice(
+            "harbour",
+            "Harbour Massage",
+            "America/New_York",
+            address="12 Harbor Street, New York, NY 10004",
+            phone="+1 212 555 0100",
+            currency="USD",
+        )
 
         logins = [
             self._member(linden, "manager@linden.example", "Maria Manager", Role.MANAGER),
@@ -50,6 +64,11 @@ class Command(BaseCommand):
         ]
         [Room.objects.get_or_create(practice=linden, name=name)[0] for name in ("Room 1", "Room 2")]
         all_types = list(MassageType.objects.for_practice(linden))
+        # Prices grow with the type's default length: a demo needs them on the pages and the API.
+        for massage_type in all_types:
+            if massage_type.price is None:
+                massage_type.price = Decimal(20 + massage_type.default_minutes)
+                massage_type.save(update_fields=["price", "updated_at"])
         for number, name in enumerate(["Tanja Weiss", "Oleg Smirnov", "Lena Vogel"], start=1):
             email = f"therapist{number}@linden.example"
             user = self._user(email, name)
@@ -118,9 +137,9 @@ class Command(BaseCommand):
         url = options["url"].rstrip("/")
         self.stdout.write(f"  Admin: {url}/admin/  API docs: {url}/api/docs/")
 
-    def _practice(self, slug: str, name: str, time_zone: str) -> Practice:
+    def _practice(self, slug: str, name: str, time_zone: str, **settings: object) -> Practice:
         existing = Practice.objects.filter(slug=slug).first()
-        return existing or practice_create(name=name, slug=slug, time_zone=time_zone)
+        return existing or practice_create(name=name, slug=slug, time_zone=time_zone, **settings)
 
     def _user(self, email: str, full_name: str) -> User:
         user = User.objects.filter(email=email).first()
