@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -25,7 +26,9 @@ FAILURES = {
     ),
     "401": "Not signed in, or the credentials or token are wrong or expired.",
     "403": "Signed in, but not a member of the practice or not in a role that may do this.",
-    "404": "Nothing with this id among what the user may see, or no such page of a list.",
+    "404": (
+        "Nothing with this id among what the user may see, or no such page (or cursor) of a list."
+    ),
     "415": "The body is not of a media type the operation reads.",
     "429": "Too many requests: retry after the seconds in the Retry-After header.",
 }
@@ -74,3 +77,9 @@ class LocalTimeFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         return {"type": "string", "pattern": LOCAL_TIME_PATTERN, "example": "13:00:00"}
+
+
+class PracticeJWTScheme(SimpleJWTScheme):
+    """Our JWT authentication (`practice.authentication`) is simplejwt's bearer token."""
+
+    target_class = "practice.authentication.PracticeJWTAuthentication"

@@ -9,7 +9,7 @@ deactivated user or a removed membership is refused on the very next one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -50,6 +50,7 @@ class PracticeJWTAuthentication(JWTAuthentication):
             # No membership to go by (or no user id): simplejwt's own lookup answers a missing
             # or inactive user with its usual 401, and a user in no practice (named) gets the
             # tenancy's 403 from the memberships remembered empty.
-            user = self.get_user(token)
+            # simplejwt types it as any user model; ours is practice.User (AUTH_USER_MODEL).
+            user = cast(User, self.get_user(token))
         remember_memberships(user, practice_slug, found)
         return user
