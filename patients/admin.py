@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import ForeignKey, Model, Q, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
@@ -227,16 +228,18 @@ class ContraindicationAdmin(PracticeScopedAdmin):
     def switch_off(self, request: HttpRequest, queryset: QuerySet[Contraindication]) -> None:
         practices = managed_practice_ids(request)
         switched = 0
-        for item in queryset:
-            for practice_id in practices:
-                opt_out = ContraindicationOptOut(practice_id=practice_id, contraindication=item)
-                try:
-                    opt_out.full_clean()
-                except ValidationError as exc:
-                    self.message_user(request, f"{item}: {exc.messages[0]}", messages.WARNING)
-                    continue
-                opt_out.save()
-                switched += 1
+        # All the selected items or none: an action is not inside the admin's own transaction.
+        with transaction.atomic():
+            for item in queryset:
+                for practice_id in practices:
+                    opt_out = ContraindicationOptOut(practice_id=practice_id, contraindication=item)
+                    try:
+                        opt_out.full_clean()
+                    except ValidationError as exc:
+                        self.message_user(request, f"{item}: {exc.messages[0]}", messages.WARNING)
+                        continue
+                    opt_out.save()
+                    switched += 1
         if switched:
             self.message_user(request, _("Switched off %(count)d item(s).") % {"count": switched})
 

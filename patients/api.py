@@ -46,6 +46,7 @@ from patients.services import (
 )
 from practice.api import (
     DayField,
+    ListCursorPagination,
     MembershipSerializer,
     PracticeSerializer,
     ScopedFieldsSerializer,
@@ -259,6 +260,10 @@ class PatientListQuerySerializer(serializers.Serializer):
         return attrs
 
 
+class PatientPagination(ListCursorPagination):
+    ordering = ("family_name", "given_name", "id")
+
+
 @extend_schema_view(
     list=extend_schema(parameters=[PatientListQuerySerializer]),
     retrieve=extend_schema(
@@ -291,9 +296,11 @@ class PatientViewSet(
     viewsets.GenericViewSet,
 ):
     """A practice's patients. Staff list, search, create, change and archive; a patient user
-    may read their own record. Records are archived, never deleted."""
+    may read their own record. Records are archived, never deleted. The list is paged by
+    cursor (`next` and `previous`, no total), by family name."""
 
     serializer_class = PatientSerializer
+    pagination_class = PatientPagination
     queryset = Patient.objects.none()
 
     def get_permissions(self) -> list[BasePermission]:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.contrib.rest_framework_simplejwt import TokenObtainPairSerializerExtension
+from drf_spectacular.contrib.rest_framework_simplejwt import (
+    SimpleJWTScheme,
+    TokenObtainPairSerializerExtension,
+)
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -28,7 +31,9 @@ FAILURES = {
     ),
     "401": "Not signed in, or the credentials or token are wrong or expired.",
     "403": "Signed in, but not a member of the practice or not in a role that may do this.",
-    "404": "Nothing with this id among what the user may see, or no such page of a list.",
+    "404": (
+        "Nothing with this id among what the user may see, or no such page (or cursor) of a list."
+    ),
     "415": "The body is not of a media type the operation reads.",
     "422": f"The {IDEMPOTENCY_HEADER} was already used for a different request.",
     "429": "Too many requests: retry after the seconds in the Retry-After header.",
@@ -121,3 +126,9 @@ class TokenObtainPairExtension(TokenObtainPairSerializerExtension):
     (ours only words a 400 differently)."""
 
     target_class = "practice.tokens.TokenObtainPairSerializer"
+
+
+class PracticeJWTScheme(SimpleJWTScheme):
+    """Our JWT authentication (`practice.authentication`) is simplejwt's bearer token."""
+
+    target_class = "practice.authentication.PracticeJWTAuthentication"

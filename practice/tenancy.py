@@ -7,6 +7,7 @@ portal's URL. Everything reachable from a request is then scoped with `for_pract
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
@@ -47,19 +48,41 @@ class NotAMember(Exception):
     """The user is not a member of the practice named (or of any)."""
 
 
-def membership_for(user: User, practice_slug: str | None) -> Membership:
+# Where a request's authentication leaves the memberships it loaded together with the user, so
+# resolving the practice needs no second query. It lives on the user instance, which is loaded
+# afresh for every request: a removed membership is never served from here on the next one.
+LOADED_MEMBERSHIPS = "_practice_memberships"
+
+
+def memberships_named(practice_slug: str | None) -> QuerySet[Membership]:
+    """The active users' memberships, in the practice named when there is a name."""
     memberships = Membership.objects.select_related("practice__settings").filter(
-        user=user, user__is_active=True
+        user__is_active=True
     )
     if practice_slug:
-        membership = memberships.filter(practice__slug=practice_slug).first()
-        if membership is None:
+        memberships = memberships.filter(practice__slug=practice_slug)
+    return memberships
+
+
+def remember_memberships(user: User, practice_slug: str | None, found: list[Membership]) -> None:
+    """Keep `found` (at most two of `memberships_named(practice_slug)` for `user`) on the user
+    for `membership_for`."""
+    setattr(user, LOADED_MEMBERSHIPS, (practice_slug, found))
+
+
+def membership_for(user: User, practice_slug: str | None) -> Membership:
+    loaded = getattr(user, LOADED_MEMBERSHIPS, None)
+    if loaded is not None and loaded[0] == practice_slug:
+        found: list[Membership] = loaded[1]
+    else:
+        found = list(memberships_named(practice_slug).filter(user=user)[:2])
+    if practice_slug:
+        if not found:
             # The same answer whether the practice exists or not: nothing leaks about others.
             raise NotAMember(
                 _("You are not a member of practice “%(slug)s”.") % {"slug": practice_slug}
             )
-        return membership
-    found = list(memberships[:2])
+        return found[0]
     if not found:
         raise NotAMember(_("You are not a member of any practice."))
     if len(found) > 1:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypeAlias
 
 from django.db import connection
@@ -37,9 +37,14 @@ def _in(values: Sequence[object]) -> str:
     return ", ".join(["%s"] * len(values)) or "NULL"
 
 
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive UTC datetimes; PostgreSQL aware ones.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+def _epoch(column: str) -> str:
+    """`column` (a moment) as whole epoch seconds, computed by the database: the arithmetic
+    works in epoch seconds, and psycopg's parsing of timestamptz values cost several times
+    the query on a booked month (33 ms against 3.6 ms as integers for 2,400 sessions)."""
+    if connection.vendor == "postgresql":
+        return f"FLOOR(EXTRACT(EPOCH FROM {column}))::bigint"
+    # SQLite, which `make run` uses, stores moments as UTC text.
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
 
 
 def _fetch(sql: str, params: Sequence[SQLParam]) -> list[tuple]:
@@ -83,16 +88,17 @@ def calendar_load(
 
     closures: list[Span] = []
     time_off: dict[int, list[Span]] = defaultdict(list)
+    span_columns = f"{_epoch('starts_at')}, {_epoch('ends_at')}"
     for therapist_id, starts_at, ends_at in _fetch(
-        f"SELECT NULL, starts_at, ends_at FROM {Closure._meta.db_table} "
+        f"SELECT NULL, {span_columns} FROM {Closure._meta.db_table} "
         "WHERE practice_id = %s AND starts_at < %s AND ends_at > %s "
         "UNION ALL "
-        f"SELECT therapist_id, starts_at, ends_at FROM {TimeOff._meta.db_table} "
+        f"SELECT therapist_id, {span_columns} FROM {TimeOff._meta.db_table} "
         f"WHERE practice_id = %s AND therapist_id IN ({_in(ids)}) "
         "AND starts_at < %s AND ends_at > %s",
         [practice.pk, end_p, start_p, practice.pk, *ids, end_p, start_p],
     ):
-        span = (epoch(_utc(starts_at)), epoch(_utc(ends_at)))
+        span = (starts_at, ends_at)
         if therapist_id is None:
             closures.append(span)
         else:
@@ -113,7 +119,8 @@ def calendar_load(
     # range scan over the range's days, however many years of history precede them.
     params += [end_p, adapt(start - MAX_SPAN), start_p]
     sql = (
-        "SELECT therapist_id, room_id, patient_id, starts_at, ends_at, blocks_until "
+        "SELECT therapist_id, room_id, patient_id, "
+        f"{_epoch('starts_at')}, {_epoch('ends_at')}, {_epoch('blocks_until')} "
         f"FROM {Session._meta.db_table} "
         f"WHERE practice_id = %s AND status NOT IN ({_in(FREEING_STATUSES)}) "
         f"AND ({' OR '.join(holders)}) "
@@ -125,13 +132,12 @@ def calendar_load(
     wanted = set(ids)
     room_id = room.pk if room is not None else None
     for therapist_id, room_of, patient_of, starts_at, ends_at, blocks_until in _fetch(sql, params):
-        a = epoch(_utc(starts_at))
         if therapist_id in wanted:
-            sessions[therapist_id].append((a, epoch(_utc(blocks_until))))
+            sessions[therapist_id].append((starts_at, blocks_until))
         if room_id is not None and room_of == room_id:
-            room_sessions.append((a, epoch(_utc(blocks_until))))
+            room_sessions.append((starts_at, blocks_until))
         if patient_id is not None and patient_of == patient_id:
-            patient_sessions.append((a, epoch(_utc(ends_at))))
+            patient_sessions.append((starts_at, ends_at))
 
     return Calendar(
         zone=practice.zone,

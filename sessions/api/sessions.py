@@ -20,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from practice.api import ListCursorPagination
 from practice.idempotency import Idempotent
 from practice.models import Role
 from practice.permissions import (
@@ -69,13 +70,19 @@ WRONG_STATE = OpenApiResponse(
 )
 
 
+class SessionPagination(ListCursorPagination):
+    ordering = ("starts_at", "id")
+
+
 class SessionViewSet(
     Idempotent, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """Sessions of the practice (a patient sees their own); book, move and cancel them."""
+    """Sessions of the practice (a patient sees their own); book, move and cancel them. The
+    list is paged by cursor (`next` and `previous`, no total), earliest first."""
 
     permission_classes = [IsPracticeMember]
     serializer_class = SessionSerializer
+    pagination_class = SessionPagination
     # For the schema's model; requests read through get_queryset().
     queryset = Session.objects.all()
 

@@ -130,11 +130,17 @@ DEADLOCK_ATTEMPTS = 3
 
 
 def r19_write(write: Callable[[], None], on_violation: Callable[[], Conflict]) -> None:
-    """Run a write in a savepoint; a lost race on an exclusion constraint becomes a 409.
+    """Run a write in an atomic block of its own; a lost race on an exclusion constraint
+    becomes a 409.
+
+    The block is a savepoint inside a caller's transaction (which then lives on to name the
+    winner), or the transaction itself when the caller holds none: after a violation it is
+    rolled back and `on_violation` reads in autocommit, so a write that needs nothing locked
+    beforehand costs no savepoint.
 
     Two transactions inserting overlapping rows at the same moment can each wait for the
     other while checking an exclusion constraint (PostgreSQL then aborts one as a deadlock).
-    The aborted one retries from its savepoint: it now waits for the other to finish and
+    The aborted one retries from its block's start: it now waits for the other to finish and
     either gets the time or a clean exclusion violation. `write` must be safe to repeat.
     """
     for attempt in range(1, DEADLOCK_ATTEMPTS + 1):

@@ -245,11 +245,12 @@ def session_book(
         session.pk = None
         session._state.adding = True
         session.save()
-
-    with transaction.atomic():
-        r19_write(insert, lambda: lost_race_conflict(practice, session))
         # R21: the confirmation and the reminders commit with the booking or not at all.
         reminders_after_booking(session, now=now)
+
+    # Everything above only read, so r19_write's block is the whole transaction: no savepoint
+    # of its own unless a caller holds a transaction open around the booking.
+    r19_write(insert, lambda: lost_race_conflict(practice, session))
     return session
 
 

@@ -162,16 +162,27 @@ def test_throttle_behind_one_proxy_counts_the_address_it_saw(
     assert password_guesses("198.51.100.1, 203.0.113.8") == [401]
 
 
-def test_signed_in_users_are_throttled(practice, member, api_as, monkeypatch) -> None:
+def test_signed_in_users_writes_are_throttled(practice, member, api_as, monkeypatch) -> None:
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {"anon": "3/minute", "user": "2/minute"}
+    )
+    client = api_as(member(practice, Role.FRONT_DESK))
+
+    statuses = [client.post("/api/v1/patients/", {}).status_code for _ in range(3)]
+
+    assert statuses == [400, 400, 429]
+    assert client.post("/api/v1/patients/", {}).json()["code"] == "throttled"
+
+
+def test_signed_in_users_reads_are_not_counted(practice, member, api_as, monkeypatch) -> None:
     monkeypatch.setattr(
         SimpleRateThrottle, "THROTTLE_RATES", {"anon": "3/minute", "user": "2/minute"}
     )
     client = api_as(member(practice, Role.THERAPIST))
 
-    statuses = [client.get("/api/v1/me/").status_code for _ in range(3)]
+    statuses = [client.get("/api/v1/me/").status_code for _ in range(4)]
 
-    assert statuses == [200, 200, 429]
-    assert client.get("/api/v1/me/").json()["code"] == "throttled"
+    assert statuses == [200, 200, 200, 200]
 
 
 def test_the_token_endpoint_names_email_when_a_client_sends_username(practice, member) -> None:

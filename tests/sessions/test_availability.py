@@ -9,7 +9,7 @@ import pytest
 
 from practice.calendar import Calendar, DayClosed, epoch, subtract
 from practice.models import Practice
-from sessions.availability import availability
+from sessions.availability import availability, calendar_load
 from sessions.models import SessionStatus
 from tests.factories import (
     ClosureFactory,
@@ -283,3 +283,30 @@ def test_r23_overlapping_or_touching_hours_are_one_stretch() -> None:
     starts = cal.free_starts(1, MONDAY, MONDAY, 60)
     # Each start once, and 09:30-10:30 runs across the 10:00 seam.
     assert local_times(starts) == ["09:00", "09:15", "09:30", "09:45", "10:00"]
+
+
+@pytest.mark.django_db
+def test_calendar_load_reads_moments_as_the_epoch_seconds_of_the_rows(practice: Practice) -> None:
+    therapist = TherapistFactory(practice=practice, week=True)
+    room = RoomFactory(practice=practice)
+    session = SessionFactory(therapist=therapist, room=room, starts_at=at(MONDAY, 10), minutes=45)
+    closure = ClosureFactory(practice=practice, starts_at=at(MONDAY, 14), ends_at=at(MONDAY, 15))
+    leave = TimeOffFactory(therapist=therapist, starts_at=at(MONDAY, 16), ends_at=at(MONDAY, 17))
+
+    loaded = calendar_load(
+        practice=practice,
+        therapist_ids=[therapist.pk],
+        first=MONDAY,
+        last=MONDAY,
+        now=NOW,
+        room=room,
+        patient_id=session.patient_id,
+    )
+
+    held = (epoch(session.starts_at), epoch(session.blocks_until))
+    assert loaded.sessions == {therapist.pk: [held]}
+    assert loaded.room_sessions == [held]
+    assert loaded.patient_sessions == [(epoch(session.starts_at), epoch(session.ends_at))]
+    assert loaded.closures == [(epoch(closure.starts_at), epoch(closure.ends_at))]
+    assert loaded.time_off == {therapist.pk: [(epoch(leave.starts_at), epoch(leave.ends_at))]}
+    assert all(type(moment) is int for moment in held)

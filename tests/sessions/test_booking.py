@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,7 @@ from tests.factories import (
     TherapistFactory,
     massage_type,
 )
-from tests.sessions.outbox import MONDAY, NOW, book
+from tests.sessions.outbox import MONDAY, NOW, TUESDAY, book
 from tests.tz_transitions import GRIDS, LENGTHS, calendar, change_days, intervals, reading
 
 # The services are handed NOW; what reads the clock itself sees the same Monday morning.
@@ -323,3 +324,24 @@ def test_r23_the_booking_check_refuses_exactly_what_availability_does_not_offer(
         assert (refusal is None) == (instant in listed), wall
         if refusal == off_grid:
             assert (wall.hour * 60 + wall.minute) % grid != 0, wall
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_booking_one_session_is_one_transaction_without_savepoints(practice: Practice) -> None:
+    practice = Practice.objects.select_related("settings").get(pk=practice.pk)
+    patient = PatientFactory(practice=practice, consenting=True)
+    therapist = TherapistFactory(practice=practice, week=True)
+    classical = massage_type(practice, "classical")
+
+    with CaptureQueriesContext(connection) as statements:
+        book(
+            practice, at(TUESDAY, 10), patient=patient, therapist=therapist, massage_type=classical
+        )
+
+    verbs = [statement["sql"].split()[0].upper() for statement in statements.captured_queries]
+    # The checks read (the type and the therapist's qualification, the patient's screening
+    # and high readings, the calendar's three queries); then the session and its reminders
+    # in one transaction. With the
+    # booking's own atomic block around r19_write's there were a SAVEPOINT and its RELEASE.
+    assert verbs == [*["SELECT"] * 7, "BEGIN", "INSERT", "INSERT", "COMMIT"]
