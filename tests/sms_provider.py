@@ -97,11 +97,12 @@ def sms_provider(delay: float) -> Iterator[ProviderLog]:
         thread.join(timeout=5)
 
 
-def provider_env(log: ProviderLog, **extra: str) -> dict[str, str]:
-    """What a worker process needs to send to the stand-in provider, never through a proxy."""
+def provider_env(url: str, **extra: str) -> dict[str, str]:
+    """What a worker process needs to send to the stand-in provider at `url`, never through a
+    proxy."""
     return {
         "REMINDER_SMS_BACKEND": "sessions.reminders.channels.HttpSmsBackend",
-        "REMINDER_SMS_HTTP_URL": log.url,
+        "REMINDER_SMS_HTTP_URL": url,
         "no_proxy": "127.0.0.1,localhost",
         "NO_PROXY": "127.0.0.1,localhost",
         **extra,

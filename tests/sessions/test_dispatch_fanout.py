@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
 @pytest.fixture
 def provider(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderLog]:
     with sms_provider(delay=0.2) as log:
-        for name, value in provider_env(log).items():
+        for name, value in provider_env(log.url).items():
             if name.isupper() and name.startswith("REMINDER_"):
                 setattr(settings, name, value)
             else:

@@ -53,7 +53,7 @@ def test_r22_two_workers_fan_out_and_send_each_reminder_exactly_once(
         tmp_path,
         tmp_path / "unused.jsonl",
         0,
-        **provider_env(provider, REMINDER_SEND_CONCURRENCY=str(PER_WORKER)),
+        **provider_env(provider.url, REMINDER_SEND_CONCURRENCY=str(PER_WORKER)),
     )
     try:
         workers.start("one")
@@ -93,7 +93,7 @@ def test_r21_a_reminder_falling_due_between_sweeps_is_sent_within_the_interval(
         tmp_path,
         tmp_path / "unused.jsonl",
         0,
-        **provider_env(provider),
+        **provider_env(provider.url),
         CELERY_BROKER_URL=redis.url(1),
         REDIS_URL=redis.url(0),
     )
