@@ -41,6 +41,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from concurrent.futures import (
     ALL_COMPLETED,
     FIRST_COMPLETED,
@@ -51,6 +52,7 @@ from concurrent.futures import (
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from time import monotonic
 
 from django.conf import settings
@@ -170,22 +172,13 @@ class Sweep:
         return reminder
 
 
-def _start(
-    reminder: Reminder, *, now: datetime, owner: str, sweep: Sweep, pool: ThreadPoolExecutor
-) -> Future[str] | Outcome:
-    """Compose a leased reminder's message and hand it to a sending thread: the future of the
-    provider's answer, or the outcome when it never gets that far (the caller records it)."""
+def _prepare(reminder: Reminder, *, now: datetime, sweep: Sweep) -> Callable[[], str] | Outcome:
+    """A leased reminder's send, ready for a thread to make, or the outcome when it never gets
+    that far (the caller records it)."""
     try:
         message = reminder_message(reminder, now=now)
         address = reminder_address(reminder)
         channel = sweep.channel(reminder.channel)
-        # The last look before the provider: a cancel or move since the claim cancelled it.
-        leased = Reminder.objects.filter(
-            pk=reminder.pk, status=ReminderStatus.SENDING, lease_owner=owner
-        )
-        if not leased.exists():
-            reminder.status = ReminderStatus.CANCELLED
-            return Outcome.CANCELLED
     except DatabaseError:
         # Nothing was sent; the lease runs out and the row is taken again.
         raise
@@ -194,8 +187,7 @@ def _start(
         # be retried forever: it takes the backoff path and ends failed, visible in the admin.
         logger.exception("reminder %s could not be prepared", reminder.pk)
         return _retry_or_fail(reminder, f"{type(exc).__name__}: {exc}", now=now)
-    # Only the provider's I/O runs in the thread: every database query stays in this one.
-    return pool.submit(channel.send, to=address, message=message)
+    return partial(channel.send, to=address, message=message)
 
 
 def _delivered(reminder: Reminder, sending: Future[str], *, now: datetime) -> Outcome:
@@ -288,8 +280,13 @@ def reminders_claim(
             reminder.attempts += 1
             reminder.lease_owner = owner
             reminder.lease_expires_at = lease_until
-            reminder.save(update_fields=[*LEASE_FIELDS, "updated_at"])
+            reminder.updated_at = start
             claimed.append((reminder, None))
+        # One statement for the chunk's leases (bulk_update does not touch auto_now fields).
+        Reminder.objects.bulk_update(
+            [reminder for reminder, outcome in claimed if outcome is None],
+            [*LEASE_FIELDS, "updated_at"],
+        )
     return claimed
 
 
@@ -373,14 +370,26 @@ class _Dispatcher:
             sweep=self.sweep,
             limit=min(limit, self.concurrency - len(self.in_flight)),
         )
+        sends: dict[int, tuple[Reminder, Callable[[], str]]] = {}
         for reminder, outcome in claimed:
-            started = outcome or _start(
-                reminder, now=now, owner=self.owner, sweep=self.sweep, pool=self.pool
-            )
-            if isinstance(started, Future):
-                self.in_flight[started] = (reminder, now)
+            prepared = outcome or _prepare(reminder, now=now, sweep=self.sweep)
+            if isinstance(prepared, Outcome):
+                self.finish(reminder, prepared)
             else:
-                self.finish(reminder, started)
+                sends[reminder.pk] = (reminder, prepared)
+        # The last look before the provider, for the whole chunk at once (a thread is free for
+        # each, so every send begins now): a cancel or move since the claim cancelled it.
+        still_ours = set(
+            Reminder.objects.filter(
+                pk__in=sends, status=ReminderStatus.SENDING, lease_owner=self.owner
+            ).values_list("pk", flat=True)
+        )
+        for pk, (reminder, send) in sends.items():
+            if pk in still_ours:
+                self.in_flight[self.pool.submit(send)] = (reminder, now)
+            else:
+                reminder.status = ReminderStatus.CANCELLED
+                self.finish(reminder, Outcome.CANCELLED)
         return len(claimed)
 
     def collect(self, *, everything: bool) -> None:
