@@ -399,9 +399,12 @@ class _Dispatcher:
         done, _running = wait(
             self.in_flight, return_when=ALL_COMPLETED if everything else FIRST_COMPLETED
         )
-        for sending in done:
-            reminder, now = self.in_flight.pop(sending)
-            self.finish(reminder, _delivered(reminder, sending, now=now))
+        # One commit for the sends that ended together: a commit per reminder cost more than
+        # all the rest of recording it. Each update is still conditional on its own lease.
+        with transaction.atomic():
+            for sending in done:
+                reminder, now = self.in_flight.pop(sending)
+                self.finish(reminder, _delivered(reminder, sending, now=now))
 
     def finish(self, reminder: Reminder, outcome: Outcome) -> None:
         # A cancelled one is recorded already: stale at the claim, or cancelled by the desk.
