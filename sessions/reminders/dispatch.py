@@ -1,22 +1,31 @@
 """Sending the reminder outbox's due rows (R21, R22); the rows are written by
 `sessions.reminders.outbox`.
 
-Sending. `reminders_dispatch()` (beat, every minute) sends the due rows, taking a batch from
-each practice in turn so that no practice's backlog holds up another's (R21).
+Sending. Beat sweeps every REMINDER_DISPATCH_INTERVAL seconds (5): a sweep only counts what is
+due (one indexed query) and queues send tasks, one per REMINDER_SEND_CONCURRENCY due rows, at
+most REMINDER_DISPATCH_FANOUT (`sessions.tasks`). Each runs `reminders_dispatch()`, which sends
+the due rows, taking a batch from each practice in turn so that no practice's backlog holds up
+another's (R21), with up to REMINDER_SEND_CONCURRENCY sends in flight at once (threads that only
+wait on the provider; every query stays in the task's own thread), until nothing due is free.
+So throughput grows with the workers and with the provider's concurrency, not with the beat
+interval, and a reminder falling due between sweeps waits at most one interval.
 
 Claim, send, record (R22). No database lock is held while a provider is called, so a front
 desk's cancel or move never waits for an SMS provider or an SMTP server:
-1. Claim, in a short transaction: lock the next due row (`FOR UPDATE SKIP LOCKED`, so two
-   workers never take the same one), check it is still current (the session neither cancelled,
-   moved nor begun, consent still given: `reminder_stale_reason`) and lease it: status
-   `sending`, `lease_owner` this dispatcher, `lease_expires_at` now + REMINDER_LEASE_SECONDS.
-2. Send, with no transaction open.
+1. Claim, in a short transaction: lock the next due rows, as many as there are free sending
+   threads (`FOR UPDATE SKIP LOCKED`, so two workers never take the same one), check each is
+   still current (the session neither cancelled, moved nor begun, consent still given:
+   `reminder_stale_reason`) and lease it: status `sending`, `lease_owner` this dispatcher,
+   `lease_expires_at` now + REMINDER_LEASE_SECONDS.
+2. Send, with no transaction open, each in a thread of its own, all at once.
 3. Record the outcome with a conditional update that only applies while the row is still
    `sending` under our lease. A cancel or move in the meantime cancels `sending` rows as well as
    pending ones, so recording never brings a cancelled row back (it only notes on it that the
    message went out); the staleness check runs in step 1, the moment before the send.
-A worker that dies between 1 and 3 leaves its row `sending`; once the lease runs out the next
-sweep takes it again and sends it with the same idempotency key.
+A worker that dies between 1 and 3 leaves its rows `sending` (at most the sends it had in
+flight: a row is claimed only when a thread is free to send it at once); once the lease runs out
+the next sweep takes them again and sends them with the same idempotency key. Each is sent at
+most once per lease: the claim hands a row to one dispatcher, which sends it once.
 
 The guarantee, per channel: at least once, made "delivered once" by the idempotency key (the
 practice, the dedupe key and the address), which every resend of a message repeats.
