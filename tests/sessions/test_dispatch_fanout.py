@@ -48,8 +48,8 @@ def test_r22_one_dispatcher_keeps_many_sends_in_flight_and_sends_each_once(
     report = reminders_dispatch(now=NOW, concurrency=8)
 
     assert report.sent == 24
-    # The provider was serving several of them at once: 24 sends of 0.2 s overlap.
-    assert provider.max_in_flight == 8
+    # The provider was serving several of them at once, never more than the concurrency.
+    assert 1 < provider.max_in_flight <= 8
     assert (provider.requests, len(provider.delivered), provider.duplicates) == (24, 24, 0)
     rows = Reminder.objects.filter(pk__in=[r.pk for r in reminders])
     assert set(rows.values_list("status", flat=True)) == {ReminderStatus.SENT}
