@@ -329,7 +329,7 @@ def _due(now: datetime) -> Q:
 def reminders_due_count(*, now: datetime, limit: int) -> int:
     """How many reminders are due, counting no further than `limit`: the sweep's cheap
     "anything due?", read off reminder_due_idx and reminder_lease_idx."""
-    return Reminder.objects.filter(_due(now)).values("pk")[:limit].count()
+    return Reminder.objects.filter(_due(now)).order_by().values("pk")[:limit].count()
 
 
 def practices_with_due_reminders(now: datetime) -> list[int]:
