@@ -1,8 +1,9 @@
 """`make bench` figure: reminder dispatcher throughput (R21, R22) with the console backends.
 
 10,000 due reminders, half email and half SMS, for 100 future sessions of the bench practice;
-one dispatcher sends them all, each in its own locking transaction as in production. Emails go
-to Django's console backend with its output thrown away; SMS to the console SMS backend.
+one dispatcher (one send task's work, in this process) sends them all as in production: claimed
+in chunks, REMINDER_SEND_CONCURRENCY at once. Emails go to Django's console backend with its
+output thrown away; SMS to the console SMS backend, so this is the dispatcher's own cost.
 """
 
 from __future__ import annotations

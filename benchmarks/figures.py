@@ -177,10 +177,18 @@ def dispatcher(world: World) -> Iterator[str]:
     yield from dispatcher_throughput(world)
 
 
+def workers(world: World) -> Iterator[str]:
+    # Imported here, as the dispatcher's: benchmarks.fanout imports `line` from this module.
+    from benchmarks.fanout import workers_drain_and_lateness
+
+    yield from workers_drain_and_lateness(world)
+
+
 FIGURES: list[Callable[[World], Iterator[str]]] = [
     day_availability,
     month_availability,
     booking,
     course,
     dispatcher,
+    workers,
 ]

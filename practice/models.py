@@ -181,6 +181,26 @@ class PracticeSettings(models.Model):
     sender_name = models.CharField(_("sender name for reminders"), max_length=100, blank=True)
     sender_email = models.EmailField(_("sender email for reminders"), blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # What the patient's phone shows as the SMS sender (R21): an alphanumeric id of up to 11
+    # characters, as carriers allow, or a number the practice owns. Blank: REMINDER_SMS_SENDER.
+    sms_sender = models.CharField(
+        _("SMS sender id for reminders"),
+        max_length=16,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^([A-Za-z0-9][A-Za-z0-9 .&-]{0,10}|\+[1-9][0-9]{6,14})$",
+                _(
+                    "Up to 11 letters, digits, spaces, dots, hyphens or ampersands, or a phone "
+                    "number in international form (+491511234567)."
+                ),
+            )
+        ],
+        help_text=_(
+            "Shown as the sender of reminder SMS; blank uses the deployment's default. Some "
+            "countries require sender ids to be registered with the provider."
+        ),
+    )
 
     class Meta:
         verbose_name = _("practice settings")

@@ -298,8 +298,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 VAR_DIR.mkdir(exist_ok=True)
 # Beat only ever says "sweep now": due work lives in database rows (the reminder outbox), never
 # in far-future ETA tasks, which Redis redelivers after the visibility timeout (R22).
-# Seconds between two sweeps of the outbox (tests of real workers shorten it).
-REMINDER_DISPATCH_INTERVAL = env.float("REMINDER_DISPATCH_INTERVAL", default=60.0)
+# Seconds between two sweeps of the outbox: how late a reminder falling due between sweeps can
+# be when no send task is running. A sweep with nothing due costs one indexed query.
+REMINDER_DISPATCH_INTERVAL = env.float("REMINDER_DISPATCH_INTERVAL", default=5.0)
 CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-due-reminders": {
         "task": "sessions.tasks.dispatch_due_reminders",
@@ -354,7 +355,12 @@ REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=6)
 REMINDER_LEASE_SECONDS = env.int("REMINDER_LEASE_SECONDS", default=120)
 REMINDER_RETRY_BASE_SECONDS = env.int("REMINDER_RETRY_BASE_SECONDS", default=60)
 # One dispatcher sweep: at most this many reminders per practice per round (round-robin over
-# the practices with due rows, so none starves another) and this many seconds in all, below
-# the task's soft time limit.
+# the practices with due rows, so none starves another) and this many seconds in all: with the
+# sends still in flight then (at most the SMS or email timeout), below the task's soft time limit.
 REMINDER_DISPATCH_BATCH = env.int("REMINDER_DISPATCH_BATCH", default=50)
-REMINDER_DISPATCH_TIME_BUDGET = env.float("REMINDER_DISPATCH_TIME_BUDGET", default=50.0)
+REMINDER_DISPATCH_TIME_BUDGET = env.float("REMINDER_DISPATCH_TIME_BUDGET", default=45.0)
+# A sweep that finds due reminders queues up to this many send tasks, one per due batch, for the
+# workers to take in parallel (each expires when the next sweep comes, which queues afresh).
+REMINDER_DISPATCH_FANOUT = env.int("REMINDER_DISPATCH_FANOUT", default=8)
+# Sends in flight at once in one send task (threads waiting on a provider or SMTP server).
+REMINDER_SEND_CONCURRENCY = env.int("REMINDER_SEND_CONCURRENCY", default=16)

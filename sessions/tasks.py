@@ -8,18 +8,40 @@ redelivers those after its visibility timeout, sending twice); beat sweeps the d
 
 from __future__ import annotations
 
-from celery import shared_task
+from math import ceil
+
+from celery import Task, shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from sessions.booking.interruptions import courses_flag_interrupted
-from sessions.reminders.dispatch import reminders_dispatch
+from sessions.reminders.dispatch import reminders_dispatch, reminders_due_count
 from sessions.reminders.outbox import courses_due_remind, screenings_expiring_remind
 
 
-@shared_task
-def dispatch_due_reminders() -> dict[str, int]:
-    """Beat, every minute: send what is due, fairly across practices (R21, R22)."""
+@shared_task(bind=True)
+def dispatch_due_reminders(self: Task) -> dict[str, int]:
+    """Beat, every REMINDER_DISPATCH_INTERVAL seconds: when reminders are due, queue send tasks
+    for the workers to run in parallel, one per REMINDER_SEND_CONCURRENCY due reminders, at
+    most REMINDER_DISPATCH_FANOUT (R21, R22). They go to the queue this sweep came from, so the
+    workers that sweep are the ones that send, and expire when the next sweep comes, which
+    queues afresh for what is left: a backlog of sweeps never piles up on the broker."""
+    per_task = settings.REMINDER_SEND_CONCURRENCY
+    due = reminders_due_count(
+        now=timezone.now(), limit=per_task * settings.REMINDER_DISPATCH_FANOUT
+    )
+    tasks = ceil(due / per_task)
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    for _task in range(tasks):
+        send_due_reminders.apply_async(queue=queue, expires=settings.REMINDER_DISPATCH_INTERVAL)
+    return {"due": due, "queued": tasks}
+
+
+@shared_task(ignore_result=True)
+def send_due_reminders() -> dict[str, int]:
+    """Send what is due, fairly across practices, many at once, until nothing due is free
+    (R21, R22). Any number run at once: the claim decides who sends which reminder."""
     report = reminders_dispatch()
     return {
         "sent": report.sent,

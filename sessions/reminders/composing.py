@@ -206,5 +206,6 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
         attachments=attachments,
         sender_name=practice_settings.sender_name or practice.name,
         sender_email=practice_settings.sender_email,
+        sms_sender=practice_settings.sms_sender,
         idempotency_key=idempotency_key(reminder, reminder_address(reminder)),
     )

@@ -1,22 +1,31 @@
 """Sending the reminder outbox's due rows (R21, R22); the rows are written by
 `sessions.reminders.outbox`.
 
-Sending. `reminders_dispatch()` (beat, every minute) sends the due rows, taking a batch from
-each practice in turn so that no practice's backlog holds up another's (R21).
+Sending. Beat sweeps every REMINDER_DISPATCH_INTERVAL seconds (5): a sweep only counts what is
+due (one indexed query) and queues send tasks, one per REMINDER_SEND_CONCURRENCY due rows, at
+most REMINDER_DISPATCH_FANOUT (`sessions.tasks`). Each runs `reminders_dispatch()`, which sends
+the due rows, taking a batch from each practice in turn so that no practice's backlog holds up
+another's (R21), with up to REMINDER_SEND_CONCURRENCY sends in flight at once (threads that only
+wait on the provider; every query stays in the task's own thread), until nothing due is free.
+So throughput grows with the workers and with the provider's concurrency, not with the beat
+interval, and a reminder falling due between sweeps waits at most one interval.
 
 Claim, send, record (R22). No database lock is held while a provider is called, so a front
 desk's cancel or move never waits for an SMS provider or an SMTP server:
-1. Claim, in a short transaction: lock the next due row (`FOR UPDATE SKIP LOCKED`, so two
-   workers never take the same one), check it is still current (the session neither cancelled,
-   moved nor begun, consent still given: `reminder_stale_reason`) and lease it: status
-   `sending`, `lease_owner` this dispatcher, `lease_expires_at` now + REMINDER_LEASE_SECONDS.
-2. Send, with no transaction open.
+1. Claim, in a short transaction: lock the next due rows, as many as there are free sending
+   threads (`FOR UPDATE SKIP LOCKED`, so two workers never take the same one), check each is
+   still current (the session neither cancelled, moved nor begun, consent still given:
+   `reminder_stale_reason`) and lease it: status `sending`, `lease_owner` this dispatcher,
+   `lease_expires_at` now + REMINDER_LEASE_SECONDS.
+2. Send, with no transaction open, each in a thread of its own, all at once.
 3. Record the outcome with a conditional update that only applies while the row is still
    `sending` under our lease. A cancel or move in the meantime cancels `sending` rows as well as
    pending ones, so recording never brings a cancelled row back (it only notes on it that the
    message went out); the staleness check runs in step 1, the moment before the send.
-A worker that dies between 1 and 3 leaves its row `sending`; once the lease runs out the next
-sweep takes it again and sends it with the same idempotency key.
+A worker that dies between 1 and 3 leaves its rows `sending` (at most the sends it had in
+flight: a row is claimed only when a thread is free to send it at once); once the lease runs out
+the next sweep takes them again and sends them with the same idempotency key. Each is sent at
+most once per lease: the claim hands a row to one dispatcher, which sends it once.
 
 The guarantee, per channel: at least once, made "delivered once" by the idempotency key (the
 practice, the dedupe key and the address), which every resend of a message repeats.
@@ -41,9 +50,18 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
+from concurrent.futures import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    Future,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from time import monotonic
 
 from django.conf import settings
@@ -164,21 +182,28 @@ class Sweep:
         return reminder
 
 
-def _send(reminder: Reminder, *, now: datetime, owner: str, sweep: Sweep) -> Outcome:
-    """Send one leased reminder, with no transaction open, and set what came of it on the
-    instance (the caller records it)."""
+def _prepare(reminder: Reminder, *, now: datetime, sweep: Sweep) -> Callable[[], str] | Outcome:
+    """A leased reminder's send, ready for a thread to make, or the outcome when it never gets
+    that far (the caller records it)."""
     try:
         message = reminder_message(reminder, now=now)
-        # The last look before the provider: a cancel or move since the claim cancelled it.
-        leased = Reminder.objects.filter(
-            pk=reminder.pk, status=ReminderStatus.SENDING, lease_owner=owner
-        )
-        if not leased.exists():
-            reminder.status = ReminderStatus.CANCELLED
-            return Outcome.CANCELLED
-        provider_id = sweep.channel(reminder.channel).send(
-            to=reminder_address(reminder), message=message
-        )
+        address = reminder_address(reminder)
+        channel = sweep.channel(reminder.channel)
+    except DatabaseError:
+        # Nothing was sent; the lease runs out and the row is taken again.
+        raise
+    except Exception as exc:
+        # A bug (a template, a missing value) must not stop the sweep for every practice, nor
+        # be retried forever: it takes the backoff path and ends failed, visible in the admin.
+        logger.exception("reminder %s could not be prepared", reminder.pk)
+        return _retry_or_fail(reminder, f"{type(exc).__name__}: {exc}", now=now)
+    return partial(channel.send, to=address, message=message)
+
+
+def _delivered(reminder: Reminder, sending: Future[str], *, now: datetime) -> Outcome:
+    """What came of a send, set on the instance (the caller records it)."""
+    try:
+        provider_id = sending.result()
     except PermanentDeliveryError as exc:
         reminder.status = ReminderStatus.FAILED
         reminder.last_error = str(exc)[:2000]
@@ -188,14 +213,8 @@ def _send(reminder: Reminder, *, now: datetime, owner: str, sweep: Sweep) -> Out
         return _retry_or_fail(reminder, str(exc), now=now)
     except TransientDeliveryError as exc:
         return _retry_or_fail(reminder, str(exc), now=now, retry_after=exc.retry_after)
-    except DatabaseError:
-        # The message was not sent (it is built before sending); the lease runs out and the
-        # row is taken again.
-        raise
     except Exception as exc:
-        # A bug (a template, a missing value) must not stop the sweep for every practice, nor
-        # be retried forever: it takes the backoff path and ends failed, visible in the admin.
-        logger.exception("reminder %s could not be prepared or sent", reminder.pk)
+        logger.exception("reminder %s could not be sent", reminder.pk)
         return _retry_or_fail(reminder, f"{type(exc).__name__}: {exc}", now=now)
     reminder.status = ReminderStatus.SENT
     reminder.sent_at = timezone.now()
@@ -218,12 +237,14 @@ OUTCOME_FIELDS = [
 ]
 
 
-def _due_pk(practice_id: int, now: datetime) -> int | None:
-    """Lock the practice's next row to send and return its id: a lease that ran out first
-    (its worker died mid-send; reminder_lease_idx), then the oldest due pending row
-    (reminder_claim_idx). Locked on the bare row: a join here would make PostgreSQL join and
-    sort every pending row for each claim."""
+def _due_pks(practice_id: int, now: datetime, limit: int) -> list[int]:
+    """Lock up to `limit` of the practice's next rows to send and return their ids: leases
+    that ran out first (their worker died mid-send; reminder_lease_idx), then the oldest due
+    pending rows (reminder_claim_idx). SKIP LOCKED with LIMIT passes over rows another
+    dispatcher holds and fills the limit with the next free ones. Locked on the bare rows: a
+    join here would make PostgreSQL join and sort every pending row for each claim."""
     rows = Reminder.objects.select_for_update(skip_locked=True).filter(practice_id=practice_id)
+    found: list[int] = []
     for due in (
         rows.filter(status=ReminderStatus.SENDING, lease_expires_at__lte=now).order_by(
             "lease_expires_at", "id"
@@ -232,40 +253,51 @@ def _due_pk(practice_id: int, now: datetime) -> int | None:
             "send_after", "id"
         ),
     ):
-        found = list(due.values_list("pk", flat=True)[:1])
-        if found:
-            return found[0]
-    return None
+        found += due.values_list("pk", flat=True)[: limit - len(found)]
+        if len(found) >= limit:
+            break
+    return found
 
 
-def reminder_claim(
-    *, practice_id: int, now: datetime, owner: str, sweep: Sweep
-) -> tuple[Reminder, Outcome | None] | None:
-    """Lease the practice's next due reminder in one short transaction, after checking it is
-    still current (R22): (the reminder, None) to send it, (the reminder, CANCELLED) when it
-    is stale, None when no due row is free."""
+def reminders_claim(
+    *, practice_id: int, now: datetime, owner: str, sweep: Sweep, limit: int
+) -> list[tuple[Reminder, Outcome | None]]:
+    """Lease up to `limit` of the practice's due reminders in one short transaction, after
+    checking each is still current (R22): (the reminder, None) to send it, (the reminder,
+    CANCELLED) when it is stale. Empty when no due row is free."""
     with transaction.atomic():
-        pk = _due_pk(practice_id, now)
-        if pk is None:
-            return None
-        reminder = sweep.attach(Reminder.objects.select_related(*CLAIM_RELATIONS).get(pk=pk))
-        if reminder.status == ReminderStatus.SENDING:
-            # Its worker died or stalled mid-send: whether that send went out is unknown.
-            reminder.unknown_outcomes += 1
-        stale = reminder_stale_reason(reminder, now=now)
-        if stale is not None:
-            reminder.status = ReminderStatus.CANCELLED
-            reminder.last_error = stale
-            reminder.save(update_fields=[*LEASE_FIELDS, "last_error", "updated_at"])
-            return reminder, Outcome.CANCELLED
-        reminder.status = ReminderStatus.SENDING
-        reminder.attempts += 1
-        reminder.lease_owner = owner
-        # From the clock, not the sweep's cutoff: a round can last most of a minute.
-        lease = timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
-        reminder.lease_expires_at = timezone.now() + lease
-        reminder.save(update_fields=[*LEASE_FIELDS, "updated_at"])
-    return reminder, None
+        pks = _due_pks(practice_id, now, limit)
+        found = Reminder.objects.select_related(*CLAIM_RELATIONS).in_bulk(pks)
+        # From the clock, not the sweep's cutoff, which a long run leaves behind; but never
+        # before the cutoff (a run told to act at a later moment), or the same run would take
+        # a row it is still sending as a lease run out.
+        start = max(timezone.now(), now)
+        lease_until = start + timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
+        claimed: list[tuple[Reminder, Outcome | None]] = []
+        for pk in pks:
+            reminder = sweep.attach(found[pk])
+            if reminder.status == ReminderStatus.SENDING:
+                # Its worker died or stalled mid-send: whether that send went out is unknown.
+                reminder.unknown_outcomes += 1
+            stale = reminder_stale_reason(reminder, now=now)
+            if stale is not None:
+                reminder.status = ReminderStatus.CANCELLED
+                reminder.last_error = stale
+                reminder.save(update_fields=[*LEASE_FIELDS, "last_error", "updated_at"])
+                claimed.append((reminder, Outcome.CANCELLED))
+                continue
+            reminder.status = ReminderStatus.SENDING
+            reminder.attempts += 1
+            reminder.lease_owner = owner
+            reminder.lease_expires_at = lease_until
+            reminder.updated_at = start
+            claimed.append((reminder, None))
+        # One statement for the chunk's leases (bulk_update does not touch auto_now fields).
+        Reminder.objects.bulk_update(
+            [reminder for reminder, outcome in claimed if outcome is None],
+            [*LEASE_FIELDS, "updated_at"],
+        )
+    return claimed
 
 
 def reminder_record(reminder: Reminder, outcome: Outcome, *, owner: str) -> bool:
@@ -288,36 +320,24 @@ def reminder_record(reminder: Reminder, outcome: Outcome, *, owner: str) -> bool
     return recorded
 
 
-def reminder_dispatch_next(
-    *, practice_id: int, now: datetime, sweep: Sweep | None = None
-) -> tuple[Reminder, Outcome] | None:
-    """Claim, send and record the practice's next due reminder (see the module docstring for
-    why that is at least once, and delivered once). None when no due row is free."""
-    sweep = sweep or Sweep()
-    owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    claimed = reminder_claim(practice_id=practice_id, now=now, owner=owner, sweep=sweep)
-    if claimed is None:
-        return None
-    reminder, outcome = claimed
-    if outcome is None:
-        outcome = _send(reminder, now=now, owner=owner, sweep=sweep)
-        if outcome is not Outcome.CANCELLED and not reminder_record(reminder, outcome, owner=owner):
-            logger.info("reminder %s: %s, but cancelled or taken meanwhile", reminder.pk, outcome)
-    if outcome is not Outcome.SENT:
-        logger.info("reminder %s: %s (%s)", reminder.pk, outcome, reminder.last_error)
-    if outcome is Outcome.FAILED:
-        reminder_failures_alert(practice_id=practice_id, now=now)
-    return reminder, outcome
+def _due(now: datetime) -> Q:
+    """Due rows, and rows whose lease ran out (their worker died mid-send)."""
+    return Q(status=ReminderStatus.PENDING, send_after__lte=now) | Q(
+        status=ReminderStatus.SENDING, lease_expires_at__lte=now
+    )
+
+
+def reminders_due_count(*, now: datetime, limit: int) -> int:
+    """How many reminders are due, counting no further than `limit`: the sweep's cheap
+    "anything due?", read off reminder_due_idx and reminder_lease_idx."""
+    return Reminder.objects.filter(_due(now)).order_by().values("pk")[:limit].count()
 
 
 def practices_with_due_reminders(now: datetime) -> list[int]:
     """Practice ids with due reminders (or leases that ran out), the one waiting longest
     first."""
     return list(
-        Reminder.objects.filter(
-            Q(status=ReminderStatus.PENDING, send_after__lte=now)
-            | Q(status=ReminderStatus.SENDING, lease_expires_at__lte=now)
-        )
+        Reminder.objects.filter(_due(now))
         .values("practice_id")
         .annotate(oldest=Min("send_after"))
         .order_by("oldest", "practice_id")
@@ -325,13 +345,98 @@ def practices_with_due_reminders(now: datetime) -> list[int]:
     )
 
 
+def dispatcher_owner() -> str:
+    """Names one dispatcher's leases: the host, the process and a random tag."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class _Dispatcher:
+    """One run of `reminders_dispatch`: claims due rows in chunks and keeps up to `concurrency`
+    sends in flight at once, each in a thread of its own pool. Sending is I/O (a provider's or
+    SMTP server's answer), so a worker sends many reminders at once while claiming, composing
+    and recording, every database query, stay in the calling thread. A row is claimed only when
+    a thread is free to send it at once, so a killed worker leaves at most its in-flight sends
+    leased, and every lease covers one send."""
+
+    def __init__(self, *, concurrency: int, sweep: Sweep, pool: ThreadPoolExecutor) -> None:
+        self.concurrency = concurrency
+        # Claim again once this many threads are free: fewer, larger claims.
+        self.refill = max(1, concurrency // 4)
+        self.sweep = sweep
+        self.pool = pool
+        self.owner = dispatcher_owner()
+        self.in_flight: dict[Future[str], tuple[Reminder, datetime]] = {}
+        self.report = DispatchReport()
+
+    def claim(self, *, practice_id: int, now: datetime, limit: int) -> int:
+        """Claim up to `limit` of the practice's due rows (fewer if fewer threads are free) and
+        start sending them; returns how many were claimed."""
+        while self.concurrency - len(self.in_flight) < self.refill:
+            self.collect(everything=False)
+        claimed = reminders_claim(
+            practice_id=practice_id,
+            now=now,
+            owner=self.owner,
+            sweep=self.sweep,
+            limit=min(limit, self.concurrency - len(self.in_flight)),
+        )
+        sends: dict[int, tuple[Reminder, Callable[[], str]]] = {}
+        for reminder, outcome in claimed:
+            prepared = outcome or _prepare(reminder, now=now, sweep=self.sweep)
+            if isinstance(prepared, Outcome):
+                self.finish(reminder, prepared, now=now)
+            else:
+                sends[reminder.pk] = (reminder, prepared)
+        # The last look before the provider, for the whole chunk at once (a thread is free for
+        # each, so every send begins now): a cancel or move since the claim cancelled it.
+        still_ours = set(
+            Reminder.objects.filter(
+                pk__in=sends, status=ReminderStatus.SENDING, lease_owner=self.owner
+            ).values_list("pk", flat=True)
+        )
+        for pk, (reminder, send) in sends.items():
+            if pk in still_ours:
+                self.in_flight[self.pool.submit(send)] = (reminder, now)
+            else:
+                reminder.status = ReminderStatus.CANCELLED
+                self.finish(reminder, Outcome.CANCELLED, now=now)
+        return len(claimed)
+
+    def collect(self, *, everything: bool) -> None:
+        """Record the sends that have ended: at least one, or all of them."""
+        if not self.in_flight:
+            return
+        done, _running = wait(
+            self.in_flight, return_when=ALL_COMPLETED if everything else FIRST_COMPLETED
+        )
+        # One commit for the sends that ended together: a commit per reminder cost more than
+        # all the rest of recording it. Each update is still conditional on its own lease.
+        with transaction.atomic():
+            for sending in done:
+                reminder, now = self.in_flight.pop(sending)
+                self.finish(reminder, _delivered(reminder, sending, now=now), now=now)
+
+    def finish(self, reminder: Reminder, outcome: Outcome, *, now: datetime) -> None:
+        # A cancelled one is recorded already: stale at the claim, or cancelled by the desk.
+        if outcome is not Outcome.CANCELLED and not reminder_record(
+            reminder, outcome, owner=self.owner
+        ):
+            logger.info("reminder %s: %s, but cancelled or taken meanwhile", reminder.pk, outcome)
+        if outcome is not Outcome.SENT:
+            logger.info("reminder %s: %s (%s)", reminder.pk, outcome, reminder.last_error)
+        if outcome is Outcome.FAILED:
+            reminder_failures_alert(practice_id=reminder.practice_id, now=now)
+        self.report.count(reminder.practice_id, outcome)
+
+
 def reminders_dispatch(
     *,
     now: datetime | None = None,
     batch_size: int | None = None,
     time_budget: float | None = None,
+    concurrency: int | None = None,
 ) -> DispatchReport:
-    """Send every due reminder, fairly across practices (R21, R22).
+    """Send every due reminder, fairly across practices (R21, R22), up to `concurrency` at once.
 
     Rounds: each round takes up to `batch_size` reminders from every practice with due ones,
     so a practice with 10,000 due reminders does not hold up another's first one. Stops when
@@ -341,21 +446,37 @@ def reminders_dispatch(
     """
     batch_size = batch_size or settings.REMINDER_DISPATCH_BATCH
     time_budget = time_budget if time_budget is not None else settings.REMINDER_DISPATCH_TIME_BUDGET
-    sweep = Sweep()
+    concurrency = concurrency or settings.REMINDER_SEND_CONCURRENCY
     deadline = monotonic() + time_budget
-    report = DispatchReport()
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="reminder-send") as pool:
+        dispatcher = _Dispatcher(concurrency=concurrency, sweep=Sweep(), pool=pool)
+        try:
+            _rounds(dispatcher, now=now, batch_size=batch_size, deadline=deadline)
+            dispatcher.collect(everything=True)
+        except BaseException:
+            # What is in flight stays leased: its lease runs out and it is sent again with
+            # the same key. Sends not yet begun are dropped, and their leases run out too.
+            pool.shutdown(cancel_futures=True)
+            raise
+    return dispatcher.report
+
+
+def _rounds(
+    dispatcher: _Dispatcher, *, now: datetime | None, batch_size: int, deadline: float
+) -> None:
     while True:
         cutoff = now or timezone.now()
         progressed = False
         for practice_id in practices_with_due_reminders(cutoff):
-            for _taken in range(batch_size):
+            quota = batch_size
+            while quota > 0:
                 if monotonic() >= deadline:
-                    report.out_of_time = True
-                    return report
-                claimed = reminder_dispatch_next(practice_id=practice_id, now=cutoff, sweep=sweep)
-                if claimed is None:
+                    dispatcher.report.out_of_time = True
+                    return
+                taken = dispatcher.claim(practice_id=practice_id, now=cutoff, limit=quota)
+                if not taken:
                     break
                 progressed = True
-                report.count(practice_id, claimed[1])
+                quota -= taken
         if not progressed:
-            return report
+            return

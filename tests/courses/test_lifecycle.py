@@ -241,14 +241,16 @@ def test_r13_the_sweep_flags_courses_with_more_than_two_missed_in_a_row(
     assert excused.status == CourseStatus.ACTIVE
 
 
-def test_r21_beat_sweeps_the_outbox_every_minute_and_runs_the_lifecycle_tasks() -> None:
+def test_r21_beat_sweeps_the_outbox_every_5_seconds_and_runs_the_lifecycle_tasks() -> None:
     schedule = settings.CELERY_BEAT_SCHEDULE
     dispatch = schedule["dispatch-due-reminders"]
     assert dispatch["task"] == "sessions.tasks.dispatch_due_reminders"
-    assert dispatch["schedule"] == 60.0
+    assert dispatch["schedule"] == 5.0
     app.loader.import_default_modules()
     for entry in schedule.values():
         assert entry["task"] in app.tasks, entry["task"]
+    # What the sweep queues.
+    assert "sessions.tasks.send_due_reminders" in app.tasks
 
 
 def test_r11_beat_runs_the_next_course_nudge_once_a_day() -> None:

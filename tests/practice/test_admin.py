@@ -219,3 +219,42 @@ def test_api_catalogue_details_are_edited_in_the_admin(manager_client, practice)
     assert 'name="photo_url"' in therapist_form.content.decode()
     for field in ("address", "phone", "currency"):
         assert f'name="settings-0-{field}"' in practice_form.content.decode(), field
+
+
+def change_form_data(response) -> dict[str, object]:
+    """What the admin's change form would post back unchanged, its inlines included."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    data: dict[str, object] = {}
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is None or value is False:
+                continue
+            data[form.add_prefix(name)] = "on" if value is True else value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("sender", "saved"),
+    [("Linden Spa", True), ("+491511234567", True), ("Linden Spa Ltd", False), ("<b>", False)],
+)
+def test_r21_a_manager_sets_the_practices_sms_sender_id(
+    manager_client, practice, sender: str, saved: bool
+) -> None:
+    url = reverse("admin:practice_practice_change", args=[practice.pk])
+    data = change_form_data(manager_client.get(url))
+    data["settings-0-sms_sender"] = sender
+
+    response = manager_client.post(url, data)
+
+    practice.settings.refresh_from_db()
+    if saved:
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert practice.settings.sms_sender == sender
+    else:
+        assert response.status_code == 200
+        [inline] = response.context["inline_admin_formsets"]
+        assert "sms_sender" in inline.formset.forms[0].errors
+        assert practice.settings.sms_sender == ""

@@ -35,7 +35,11 @@ from sessions.reminders.outbox import (
     reminders_retry,
     screenings_expiring_remind,
 )
-from sessions.tasks import dispatch_due_reminders, remind_expiring_screenings
+from sessions.tasks import (
+    dispatch_due_reminders,
+    remind_expiring_screenings,
+    send_due_reminders,
+)
 from tests.clock import local, today
 from tests.factories import (
     CourseFactory,
@@ -229,7 +233,8 @@ def test_r21_one_dispatcher_serves_every_practice_fairly(practice: Practice) -> 
     ReminderFactory.create_batch(300, session=busy, due_at=NOW - timedelta(minutes=30))
     ReminderFactory.create_batch(3, session=quiet, due_at=NOW - timedelta(minutes=1))
 
-    report = reminders_dispatch(now=NOW, batch_size=10)
+    # One send at a time, so the provider sees them in the order they were claimed.
+    report = reminders_dispatch(now=NOW, batch_size=10, concurrency=1)
 
     assert report.sent == 303
     assert report.by_practice == {practice.pk: 300, quiet_practice.pk: 3}
@@ -602,7 +607,13 @@ def test_r21_the_next_session_and_screening_reminders_name_their_dates(
     assert f"{second.starts_at.astimezone(practice.zone):%H:%M}" in next_session.body
 
 
-def test_r21_the_beat_tasks_are_thin_and_safe_to_run_twice(practice: Practice) -> None:
+def test_r21_the_beat_tasks_are_thin_and_safe_to_run_twice(
+    practice: Practice, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.REMINDER_SEND_CONCURRENCY = 2
+    settings.REMINDER_DISPATCH_INTERVAL = 5
+    queued: list[dict[str, Any]] = []
+    monkeypatch.setattr(send_due_reminders, "apply_async", lambda **options: queued.append(options))
     now = timezone.now()
     session = SessionFactory(
         patient=PatientFactory(practice=practice, consent_sms=True),
@@ -611,13 +622,17 @@ def test_r21_the_beat_tasks_are_thin_and_safe_to_run_twice(practice: Practice) -
     ReminderFactory.create_batch(5, session=session, due_at=now - timedelta(minutes=1))
     ScreeningFactory(patient=session.patient, screened_on=today(practice, days=-28))
 
-    assert dispatch_due_reminders.apply().get() == {
+    # The sweep only queues the sending: a task per two due reminders, gone by the next sweep.
+    assert dispatch_due_reminders.apply().get() == {"due": 5, "queued": 3}
+    assert queued == [{"queue": None, "expires": 5}] * 3
+    assert send_due_reminders.apply().get() == {
         "sent": 5,
         "retrying": 0,
         "failed": 0,
         "cancelled": 0,
     }
-    assert dispatch_due_reminders.apply().get()["sent"] == 0
+    assert send_due_reminders.apply().get()["sent"] == 0
+    assert dispatch_due_reminders.apply().get() == {"due": 0, "queued": 0}
     assert remind_expiring_screenings.apply().get() == 1
     remind_expiring_screenings.apply().get()
     assert Reminder.objects.filter(kind=ReminderKind.SCREENING_EXPIRING).count() == 1
