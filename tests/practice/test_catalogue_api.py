@@ -235,12 +235,11 @@ def more_types(practice, count: int) -> None:
 @pytest.mark.parametrize(
     ("path", "add", "queries"),
     [
-        # The request's savepoint and its release (ATOMIC_REQUESTS inside the test's
-        # transaction), the membership, the page's count, its rows, the newest change.
-        (TYPES, more_types, 6),
+        # The membership (with the user), the page's count, its rows, the newest change.
+        (TYPES, more_types, 4),
         # ... and the types each therapist gives, in one more query.
-        (THERAPISTS, lambda p, n: TherapistFactory.create_batch(n, practice=p), 7),
-        (ROOMS, lambda p, n: RoomFactory.create_batch(n, practice=p), 6),
+        (THERAPISTS, lambda p, n: TherapistFactory.create_batch(n, practice=p), 5),
+        (ROOMS, lambda p, n: RoomFactory.create_batch(n, practice=p), 4),
     ],
 )
 def test_api_catalogue_lists_cost_the_same_queries_for_one_row_or_many(

@@ -103,4 +103,4 @@ def test_api_catalogue_schema_documents_304_validators_and_every_filter() -> Non
     assert queries["/api/v1/massage-types/"] == {"active", "online_bookable", "page"}
     assert queries["/api/v1/therapists/"] == {"active", "massage_type", "page"}
     assert queries["/api/v1/rooms/"] == {"active", "page"}
-    assert queries["/api/v1/patients/"] == {"archived", "page", "q", "search"}
+    assert queries["/api/v1/patients/"] == {"archived", "cursor", "q", "search"}
