@@ -360,7 +360,7 @@ def course_cancel(
             late_cancellation=False,
             updated_at=now,
         )
-        reminders_after_course_cancelled(locked)
+        reminders_after_course_cancelled(locked, sessions_cancelled=cancelled, now=now)
         locked.refresh_from_db()
     logger.info("course %s cancelled by %s with %d sessions", locked.pk, by, cancelled)
     return CourseCancellation(course=locked, sessions_cancelled=cancelled)

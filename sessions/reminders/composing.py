@@ -43,8 +43,8 @@ LINKED_KINDS = frozenset(
 
 
 def _course_of(reminder: Reminder) -> Course:
-    """The course of a course's reminder (its confirmation, its next session): the outbox
-    writes every one of them with it."""
+    """The course of a course's reminder (its confirmation, its next session, its cancel
+    notice): the outbox writes every one of them with it."""
     if reminder.course is None:
         raise ValueError(f"Reminder {reminder.pk} ({reminder.kind}) has no course.")
     return reminder.course
@@ -161,6 +161,12 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
             therapist_name=session.therapist.name,
             massage_type_name=translated_lazy(session.massage_type.name),
         )
+    if reminder.kind == ReminderKind.COURSE_CANCELLED:
+        course = _course_of(reminder)
+        context.update(
+            therapist_name=course.therapist.name,
+            massage_type_name=translated_lazy(course.massage_type.name),
+        )
     if reminder.kind == ReminderKind.COURSE_NEXT_SESSION:
         context.update(
             session_number=_session_of(reminder).sequence,
@@ -177,6 +183,8 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
         context["massage_type_name"] = translated_lazy(details.get("massage_type_name", ""))
     if "expires_on" in details:
         context["expires_on"] = date.fromisoformat(details["expires_on"])
+    if "sessions_cancelled" in details:
+        context["sessions_cancelled"] = details["sessions_cancelled"]
     rendered = render_reminder(
         reminder.kind,
         context,

@@ -40,6 +40,7 @@ class ReminderKind(models.TextChoices):
     # Change notices: the practice moved or cancelled the session (not the patient).
     SESSION_MOVED = "session_moved", _("Session moved by the practice")
     SESSION_CANCELLED = "session_cancelled", _("Session cancelled by the practice")
+    COURSE_CANCELLED = "course_cancelled", _("Course cancelled by the practice")
 
 
 _COMMON = frozenset({"patient_name", "practice_name"})
@@ -54,6 +55,8 @@ REQUIRED_KEYS: Mapping[str, frozenset[str]] = {
     ReminderKind.SCREENING_EXPIRING: _COMMON | {"starts_at", "expires_on"},
     ReminderKind.SESSION_MOVED: _SESSION | {"previous_starts_at"},
     ReminderKind.SESSION_CANCELLED: _SESSION,
+    ReminderKind.COURSE_CANCELLED: _COMMON
+    | {"therapist_name", "massage_type_name", "sessions_cancelled"},
 }
 
 

@@ -232,13 +232,35 @@ def reminders_after_cancel(
     return _queue(_change_notices(session, ReminderKind.SESSION_CANCELLED, now=now))
 
 
-def reminders_after_course_cancelled(course: Course) -> int:
-    """R22: a cancelled course gets no reminder, for itself or any of its sessions. Call from
-    `course_cancel`, inside its transaction. Returns how many were cancelled."""
+def reminders_after_course_cancelled(
+    course: Course, *, sessions_cancelled: int, now: datetime | None = None
+) -> list[Reminder]:
+    """R22: a cancelled course gets no reminder, for itself or any of its sessions. R21: the
+    practice called it off, so the patient is told once, in one notice for the course (not
+    one per session), when it had sessions still to come. Call from `course_cancel`, inside
+    its transaction. Returns the notices queued."""
+    now = now or timezone.now()
     rows = Reminder.objects.filter(practice_id=course.practice_id).filter(
         Q(course=course) | Q(session__course=course)
     )
-    return _cancel_pending(rows, gettext("The course was cancelled."))
+    _cancel_pending(rows, gettext("The course was cancelled."))
+    if not sessions_cancelled:
+        return []
+    kind = ReminderKind.COURSE_CANCELLED
+    return _queue(
+        [
+            _row(
+                patient=course.patient,
+                course=course,
+                kind=kind,
+                channel=channel,
+                due_at=now,
+                dedupe_key=f"course:{course.pk}:{kind}:{channel}",
+                details={"sessions_cancelled": sessions_cancelled},
+            )
+            for channel in consented_channels(course.patient)
+        ]
+    )
 
 
 def reminders_after_session_completed(

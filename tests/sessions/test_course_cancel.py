@@ -16,6 +16,8 @@ from practice.models import Practice, Role
 from sessions.booking.courses import course_cancel
 from sessions.models import Reminder, ReminderStatus, SessionStatus
 from sessions.reminders.dispatch import reminders_dispatch
+from sessions.reminders.messages import ReminderKind
+from tests.factories import PatientFactory
 from tests.sessions.outbox import NOW, book_course
 
 # The pages and the API read the clock; the course is booked for the days after NOW.
@@ -43,19 +45,45 @@ def test_cancelling_a_course_cancels_its_sessions_to_come_and_their_reminders(
     assert {s.cancellation_reason for s in cancelled} == {"Moving abroad"}
     assert not any(s.late_cancellation for s in cancelled)
     assert not pending.filter(session__course=course).exists()
-    assert not pending.filter(course=course).exists()
+    assert not pending.filter(course=course).exclude(kind=ReminderKind.COURSE_CANCELLED).exists()
 
 
-def test_no_reminder_of_a_cancelled_course_is_ever_sent(practice: Practice) -> None:
+def test_r22_a_cancelled_course_sends_nothing_but_its_one_cancel_notice(
+    practice: Practice,
+) -> None:
     course = book_course(practice)
     course_cancel(course=course, by=None, now=NOW)
 
-    # Sweep every day of the course: nothing goes out (the booking confirmation included).
+    # Sweep every day of the course: only the notice goes out (no confirmation, no reminder).
     for day in range(0, 25):
         reminders_dispatch(now=NOW + timedelta(days=day))
 
-    assert mail.outbox == []
-    assert not Reminder.objects.filter(status=ReminderStatus.SENT).exists()
+    (notice,) = mail.outbox
+    assert notice.subject == "Your course of Classical massage is cancelled"
+    assert "its 10 sessions still to come" in notice.body
+    sent = Reminder.objects.filter(status=ReminderStatus.SENT)
+    assert list(sent.values_list("kind", flat=True)) == [ReminderKind.COURSE_CANCELLED]
+
+
+def test_r21_the_patient_is_told_once_per_channel_when_the_practice_cancels_their_course(
+    practice: Practice,
+) -> None:
+    patient = PatientFactory(practice=practice, consenting=True)
+    course = book_course(practice, patient=patient)
+
+    course_cancel(course=course, by=None, now=NOW)
+
+    notices = Reminder.objects.filter(course=course, kind=ReminderKind.COURSE_CANCELLED)
+    assert sorted(notices.values_list("channel", flat=True)) == ["email", "sms"]
+    assert {n.details["sessions_cancelled"] for n in notices} == {10}
+
+
+def test_r21_a_course_with_nothing_left_to_cancel_sends_no_notice(practice: Practice) -> None:
+    course = book_course(practice)
+
+    course_cancel(course=course, by=None, now=NOW + timedelta(days=60))
+
+    assert not Reminder.objects.filter(kind=ReminderKind.COURSE_CANCELLED).exists()
 
 
 def test_a_finished_course_cannot_be_cancelled(practice: Practice) -> None:

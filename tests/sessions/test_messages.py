@@ -21,6 +21,7 @@ CONTEXT: dict[str, Any] = {
     "massage_type_name": "Classical",
     "session_number": 2,
     "sessions_total": 10,
+    "sessions_cancelled": 9,
     "due_on": date(2026, 6, 1),
     "expires_on": date(2026, 3, 29),
     "practice_phone": "+49 30 123456",
