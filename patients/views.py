@@ -35,7 +35,6 @@ from patients.forms import (
 )
 from patients.models import DoctorClearance, Patient, Screening
 from patients.screening import Outcome, Status, Zone
-from patients.self_service import patient_contact_update
 from patients.selectors import (
     catalogue_for,
     patient_screening_status,
@@ -43,6 +42,7 @@ from patients.selectors import (
     patients_visible_to,
     screenings_of,
 )
+from patients.self_service import patient_contact_update
 from patients.services import (
     AlreadyConfirmed,
     DuplicatePatient,

@@ -49,14 +49,14 @@ def price_text(massage_type: MassageType, currency: str) -> str:
     return f"{number_format(massage_type.price, 2)} {currency}"
 
 
-class MassageTypeChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+class MassageTypeChoiceField(forms.ModelChoiceField):
     """Each type with its length and price, so the patient sees them before choosing."""
 
     def __init__(self, *args: Any, currency: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.currency = currency
 
-    def label_from_instance(self, obj: MassageType) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: MassageType) -> str:
         return str(
             _("%(type)s, %(minutes)s min, %(price)s")
             % {

@@ -54,9 +54,7 @@ def test_consent_kept_keeps_its_first_date(practice, ann) -> None:
     assert (ann.phone, ann.consent_given_on) == ("+4915123456780", first)
 
 
-def test_consent_without_the_address_it_needs_is_an_error_next_to_the_field(
-    practice, ann
-) -> None:
+def test_consent_without_the_address_it_needs_is_an_error_next_to_the_field(practice, ann) -> None:
     response = logged_in(ann.user).post(
         contact_url(practice), {"phone": "", "email": "", "consent_email": "on"}
     )
@@ -74,9 +72,7 @@ def test_a_bad_phone_is_an_error_next_to_the_field(practice, ann) -> None:
     assert "international format" in field_errors(response.content.decode(), "phone")
 
 
-def test_another_patients_phone_is_saved_without_telling_who_has_it(
-    practice, ann, member
-) -> None:
+def test_another_patients_phone_is_saved_without_telling_who_has_it(practice, ann, member) -> None:
     PatientFactory(practice=practice, given_name="Bob", phone="+4915123456789")
 
     response = logged_in(ann.user).post(contact_url(practice), {"phone": "+4915123456789"})

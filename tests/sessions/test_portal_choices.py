@@ -91,7 +91,8 @@ def test_a_chosen_therapist_offers_only_their_times_and_is_booked(practice, ann)
     two = local(practice, day, 14).astimezone(UTC).isoformat()
     assert {nine, two} <= set(free_starts(anyone.content.decode()))
     lenas = free_starts(with_lena.content.decode())
-    assert two in lenas and nine not in lenas
+    assert two in lenas
+    assert nine not in lenas
     # "Book" carries the therapist along, and the session is hers.
     assert f'name="therapist" value="{lena.pk}"' in with_lena.content.decode()
     response = client.post(
@@ -138,7 +139,8 @@ def test_each_type_shows_its_length_and_price(practice, ann) -> None:
     priced.price = Decimal("55.00")
     priced.save()
     unpriced = MassageType.objects.for_practice(practice).exclude(pk=priced.pk).first()
-    assert unpriced is not None and unpriced.price is None
+    assert unpriced is not None
+    assert unpriced.price is None
 
     page = logged_in(ann.user).get(url("book", practice)).content.decode()
 
@@ -186,7 +188,7 @@ def test_the_portal_pages_show_the_practice_address_phone_and_map_link(located, 
         assert 'href="tel:+49 30 1234567"' in page
         assert f'href="{MAP_URL}"' in page
         # A link, not an embedded map: no third-party script on the page.
-        assert "<script src=\"http" not in page
+        assert '<script src="http' not in page
 
 
 def test_the_session_ics_locates_the_practice_by_its_address(located, ann) -> None:
