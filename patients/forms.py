@@ -75,6 +75,25 @@ class PatientForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields or ()}
 
 
+class PortalContactForm(forms.Form):
+    """What a patient changes on their own record: how the practice reaches them, and whether
+    it may send reminders. `patient_contact_update` dates the consent and validates."""
+
+    phone = forms.CharField(
+        label=capfirst(Patient._meta.get_field("phone").verbose_name),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    email = forms.EmailField(
+        label=_("Email for reminders"),
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    consent_email = forms.BooleanField(label=_("Send me reminders by email"), required=False)
+    consent_sms = forms.BooleanField(label=_("Send me reminders by SMS"), required=False)
+
+
 class PatientSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Name, phone or email"),

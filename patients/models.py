@@ -105,6 +105,10 @@ class Patient(PracticeOwned):
     allergies = models.TextField(_("other allergies"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
     archived = models.BooleanField(_("archived"), default=False)
+    # Part of the signed calendar-feed URL: raising it ends every feed URL handed out before
+    # (a patient who shared or leaked theirs asks for a new one). Links older than the field
+    # carry no version and count as 0, so existing subscriptions keep working.
+    calendar_feed_version = models.PositiveIntegerField(_("calendar feed version"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

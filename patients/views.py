@@ -30,6 +30,7 @@ from patients.forms import (
     ConfirmScreeningForm,
     PatientForm,
     PatientSearchForm,
+    PortalContactForm,
     ScreeningForm,
 )
 from patients.models import DoctorClearance, Patient, Screening
@@ -41,6 +42,7 @@ from patients.selectors import (
     patients_visible_to,
     screenings_of,
 )
+from patients.self_service import patient_contact_update
 from patients.services import (
     AlreadyConfirmed,
     DuplicatePatient,
@@ -67,6 +69,7 @@ NOTICES = Notices(
         "screening-confirmed": gettext_lazy("Screening confirmed."),
         "already-confirmed": gettext_lazy("This screening is already confirmed."),
         "clearance-saved": gettext_lazy("Clearance recorded; the outcome was recomputed."),
+        "contact-saved": gettext_lazy("Your contact details are saved."),
         "questionnaire-sent": gettext_lazy(
             "Thank you. The practice will go through your answers with you."
         ),
@@ -375,6 +378,39 @@ def portal(request: PracticeRequest) -> HttpResponse:
             screenings=screenings_of(patient=patient),
         )
     return render_page(request, "patients/portal.html", context)
+
+
+@patient_page
+@require_http_methods(["GET", "POST"])
+def portal_contact(request: PracticeRequest) -> HttpResponse:
+    """The patient's own phone, email and reminder consent, saved by `patient_contact_update`
+    (the record's rules: consent by email needs an email, by SMS a phone, ...)."""
+    patient = _own_record(request)
+    if patient is None:
+        raise Http404(_("No patient record is linked to your account."))
+    form = PortalContactForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "phone": patient.phone,
+            "email": patient.email,
+            "consent_email": patient.consent_email,
+            "consent_sms": patient.consent_sms,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient_contact_update(patient=patient, today=_today(request), **form.cleaned_data)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        else:
+            target = reverse("patients:portal", kwargs={"practice_slug": request.practice.slug})
+            return redirect_with_notice(target, "contact-saved")
+    return render_page(
+        request,
+        "patients/portal_contact.html",
+        {"patient": patient, "form": form},
+        status=form_status(request, form),
+    )
 
 
 @patient_page

@@ -27,6 +27,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("clearances/<int:pk>/document/", views.clearance_document, name="clearance-document"),
     path("me/", views.portal, name="portal"),
+    path("me/contact/", views.portal_contact, name="portal-contact"),
     path("me/screening/", views.portal_screening_new, name="portal-screening-new"),
     path("me/screenings/<int:pk>/", views.portal_screening, name="portal-screening"),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import zoneinfo
 from decimal import Decimal
 from typing import ClassVar, Self, TypeVar
+from urllib.parse import urlencode
 
 from django.conf import settings as django_settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -208,6 +209,19 @@ class PracticeSettings(models.Model):
 
     def __str__(self) -> str:
         return str(_("Settings of %(practice)s") % {"practice": self.practice})
+
+    @property
+    def address_line(self) -> str:
+        """The address on one line: a calendar event's location, a map search."""
+        return ", ".join(line.strip() for line in self.address.splitlines() if line.strip())
+
+    @property
+    def map_url(self) -> str:
+        """An OpenStreetMap search for the address: a plain link, so no map script or
+        third-party request is on our pages until the patient follows it."""
+        if not self.address_line:
+            return ""
+        return "https://www.openstreetmap.org/search?" + urlencode({"query": self.address_line})
 
     @property
     def sender(self) -> str:

@@ -8,21 +8,26 @@ from datetime import timedelta
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from patients.models import Patient
+from patients.self_service import calendar_feed_renew
 from practice.models import Practice
+from practice.pages import redirect_with_notice
 from practice.tenancy import PracticeRequest
 from practice.web import patient_page
 from sessions.models import ACTIVE, FREEING_STATUSES, Session
-from sessions.portal.access import own_session
+from sessions.portal.access import own_patient, own_session
 from sessions.reminders.ics import (
     ICS_CONTENT_TYPE,
     CalendarEvent,
     EventStatus,
     calendar_feed,
+    practice_location,
     session_ics,
     session_uid,
 )
@@ -42,7 +47,7 @@ def _event(session: Session, practice: Practice) -> CalendarEvent:
         ends_at=session.ends_at,
         summary=_("%(type)s at %(practice)s")
         % {"type": session.massage_type.display_name, "practice": practice.name},
-        location=practice.name,
+        location=practice_location(practice),
         description=_("With %(therapist)s.") % {"therapist": session.therapist.name},
         sequence=session.schedule_version - 1,
         status=(
@@ -63,9 +68,21 @@ def session_ics_view(request: PracticeRequest, pk: int) -> HttpResponse:
 
 
 def feed_token(patient: Patient) -> str:
-    """The secret in a patient's feed URL. It names the record and the account linked to it,
-    so unlinking the account (or linking another) ends every URL handed out before."""
-    return signing.dumps({"patient": patient.pk, "user": patient.user_id}, salt=FEED_SALT)
+    """The secret in a patient's feed URL. It names the record, the account linked to it and
+    the record's feed version, so unlinking the account (or linking another) or asking for a
+    new link ends every URL handed out before."""
+    return signing.dumps(
+        {"patient": patient.pk, "user": patient.user_id, "v": patient.calendar_feed_version},
+        salt=FEED_SALT,
+    )
+
+
+@patient_page
+@require_POST
+def calendar_feed_renew_view(request: PracticeRequest) -> HttpResponse:
+    calendar_feed_renew(patient=own_patient(request))
+    target = reverse("portal:my-sessions", kwargs={"practice_slug": request.practice.slug})
+    return redirect_with_notice(target, "feed-renewed")
 
 
 @never_cache
@@ -79,10 +96,15 @@ def calendar_feed_view(request: HttpRequest, practice_slug: str, token: str) -> 
         raise Http404 from exc
     if not isinstance(claims, dict) or not claims.get("user"):
         raise Http404
+    # Links signed before feed versions existed carry none: they are version 0.
+    version = claims.get("v", 0)
+    if not isinstance(version, int):
+        raise Http404
     patient = get_object_or_404(
         Patient.objects.for_practice(practice),
         pk=claims.get("patient"),
         user_id=claims["user"],
+        calendar_feed_version=version,
     )
     sessions = (
         Session.objects.for_practice(practice)

@@ -11,9 +11,10 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from practice.models import MassageType
+from practice.models import MassageType, Therapist
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -41,22 +42,64 @@ class DayForm(forms.Form):
         return day
 
 
-class BookingSearchForm(DayForm):
-    """A massage type the patient is cleared for, and a day."""
+def price_text(massage_type: MassageType, currency: str) -> str:
+    """The type's price as the patient reads it; a type without one is priced on request."""
+    if massage_type.price is None:
+        return str(_("price on request"))
+    return f"{number_format(massage_type.price, 2)} {currency}"
 
-    massage_type = forms.ModelChoiceField(
+
+class MassageTypeChoiceField(forms.ModelChoiceField):
+    """Each type with its length and price, so the patient sees them before choosing."""
+
+    def __init__(self, *args: Any, currency: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def label_from_instance(self, obj: MassageType) -> str:
+        return str(
+            _("%(type)s, %(minutes)s min, %(price)s")
+            % {
+                "type": obj.display_name,
+                "minutes": obj.default_minutes,
+                "price": price_text(obj, self.currency),
+            }
+        )
+
+
+class BookingSearchForm(DayForm):
+    """A massage type the patient is cleared for, a therapist or anyone, and a day."""
+
+    massage_type = MassageTypeChoiceField(
         label=_("Massage type"), queryset=MassageType.objects.none(), empty_label=None
     )
+    therapist = forms.ModelChoiceField(
+        label=_("Therapist"),
+        queryset=Therapist.objects.none(),
+        required=False,
+        empty_label=_("Anyone"),
+    )
 
-    field_order = ["massage_type", "day"]
+    field_order = ["massage_type", "therapist", "day"]
 
-    def __init__(self, *args: Any, massage_types: QuerySet[MassageType], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        massage_types: QuerySet[MassageType],
+        therapists: QuerySet[Therapist],
+        currency: str,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        # Only the types offered (R1): any other id, even typed into a crafted request, is
-        # "not one of the available choices".
+        # Only the types offered (R1) and the practice's own therapists: any other id, even
+        # typed into a crafted request, is "not one of the available choices".
         massage_type = self.fields["massage_type"]
-        assert isinstance(massage_type, forms.ModelChoiceField)
+        assert isinstance(massage_type, MassageTypeChoiceField)
         massage_type.queryset = massage_types
+        massage_type.currency = currency
+        therapist = self.fields["therapist"]
+        assert isinstance(therapist, forms.ModelChoiceField)
+        therapist.queryset = therapists
 
 
 def parse_start(value: str) -> datetime | None:

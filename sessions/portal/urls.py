@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/sessions/<int:pk>/cancel/", views.session_cancel_view, name="cancel"),
     path("me/sessions/<int:pk>/session.ics", calendar_files.session_ics_view, name="session-ics"),
     path("me/book/", views.book, name="book"),
+    path("me/calendar-feed/renew/", calendar_files.calendar_feed_renew_view, name="feed-renew"),
     path("calendar-feed/<str:token>.ics", calendar_files.calendar_feed_view, name="feed"),
     path("join/<str:token>/", accounts.join, name="join"),
     # A reminder's links (R21): no sign-in, the signed token is the credential.

@@ -62,6 +62,10 @@ NOTICES = Notices(
         "booked": gettext_lazy("Your session is booked."),
         "moved": gettext_lazy("Your session is moved."),
         "cancelled": gettext_lazy("Your session is cancelled."),
+        "feed-renewed": gettext_lazy(
+            "Your calendar feed has a new address. Subscribe to it again in your calendar app: "
+            "the old address no longer works."
+        ),
         "cancelled-late": gettext_lazy(
             "Your session is cancelled. It was inside the notice period, so it is recorded as a "
             "late cancellation."
@@ -150,7 +154,8 @@ def offered_types(*, practice: Practice, patient: Patient, on: date) -> QuerySet
     the answer for that day, given when the patient picks it."""
     candidates = (
         MassageType.objects.for_practice(practice)
-        .filter(active=True, therapists__active=True)
+        # The practice's choice: some types only the desk books (the booking service agrees).
+        .filter(active=True, online_bookable=True, therapists__active=True)
         .distinct()
     )
     allowed = [
@@ -162,6 +167,16 @@ def offered_types(*, practice: Practice, patient: Patient, on: date) -> QuerySet
         )
     ]
     return MassageType.objects.for_practice(practice).filter(pk__in=allowed)
+
+
+def offered_therapists(*, practice: Practice, types: QuerySet[MassageType]) -> QuerySet[Therapist]:
+    """The active therapists who give at least one of the types offered, for "with whom"."""
+    return (
+        Therapist.objects.for_practice(practice)
+        .filter(active=True, massage_types__in=types)
+        .distinct()
+        .order_by("name", "pk")
+    )
 
 
 TAKEN = gettext_lazy("This time is no longer free. Please choose another one.")
@@ -205,8 +220,10 @@ def _slots_context(
     valid = form.is_bound and not form.errors
     keep = (
         [
-            (name, value.pk if isinstance(value, MassageType) else value.isoformat())
+            (name, value.isoformat() if isinstance(value, date) else value.pk)
             for name, value in form.cleaned_data.items()
+            # "Anyone" is no therapist: left out, as the search form sends it.
+            if value is not None
         ]
         if valid
         else []
@@ -295,6 +312,8 @@ def book(request: PracticeRequest) -> HttpResponse:
     form = BookingSearchForm(
         query if ("massage_type" in query or "day" in query) else None,
         massage_types=types,
+        therapists=offered_therapists(practice=practice, types=types),
+        currency=practice.settings.currency,
         first=today,
         last=_last_bookable_day(practice, today),
         initial={"day": today},
@@ -307,12 +326,20 @@ def book(request: PracticeRequest) -> HttpResponse:
         day: date = form.cleaned_data["day"]
         # Cleared today is not cleared on the day: the screening may run out before it (R1).
         eligibility = patient_may_receive(patient=patient, massage_type=kind, on=day)
-        if not eligibility.allowed:
+        therapist_ids = _qualified_therapist_ids(practice, kind)
+        chosen: Therapist | None = form.cleaned_data["therapist"]
+        if chosen is not None and chosen.pk not in therapist_ids:
+            form.add_error(
+                "therapist",
+                _("%(therapist)s does not give %(type)s.")
+                % {"therapist": chosen.name, "type": kind.display_name},
+            )
+        elif not eligibility.allowed:
             form.add_error("massage_type", _findings_text(eligibility.reasons))
         else:
             openings = open_starts(
                 practice=practice,
-                therapist_ids=_qualified_therapist_ids(practice, kind),
+                therapist_ids=[chosen.pk] if chosen is not None else therapist_ids,
                 day=day,
                 minutes=kind.default_minutes,
                 patient=patient,

@@ -24,6 +24,7 @@ from sessions.reminders.ics import (
     ICS_MIMETYPE,
     CalendarEvent,
     build_calendar,
+    practice_location,
     session_uid,
 )
 from sessions.reminders.links import session_link_urls
@@ -142,6 +143,7 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
         "patient_name": reminder.patient.full_name,
         "practice_name": practice.name,
         "practice_phone": practice_settings.phone,
+        "practice_address": practice_settings.address,
     }
     session = reminder.session
     calendar: list[Session] = []
@@ -201,7 +203,7 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
                         _("%(type)s massage, %(practice)s")
                         % {"type": row.massage_type.display_name, "practice": practice.name}
                     ),
-                    practice.name,
+                    practice_location(practice),
                 )
                 for row in calendar
             ]

@@ -20,6 +20,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.utils import timezone
 
+from practice.models import Practice
 from sessions.reminders.channels import Attachment
 
 # For an email attachment Django adds the charset itself (a second one would be duplicated);
@@ -60,6 +61,11 @@ class CalendarEvent:
             raise ValueError("ends_at must be after starts_at.")
         if not self.uid or any(c in self.uid for c in "\r\n"):
             raise ValueError("A UID is one non-empty line.")
+
+
+def practice_location(practice: Practice) -> str:
+    """An event's LOCATION: the practice's name and address, so a calendar app can map it."""
+    return ", ".join(part for part in (practice.name, practice.settings.address_line) if part)
 
 
 def session_uid(session_id: int, *, domain: str | None = None) -> str:
