@@ -98,7 +98,9 @@ def test_r4_a_questionnaire_that_blocks_a_type_never_books_it(
         )
     assert caught.value.message_dict["massage_type"][0].startswith("R4")
     # The types it clears stay bookable.
-    session = book(practice, at(TUESDAY, 10), patient=newcomer, therapist=therapist, by_patient=True)
+    session = book(
+        practice, at(TUESDAY, 10), patient=newcomer, therapist=therapist, by_patient=True
+    )
     assert session.self_report is not None
 
 

@@ -54,9 +54,7 @@ def sign_up(practice: Practice, email: str = "new@example.org") -> HttpResponse:
 
 
 def without_csrf(response: HttpResponse) -> str:
-    return re.sub(
-        r'[A-Za-z0-9]{64}', "", text(response)
-    )
+    return re.sub(r"[A-Za-z0-9]{64}", "", text(response))
 
 
 def emailed_link() -> str:
