@@ -130,7 +130,9 @@ def signup_complete(*, signup: Signup, password: str) -> User:
     """The address is verified: create the account with the password chosen at sign-up
     (given again), make it a patient of the practice and create their record."""
     if not check_password(password, signup.password_hash):
-        raise ValidationError({"password": _("This is not the password you chose when signing up.")})
+        raise ValidationError(
+            {"password": _("This is not the password you chose when signing up.")}
+        )
     full_name = f"{signup.given_name} {signup.family_name}"
     try:
         # A savepoint: the link followed twice at once creates one account, not two.

@@ -38,8 +38,8 @@ from practice.tenancy import PracticeRequest
 from practice.web import patient_page
 from sessions.availability import Slot, availability
 from sessions.booking.sessions import (
-    first_visit_self_report,
     cancellation_is_late,
+    first_visit_self_report,
     session_book,
     session_cancel,
     session_reschedule,
@@ -149,8 +149,9 @@ def offered_types(
     *, practice: Practice, patient: Patient, on: date, self_report: Screening | None = None
 ) -> QuerySet[MassageType]:
     """The active types with a therapist that the patient is cleared for on `on` (R1-R8,
-    decided by `patient_may_receive`; a first visit on their questionnaire, `self_report`). R8's block of a single day is not the type's: it is
-    the answer for that day, given when the patient picks it."""
+    decided by `patient_may_receive`; for a first visit, on their questionnaire `self_report`).
+    R8's block of a single day is not the type's: it is the answer for that day, given when
+    the patient picks it."""
     candidates = (
         MassageType.objects.for_practice(practice)
         .filter(active=True, therapists__active=True)

@@ -179,7 +179,8 @@ def test_r1_the_first_visit_is_booked_on_the_questionnaire_and_flagged_for_the_d
     )
     assert confirm in page
     api = desk.get(f"/api/v1/sessions/{session.pk}/").json()
-    assert api["screening_to_confirm"] is True and api["screening_needed"] is True
+    assert api["screening_to_confirm"] is True
+    assert api["screening_needed"] is True
 
     assert desk.post(confirm, {}).status_code == 302
     page = text(
