@@ -100,13 +100,25 @@ def patient_may_receive(
     massage_type: MassageType,
     on: date,
     course_screening: Screening | None = None,
+    self_report: Screening | None = None,
 ) -> Eligibility:
     """The single check courses and sessions call (R1-R8): allowed, or not with reasons (rule
     ids and items), or allowed with warnings and blocked zones. `course_screening`: the
-    screening that opened the session's course, which counts when none is valid on `on`."""
+    screening that opened the session's course, which counts when none is valid on `on`.
+    `self_report`: the patient's questionnaire awaiting confirmation, which stands in for a
+    screening only for the first visit they book online (`first_visit_self_report` in the
+    booking module decides that); what it blocks (R2-R6, R8) blocks as a screening would."""
     if massage_type.practice_id != patient.practice_id:
         raise ValidationError({"massage_type": _("This belongs to another practice.")})
     screening = screening_for(patient=patient, on=on, course_screening=course_screening)
+    if (
+        screening is None
+        and self_report is not None
+        and self_report.patient_id == patient.pk
+        and self_report.awaiting_confirmation
+        and self_report.screened_on <= on <= self_report.valid_until
+    ):
+        screening = self_report
     return screening_eligibility(
         screening=screening, patient=patient, massage_type=massage_type, on=on
     )
@@ -119,14 +131,20 @@ def patient_may_book(
     on: date,
     by_patient: bool,
     course_screening: Screening | None = None,
+    self_report: Screening | None = None,
     field: str = "massage_type",
 ) -> Eligibility:
     """May a session of `massage_type` be booked (or moved) onto `on`? What a valid screening
     blocks (R2-R6, R8 hypertension) and R8's day block refuse anyone, naming the rule. With
     no valid screening yet (R1), staff may book ahead: the session shows "screening needed"
-    and R1 still gates its start; a patient booking for themselves may not."""
+    and R1 still gates its start; a patient booking for themselves may not, except their first
+    visit on their own questionnaire (`self_report`, see `patient_may_receive`)."""
     allowed = patient_may_receive(
-        patient=patient, massage_type=massage_type, on=on, course_screening=course_screening
+        patient=patient,
+        massage_type=massage_type,
+        on=on,
+        course_screening=course_screening,
+        self_report=self_report if by_patient else None,
     )
     refusals = allowed.reasons if by_patient else allowed.blocks
     if refusals:

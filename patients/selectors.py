@@ -172,6 +172,17 @@ def _screenings_as_of(on: date) -> QuerySet[Screening]:
     )
 
 
+def pending_self_report(*, patient: Patient) -> Screening | None:
+    """The patient's latest questionnaire from the portal that staff have not confirmed yet,
+    unless a screening recorded or confirmed since supersedes it."""
+    latest = (
+        Screening.objects.filter(practice_id=patient.practice_id, patient=patient)
+        .order_by("-screened_on", "-recorded_at", "-id")
+        .first()
+    )
+    return latest if latest is not None and latest.awaiting_confirmation else None
+
+
 def patient_screening_status(*, patient: Patient, on: date) -> ScreeningStatus:
     """The latest screening dated on or before `on` that is still valid then: a later
     screening supersedes an earlier one, even when its outcome is worse (R1)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -59,3 +59,59 @@ class StaffJoinNewAccountForm(InvitationNewAccountForm, JoinConsentForm):
 
 class StaffJoinExistingAccountForm(InvitationExistingAccountForm, JoinConsentForm):
     pass
+
+
+class SignupForm(forms.Form):
+    """A new patient's own sign-up: who they are, and a password checked by Django's
+    password validators."""
+
+    given_name = forms.CharField(label=_("Given name"), max_length=100)
+    family_name = forms.CharField(label=_("Family name"), max_length=100)
+    email = forms.EmailField(
+        label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=20,
+        help_text=_("In international format, e.g. +49 151 23456789."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel"}),
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords differ."))
+        elif first:
+            name = f"{cleaned.get('given_name', '')} {cleaned.get('family_name', '')}"
+            try:
+                password_validation.validate_password(
+                    first, User(email=cleaned.get("email", ""), full_name=name)
+                )
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class SignupVerifyForm(forms.Form):
+    """Following the emailed link, the password chosen at sign-up proves it is the same
+    person."""
+
+    password = forms.CharField(
+        label=_("The password you chose"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

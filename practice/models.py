@@ -130,6 +130,11 @@ class PracticeOwned(models.Model):
                 raise ValidationError({field.name: _("This belongs to another practice.")})
 
 
+class PatientSignup(models.TextChoices):
+    INVITATION = "invitation", _("by staff invitation only")
+    OPEN = "open", _("open: new patients sign up online")
+
+
 class PracticeSettings(models.Model):
     practice = models.OneToOneField(
         Practice, on_delete=models.CASCADE, primary_key=True, related_name="settings"
@@ -178,6 +183,14 @@ class PracticeSettings(models.Model):
         default="EUR",
         validators=[RegexValidator(r"^[A-Z]{3}$", _("Use an ISO 4217 code such as EUR."))],
         help_text=_("The currency of the massage types' prices (ISO 4217)."),
+    )
+    # Open: /p/<practice>/join/ lets a new patient make an account and book a first visit on
+    # their own questionnaire (confirmed at check-in); otherwise that page does not exist.
+    patient_signup = models.CharField(
+        _("patient sign-up"),
+        max_length=12,
+        choices=PatientSignup.choices,
+        default=PatientSignup.INVITATION,
     )
     sender_name = models.CharField(_("sender name for reminders"), max_length=100, blank=True)
     sender_email = models.EmailField(_("sender email for reminders"), blank=True)

@@ -110,6 +110,16 @@ class Session(PracticeOwned):
     # When the patient confirmed they will come, through the link in a reminder (R21); a move
     # clears it, since the patient confirmed the earlier time.
     confirmed_at = models.DateTimeField(_("confirmed by the patient"), null=True, blank=True)
+    # A first visit the patient booked online on their own questionnaire: staff confirm it at
+    # check-in, and until then R1 keeps the session from starting.
+    self_report = models.ForeignKey(
+        "patients.Screening",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("booked on the self-reported screening"),
+    )
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

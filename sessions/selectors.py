@@ -69,14 +69,19 @@ def session_list(
 def with_screening_needed(sessions: QuerySet[Session], practice: Practice) -> QuerySet[Session]:
     """Each session's `screening_needed`, in the same query: staff booked it ahead of a
     screening (R1) and none is valid on its local day yet, nor did a screening open its
-    course. It may still be checked in, but it will not start until the patient is screened."""
+    course. It may still be checked in, but it will not start until the patient is screened.
+    `screening_to_confirm`: the same for a first visit the patient booked online on their own
+    questionnaire, which staff confirm at check-in."""
     needed = (
         Q(status__in=(SessionStatus.BOOKED, SessionStatus.CHECKED_IN))
         & Q(course__screening__isnull=True)
         & ~valid_screening_exists(patient=OuterRef("patient_id"), on=OuterRef("local_day"))
     )
     return sessions.alias(local_day=TruncDate("starts_at", tzinfo=practice.zone)).annotate(
-        screening_needed=ExpressionWrapper(needed, output_field=BooleanField())
+        screening_needed=ExpressionWrapper(needed, output_field=BooleanField()),
+        screening_to_confirm=ExpressionWrapper(
+            needed & Q(self_report__isnull=False), output_field=BooleanField()
+        ),
     )
 
 

@@ -49,6 +49,12 @@ class SessionSerializer(serializers.ModelSerializer):
             "will not start until the patient is screened."
         )
     )
+    screening_to_confirm = serializers.SerializerMethodField(
+        help_text=_(
+            "R1: the patient's first visit, booked online on their own questionnaire: staff "
+            "confirm the screening at check-in, and the session will not start until then."
+        )
+    )
 
     class Meta:
         model = Session
@@ -74,6 +80,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "cancelled_at",
             "confirmed_at",
             "screening_needed",
+            "screening_to_confirm",
         ]
         read_only_fields = fields
 
@@ -82,6 +89,9 @@ class SessionSerializer(serializers.ModelSerializer):
         # or started is asked once more, the same way.
         annotated = getattr(session, "screening_needed", None)
         return annotated if annotated is not None else session_screening_needed(session)
+
+    def get_screening_to_confirm(self, session: Session) -> bool:
+        return session.self_report_id is not None and self.get_screening_needed(session)
 
 
 class SessionBookSerializer(PatientScopedSerializer):

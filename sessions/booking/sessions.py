@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course
 from patients.eligibility import patient_may_book
-from patients.models import Patient
+from patients.models import Patient, Screening
+from patients.selectors import pending_self_report
 from practice.calendar import epoch
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Room, Therapist, User
@@ -161,6 +162,26 @@ def _r10_same_day_error(
         )
 
 
+FIRST_VISIT_TAKEN = _(
+    "Your first visit is booked already. Further sessions can be booked once the practice has "
+    "confirmed your questionnaire at that visit (R1)."
+)
+
+
+def _has_sessions(patient: Patient) -> bool:
+    return Session.objects.filter(patient=patient).exclude(status=SessionStatus.CANCELLED).exists()
+
+
+def first_visit_self_report(*, patient: Patient) -> Screening | None:
+    """R1 for a new patient: the questionnaire they filled in the portal stands in for a
+    screening for one single session booked online, their first (none booked or held before),
+    so that staff can confirm it with them at check-in. Courses, and every later session,
+    wait for a confirmed screening."""
+    if _has_sessions(patient):
+        return None
+    return pending_self_report(patient=patient)
+
+
 def session_book(
     *,
     practice: Practice,
@@ -182,7 +203,9 @@ def session_book(
     anyone. Staff may book ahead of a screening (the session shows "screening needed"; R1 is
     checked when it starts); a patient booking for themselves (`by_patient`) may only choose a
     type the practice offers online and their screening clears on that day (R1-R8). A
-    course's session stays under the screening that opened the course."""
+    course's session stays under the screening that opened the course. A new patient's first
+    visit may be booked on their questionnaire (`first_visit_self_report`): the session keeps
+    it as `self_report`, "screening to confirm at check-in"."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     booking_inputs_validate(
@@ -193,13 +216,19 @@ def session_book(
         raise ValidationError(
             {"massage_type": _("This massage type is booked by the practice: please call us.")}
         )
-    patient_may_book(
+    self_report = (
+        first_visit_self_report(patient=patient) if by_patient and course is None else None
+    )
+    allowed = patient_may_book(
         patient=patient,
         massage_type=massage_type,
         on=starts_at.astimezone(practice.zone).date(),
         by_patient=by_patient,
         course_screening=course.screening if course is not None else None,
+        self_report=self_report,
     )
+    if self_report is not None and allowed.screening_id != self_report.pk:
+        self_report = None
     if room is not None and (room.practice_id != practice.pk or not room.active):
         raise ValidationError({"room": _("Choose an active room of this practice.")})
     minutes = minutes if minutes is not None else massage_type.default_minutes
@@ -234,6 +263,7 @@ def session_book(
         starts_at=starts_at,
         ends_at=ends_at,
         blocks_until=ends_at + timedelta(minutes=practice.settings.buffer_minutes),
+        self_report=self_report,
         booked_by=booked_by,
     )
     # The exclusion constraints are checked by the INSERT itself (a 409 below), not by a
@@ -242,6 +272,12 @@ def session_book(
     session.full_clean(exclude=RELATIONS, validate_constraints=False)
 
     def insert() -> None:
+        if self_report is not None:
+            # Only one first visit: the patient's row lock queues two bookings sent at once,
+            # and the second finds the first.
+            Patient.objects.select_for_update().filter(pk=patient.pk).first()
+            if _has_sessions(patient):
+                raise ValidationError({"massage_type": FIRST_VISIT_TAKEN})
         session.pk = None
         session._state.adding = True
         session.save()
@@ -271,7 +307,9 @@ def session_reschedule(
         # The lock makes two concurrent moves (or a move and a cancel) of one session queue.
         locked = (
             Session.objects.select_for_update(of=("self",))
-            .select_related("patient", "therapist", "room", "massage_type", "course__screening")
+            .select_related(
+                "patient", "therapist", "room", "massage_type", "course__screening", "self_report"
+            )
             .get(pk=session.pk)
         )
         if locked.status != SessionStatus.BOOKED:
@@ -284,6 +322,8 @@ def session_reschedule(
             on=starts_at.astimezone(practice.zone).date(),
             by_patient=by_patient,
             course_screening=locked.course.screening if locked.course is not None else None,
+            # The first visit moves on the questionnaire it was booked on, while unconfirmed.
+            self_report=locked.self_report,
             field="starts_at",
         )
         minutes = locked.minutes

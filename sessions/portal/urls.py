@@ -18,6 +18,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/book/", views.book, name="book"),
     path("me/calendar-feed/renew/", calendar_files.calendar_feed_renew_view, name="feed-renew"),
     path("calendar-feed/<str:token>.ics", calendar_files.calendar_feed_view, name="feed"),
+    path("join/", accounts.signup, name="signup"),
+    path("join/verify/<str:token>/", accounts.signup_verify, name="signup-verify"),
     path("join/<str:token>/", accounts.join, name="join"),
     # A reminder's links (R21): no sign-in, the signed token is the credential.
     path("reply/<str:token>/", replies.reply, name="reply"),

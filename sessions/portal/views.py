@@ -30,7 +30,7 @@ from django.views.decorators.http import require_http_methods
 
 from courses.models import CourseStatus
 from patients.eligibility import patient_may_receive
-from patients.models import Patient
+from patients.models import Patient, Screening
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Therapist
 from practice.pages import Notices, form_status, redirect_with_notice
@@ -39,6 +39,7 @@ from practice.web import patient_page
 from sessions.availability import Slot, availability
 from sessions.booking.sessions import (
     cancellation_is_late,
+    first_visit_self_report,
     session_book,
     session_cancel,
     session_reschedule,
@@ -148,10 +149,13 @@ def _qualified_therapist_ids(practice: Practice, massage_type: MassageType) -> l
     )
 
 
-def offered_types(*, practice: Practice, patient: Patient, on: date) -> QuerySet[MassageType]:
+def offered_types(
+    *, practice: Practice, patient: Patient, on: date, self_report: Screening | None = None
+) -> QuerySet[MassageType]:
     """The active types with a therapist that the patient is cleared for on `on` (R1-R8,
-    decided by `patient_may_receive`). R8's block of a single day is not the type's: it is
-    the answer for that day, given when the patient picks it."""
+    decided by `patient_may_receive`; for a first visit, on their questionnaire `self_report`).
+    R8's block of a single day is not the type's: it is the answer for that day, given when
+    the patient picks it."""
     candidates = (
         MassageType.objects.for_practice(practice)
         # The practice's choice: some types only the desk books (the booking service agrees).
@@ -163,7 +167,9 @@ def offered_types(*, practice: Practice, patient: Patient, on: date) -> QuerySet
         for kind in candidates
         if not any(
             not reason.day_only
-            for reason in patient_may_receive(patient=patient, massage_type=kind, on=on).reasons
+            for reason in patient_may_receive(
+                patient=patient, massage_type=kind, on=on, self_report=self_report
+            ).reasons
         )
     ]
     return MassageType.objects.for_practice(practice).filter(pk__in=allowed)
@@ -306,7 +312,8 @@ def book(request: PracticeRequest) -> HttpResponse:
     practice = request.practice
     now = timezone.now()
     today = _today(practice, now)
-    types = offered_types(practice=practice, patient=patient, on=today)
+    self_report = first_visit_self_report(patient=patient)
+    types = offered_types(practice=practice, patient=patient, on=today, self_report=self_report)
     posted = request.method == "POST"
     query = request.POST if posted else request.GET
     form = BookingSearchForm(
@@ -325,7 +332,9 @@ def book(request: PracticeRequest) -> HttpResponse:
         kind: MassageType = form.cleaned_data["massage_type"]
         day: date = form.cleaned_data["day"]
         # Cleared today is not cleared on the day: the screening may run out before it (R1).
-        eligibility = patient_may_receive(patient=patient, massage_type=kind, on=day)
+        eligibility = patient_may_receive(
+            patient=patient, massage_type=kind, on=day, self_report=self_report
+        )
         therapist_ids = _qualified_therapist_ids(practice, kind)
         chosen: Therapist | None = form.cleaned_data["therapist"]
         if chosen is not None and chosen.pk not in therapist_ids:
