@@ -15,20 +15,21 @@ from sessions.models import Session
 from tests.browser.conftest import logged_in
 from tests.browser.test_patient_pages import answer_every_question_no
 from tests.clock import today
-from tests.factories import TherapistFactory
+from tests.factories import TherapistFactory, massage_type
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "lilac-harbour-917-kettle"
 
 
-def test_r1_a_new_patient_signs_up_and_books_a_first_visit_the_desk_confirms(
+def test_r1_a_new_patient_signs_up_and_books_a_first_visit_with_a_chosen_therapist(
     page: Page, live_server, practice, member, assert_accessible, screenshot
 ) -> None:
     practice.settings.patient_signup = PatientSignup.OPEN
     practice.settings.save()
     member(practice, Role.FRONT_DESK, email="desk@example.com")
-    therapist = TherapistFactory(practice=practice, week=True)
+    TherapistFactory(practice=practice, week=True, name="Ada Any")
+    therapist = TherapistFactory(practice=practice, week=True, name="Cora Chosen")
     day = today(practice, days=3)
 
     page.goto(f"{live_server.url}/p/{practice.slug}/join/")
@@ -59,7 +60,8 @@ def test_r1_a_new_patient_signs_up_and_books_a_first_visit_the_desk_confirms(
     expect(page.get_by_text("Self-reported, to confirm")).to_be_visible()
 
     page.goto(f"{live_server.url}/p/{practice.slug}/me/book/")
-    page.get_by_label("Massage type").select_option(label="Classical")
+    page.get_by_label("Massage type").select_option(value=str(massage_type(practice).pk))
+    page.get_by_label("Therapist").select_option(label="Cora Chosen")
     page.get_by_label("Date").fill(day.isoformat())
     ten = page.get_by_role("radio", name="10:00")
     expect(ten).to_be_visible()
