@@ -77,7 +77,7 @@ def test_a_patient_joins_books_moves_cancels_and_downloads_the_ics(
     # Booking: a type, a day (free times arrive by htmx), a time.
     page.get_by_role("link", name="Book a session").first.click()
     expect(page.get_by_role("heading", name="Book a session")).to_be_visible()
-    page.get_by_label("Massage type").select_option(label="Classical")
+    page.get_by_label("Massage type").select_option(value=str(massage_type(practice).pk))
     page.get_by_label("Date").fill(day.isoformat())
     ten = page.get_by_role("radio", name="10:00")
     expect(ten).to_be_visible()
