@@ -36,7 +36,7 @@ from patients.screening import (
     Status,
     Zone,
 )
-from practice.catalogue import DEFAULT_MASSAGE_TYPES, translated
+from practice.catalogue import DEFAULT_MASSAGE_TYPES, translated, validate_translations
 from practice.models import MassageType, Membership, Practice, PracticeOwned, Role
 
 if TYPE_CHECKING:
@@ -193,6 +193,20 @@ class Contraindication(models.Model):
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=100)
     question = models.CharField(_("question"), max_length=300)
+    name_translations = models.JSONField(
+        _("name in other languages"),
+        default=dict,
+        blank=True,
+        validators=[validate_translations],
+        help_text=_('By language code, e.g. {"ru": "…"}: what readers of it see.'),
+    )
+    question_translations = models.JSONField(
+        _("question in other languages"),
+        default=dict,
+        blank=True,
+        validators=[validate_translations],
+        help_text=_('By language code, e.g. {"ru": "…"}: what patients reading it are asked.'),
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     blocks_types = models.JSONField(
         _("blocks massage types"),
@@ -230,12 +244,12 @@ class Contraindication(models.Model):
 
     @property
     def display_name(self) -> str:
-        """The name in the reader's language when it is a default one (`translated`)."""
-        return translated(self.name)
+        """The name in the reader's language (`translated`)."""
+        return translated(self.name, self.name_translations)
 
     @property
     def display_question(self) -> str:
-        return translated(self.question)
+        return translated(self.question, self.question_translations)
 
     @property
     def is_shared(self) -> bool:

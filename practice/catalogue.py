@@ -10,10 +10,14 @@ is shown as typed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import get_language, gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 
 class DefaultMassageType(NamedTuple):
@@ -45,10 +49,30 @@ def default_type_name(code: str) -> str:
     return _DEFAULT_TYPE_NAMES.get(code, code)
 
 
-def translated(text: str) -> str:
-    """A catalogue text in the active language when it is one of the defaults' texts."""
+def translated(text: str, translations: Mapping[str, str] | None = None) -> str:
+    """A catalogue text in the active language: the practice's own translation of it when it
+    gave one (`translations`, by language code), else the catalogues' when it is one of the
+    defaults' texts, else as written."""
+    if translations and (own := translations.get(get_language() or "")):
+        return own
     # gettext("") would answer the catalogue's header.
     return gettext(text) if text else text
+
+
+def validate_translations(value: object) -> None:
+    """A row's own translations: {language code: text} for the languages the site offers."""
+    languages = {code for code, _name in settings.LANGUAGES}
+    if not isinstance(value, dict) or not all(
+        isinstance(text, str) and text.strip() and len(text) <= 300 for text in value.values()
+    ):
+        raise ValidationError(
+            _('Give the texts by language code, e.g. {"ru": "…"}.'), code="invalid"
+        )
+    if unknown := sorted(set(value) - languages):
+        raise ValidationError(
+            _("Not a language of the site: %(codes)s.") % {"codes": ", ".join(unknown)},
+            code="invalid",
+        )
 
 
 # For texts rendered later under another language (reminders, in the practice's language).

@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from practice.catalogue import translated
+from practice.catalogue import translated, validate_translations
 
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
@@ -296,6 +296,13 @@ class MassageType(PracticeOwned):
         validators=[MinValueValidator(Decimal(0))],
         help_text=_("In the practice's currency; empty: on request."),
     )
+    name_translations = models.JSONField(
+        _("name in other languages"),
+        default=dict,
+        blank=True,
+        validators=[validate_translations],
+        help_text=_('By language code, e.g. {"ru": "…"}: what readers of it see.'),
+    )
     online_bookable = models.BooleanField(
         _("bookable online"),
         default=True,
@@ -319,8 +326,8 @@ class MassageType(PracticeOwned):
 
     @property
     def display_name(self) -> str:
-        """The name in the reader's language when it is a default one (`translated`)."""
-        return translated(self.name)
+        """The name in the reader's language (`translated`)."""
+        return translated(self.name, self.name_translations)
 
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #3a7bd5."))
