@@ -36,7 +36,7 @@ from patients.screening import (
     Status,
     Zone,
 )
-from practice.catalogue import DEFAULT_MASSAGE_TYPES, translated, validate_translations
+from practice.catalogue import DEFAULT_MASSAGE_TYPES, translated, translations_field
 from practice.models import MassageType, Membership, Practice, PracticeOwned, Role
 
 if TYPE_CHECKING:
@@ -193,19 +193,13 @@ class Contraindication(models.Model):
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=100)
     question = models.CharField(_("question"), max_length=300)
-    name_translations = models.JSONField(
+    name_translations = translations_field(
         _("name in other languages"),
-        default=dict,
-        blank=True,
-        validators=[validate_translations],
-        help_text=_('By language code, e.g. {"ru": "…"}: what readers of it see.'),
+        _('By language code, e.g. {"ru": "…"}: what readers of it see.'),
     )
-    question_translations = models.JSONField(
+    question_translations = translations_field(
         _("question in other languages"),
-        default=dict,
-        blank=True,
-        validators=[validate_translations],
-        help_text=_('By language code, e.g. {"ru": "…"}: what patients reading it are asked.'),
+        _('By language code, e.g. {"ru": "…"}: what patients reading it are asked.'),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     blocks_types = models.JSONField(

@@ -11,13 +11,17 @@ is shown as typed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.functional import lazy
 from django.utils.translation import get_language, gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class DefaultMassageType(NamedTuple):
@@ -77,3 +81,14 @@ def validate_translations(value: object) -> None:
 
 # For texts rendered later under another language (reminders, in the practice's language).
 translated_lazy = lazy(translated, str)
+
+
+def translations_field(verbose_name: StrOrPromise, help_text: StrOrPromise) -> models.JSONField:
+    """A catalogue row's own translations of one of its texts (`translated`)."""
+    return models.JSONField(
+        verbose_name,
+        default=dict,
+        blank=True,
+        validators=[validate_translations],
+        help_text=help_text,
+    )

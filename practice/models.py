@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from practice.catalogue import translated, validate_translations
+from practice.catalogue import translated, translations_field
 
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
@@ -296,12 +296,9 @@ class MassageType(PracticeOwned):
         validators=[MinValueValidator(Decimal(0))],
         help_text=_("In the practice's currency; empty: on request."),
     )
-    name_translations = models.JSONField(
+    name_translations = translations_field(
         _("name in other languages"),
-        default=dict,
-        blank=True,
-        validators=[validate_translations],
-        help_text=_('By language code, e.g. {"ru": "…"}: what readers of it see.'),
+        _('By language code, e.g. {"ru": "…"}: what readers of it see.'),
     )
     online_bookable = models.BooleanField(
         _("bookable online"),
