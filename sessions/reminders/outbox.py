@@ -12,8 +12,10 @@ The dispatcher that sends the due rows is `sessions.reminders.dispatch`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, time, timedelta, tzinfo
+from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -61,6 +63,10 @@ def session_dedupe_key(session: Session, kind: str, channel: str, suffix: str = 
     return f"{key}:{suffix}" if suffix else key
 
 
+def _channel_key(prefix: str, channel: str) -> str:
+    return f"{prefix}:{channel}"
+
+
 def _queue(rows: Sequence[Reminder]) -> list[Reminder]:
     """Insert rows, skipping any whose message is already queued (R22). The returned rows
     carry no primary keys (PostgreSQL does not return skipped rows)."""
@@ -94,6 +100,17 @@ def _row(
         dedupe_key=dedupe_key,
         details=details or {},
     )
+
+
+def _to_each_channel(
+    patient: Patient, dedupe_key: Callable[[str], str], **fields: Any
+) -> list[Reminder]:
+    """One row of the message for each channel the patient consented to (R21), each with its
+    own dedupe key (R22)."""
+    return [
+        _row(patient=patient, channel=channel, dedupe_key=dedupe_key(channel), **fields)
+        for channel in consented_channels(patient)
+    ]
 
 
 def _lead_times(practice_settings: PracticeSettings) -> dict[str, timedelta]:
@@ -147,17 +164,14 @@ def reminders_after_course_booked(
     rather than ten, and the reminders before each session. Call inside the booking's
     transaction."""
     now = now or timezone.now()
-    rows = [
-        _row(
-            patient=course.patient,
-            course=course,
-            kind=ReminderKind.BOOKING_CONFIRMATION,
-            channel=channel,
-            due_at=now,
-            dedupe_key=f"course:{course.pk}:{ReminderKind.BOOKING_CONFIRMATION}:{channel}",
-        )
-        for channel in consented_channels(course.patient)
-    ]
+    kind = ReminderKind.BOOKING_CONFIRMATION
+    rows = _to_each_channel(
+        course.patient,
+        partial(_channel_key, f"course:{course.pk}:{kind}"),
+        course=course,
+        kind=kind,
+        due_at=now,
+    )
     for session in sessions:
         rows += _session_rows(session, kinds=BEFORE_SESSION, now=now)
     return _queue(rows)
@@ -177,18 +191,14 @@ def _change_notices(
     """R21: the patient is told at once that the practice moved or cancelled the session. The
     key names the schedule version the notice is about, so each move is told once and a cancel
     once, however often the call is repeated."""
-    return [
-        _row(
-            patient=session.patient,
-            session=session,
-            kind=kind,
-            channel=channel,
-            due_at=now,
-            dedupe_key=session_dedupe_key(session, kind, channel),
-            details=details,
-        )
-        for channel in consented_channels(session.patient)
-    ]
+    return _to_each_channel(
+        session.patient,
+        partial(session_dedupe_key, session, kind),
+        session=session,
+        kind=kind,
+        due_at=now,
+        details=details,
+    )
 
 
 def reminders_after_reschedule(
@@ -248,18 +258,14 @@ def reminders_after_course_cancelled(
         return []
     kind = ReminderKind.COURSE_CANCELLED
     return _queue(
-        [
-            _row(
-                patient=course.patient,
-                course=course,
-                kind=kind,
-                channel=channel,
-                due_at=now,
-                dedupe_key=f"course:{course.pk}:{kind}:{channel}",
-                details={"sessions_cancelled": sessions_cancelled},
-            )
-            for channel in consented_channels(course.patient)
-        ]
+        _to_each_channel(
+            course.patient,
+            partial(_channel_key, f"course:{course.pk}:{kind}"),
+            course=course,
+            kind=kind,
+            due_at=now,
+            details={"sessions_cancelled": sessions_cancelled},
+        )
     )
 
 
@@ -287,17 +293,13 @@ def reminders_after_session_completed(
         return []
     kind = ReminderKind.COURSE_NEXT_SESSION
     return _queue(
-        [
-            _row(
-                patient=following.patient,
-                session=following,
-                kind=kind,
-                channel=channel,
-                due_at=now,
-                dedupe_key=session_dedupe_key(following, kind, channel),
-            )
-            for channel in consented_channels(following.patient)
-        ]
+        _to_each_channel(
+            following.patient,
+            partial(session_dedupe_key, following, kind),
+            session=following,
+            kind=kind,
+            due_at=now,
+        )
     )
 
 
@@ -335,18 +337,14 @@ def next_course_due_remind(*, practice: Practice, now: datetime | None = None) -
             key = f"course:{due.last_course.pk}:{kind}"
         else:
             key = f"patient:{due.patient.pk}:{kind}:first"
-        rows += [
-            _row(
-                patient=due.patient,
-                course=due.last_course,
-                kind=kind,
-                channel=channel,
-                due_at=at,
-                dedupe_key=f"{key}:{channel}",
-                details=details,
-            )
-            for channel in consented_channels(due.patient)
-        ]
+        rows += _to_each_channel(
+            due.patient,
+            partial(_channel_key, key),
+            course=due.last_course,
+            kind=kind,
+            due_at=at,
+            details=details,
+        )
     _queue(rows)
     return len(rows)
 
@@ -378,6 +376,7 @@ def screenings_expiring_remind(*, now: datetime | None = None) -> int:
         .filter(Q(patient__consent_email=True) | Q(patient__consent_sms=True))
         .select_related("patient", "practice__settings")
     )
+    kind = ReminderKind.SCREENING_EXPIRING
     rows: list[Reminder] = []
     for session in sessions:
         zone = session.practice.zone
@@ -386,20 +385,15 @@ def screenings_expiring_remind(*, now: datetime | None = None) -> int:
         status = patient_screening_status(patient=session.patient, on=today)
         if status.screening is None or status.screening.valid_until >= day:
             continue
-        kind = ReminderKind.SCREENING_EXPIRING
         suffix = f"screening-{status.screening.pk}"
-        rows += [
-            _row(
-                patient=session.patient,
-                session=session,
-                kind=kind,
-                channel=channel,
-                due_at=now,
-                dedupe_key=session_dedupe_key(session, kind, channel, suffix),
-                details={"expires_on": status.screening.valid_until.isoformat()},
-            )
-            for channel in consented_channels(session.patient)
-        ]
+        rows += _to_each_channel(
+            session.patient,
+            partial(session_dedupe_key, session, kind, suffix=suffix),
+            session=session,
+            kind=kind,
+            due_at=now,
+            details={"expires_on": status.screening.valid_until.isoformat()},
+        )
     _queue(rows)
     return len(rows)
 
