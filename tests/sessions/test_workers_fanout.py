@@ -83,19 +83,17 @@ def test_r22_two_workers_fan_out_and_send_each_reminder_exactly_once(
 
 
 def test_r21_a_reminder_falling_due_between_sweeps_is_sent_within_the_interval(
-    tmp_path: Path, provider: ProviderLog
+    tmp_path: Path, provider: ProviderLog, redis_server: RedisServer
 ) -> None:
     # A broker of the test's own: beat's sweeps go to its default queue, which no other run
     # shares. The interval is the default one.
-    redis = RedisServer(tmp_path)
-    redis.start()
     celery = Processes(
         tmp_path,
         tmp_path / "unused.jsonl",
         0,
         **provider_env(provider.url),
-        CELERY_BROKER_URL=redis.url(1),
-        REDIS_URL=redis.url(0),
+        CELERY_BROKER_URL=redis_server.url(1),
+        REDIS_URL=redis_server.url(0),
     )
     interval = timedelta(seconds=settings.REMINDER_DISPATCH_INTERVAL)
     try:
@@ -114,7 +112,6 @@ def test_r21_a_reminder_falling_due_between_sweeps_is_sent_within_the_interval(
         wait_for(lambda: sent_count() == 2, DONE_SECONDS, lambda: f"not sent:\n{celery.output()}")
     finally:
         celery.kill_all()
-        redis.stop()
 
     reminder.refresh_from_db()
     assert reminder.sent_at is not None
