@@ -40,7 +40,7 @@ lint: install
 	$(PY) manage.py makemigrations --check --dry-run
 
 bench: install
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run $(ARGS)
 
 # Refresh the translation catalogues after changing user-facing strings.
 messages: install

@@ -144,6 +144,49 @@ def booking(world: World) -> Iterator[str]:
     )
 
 
+def booked_month(world: World) -> Iterator[str]:
+    """The "any therapist" month once it is fully booked: 2,400 sessions (8 a day for each of
+    the 10 therapists over 30 days), which the calendar reads as epoch seconds."""
+    first = today(world) + timedelta(days=1)
+    rows = []
+    for offset in range(30):
+        day = first + timedelta(days=offset)
+        for index, therapist in enumerate(world.therapists):
+            for slot in range(8):
+                starts_at = local(world, day, 8) + timedelta(minutes=80 * slot)
+                rows.append(
+                    Session(
+                        practice=world.practice,
+                        patient=world.patients[(offset * 80 + index * 8 + slot) % 2000],
+                        therapist=therapist,
+                        massage_type=world.massage_type,
+                        starts_at=starts_at,
+                        ends_at=starts_at + timedelta(minutes=60),
+                        blocks_until=starts_at + timedelta(minutes=70),
+                    )
+                )
+    Session.objects.bulk_create(rows)
+    ids = [t.pk for t in world.therapists]
+
+    def run(_index: int) -> object:
+        return availability(
+            practice=world.practice,
+            therapist_ids=ids,
+            first=first,
+            last=first + timedelta(days=29),
+            minutes=30,
+            now=timezone.now(),
+        )
+
+    yield line(
+        f"availability_30_days_10_therapists_{len(rows)}_booked",
+        median_ms(run, MONTH_RUNS),
+        "ms",
+        MONTH_RUNS,
+    )
+    Session.objects.filter(pk__in=[row.pk for row in rows]).delete()
+
+
 def course(world: World) -> Iterator[str]:
     """Plan and book a 15-session daily course (screening, R11, R12, plan, atomic insert)."""
     patients = world.patients[1000 : 1000 + COURSE_RUNS + 1]
@@ -184,9 +227,26 @@ def workers(world: World) -> Iterator[str]:
     yield from workers_drain_and_lateness(world)
 
 
+def scale(world: World) -> Iterator[str]:
+    # Imported here, as the dispatcher's: benchmarks.scale imports `line` from this module.
+    from benchmarks.scale import scale
+
+    yield from scale(world)
+
+
+def api(world: World) -> Iterator[str]:
+    # Imported here, as the dispatcher's: benchmarks.api imports `line` from this module.
+    from benchmarks.api import api_vs_floor
+
+    yield from api_vs_floor(world)
+
+
 FIGURES: list[Callable[[World], Iterator[str]]] = [
+    api,
     day_availability,
     month_availability,
+    booked_month,
+    scale,
     booking,
     course,
     dispatcher,

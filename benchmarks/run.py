@@ -3,7 +3,7 @@
 It uses its own database (BENCH_DATABASE_URL, else `practice_bench` on the server of a
 PostgreSQL DATABASE_URL, else on localhost), creates and migrates it, and generates once a
 practice with 10 therapists and 200,000 past sessions (about seven years of history). Each run
-then prints one line per figure:
+then prints one line per figure (`make bench ARGS="api booking"` runs only the figures named):
 
     bench <name>: <value> <unit> (median of <N> runs)
 
@@ -69,7 +69,10 @@ def main() -> int:
 
     from benchmarks.figures import FIGURES
 
+    chosen = set(sys.argv[1:])
     for figure in FIGURES:
+        if chosen and figure.__name__ not in chosen:
+            continue
         for line in figure(world):
             print(line, flush=True)
     return 0
