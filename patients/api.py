@@ -46,6 +46,7 @@ from patients.services import (
 )
 from practice.api import (
     DayField,
+    FieldsBuiltOnce,
     ListCursorPagination,
     MembershipSerializer,
     PracticeSerializer,
@@ -87,7 +88,7 @@ class PatientScopedSerializer(ScopedFieldsSerializer):
 # --- Patients ---------------------------------------------------------------------------------
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     full_name = serializers.CharField(read_only=True)
 
     class Meta:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import (
     CharField,
@@ -21,6 +21,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from patients.models import (
     Contraindication,
@@ -205,9 +206,19 @@ def latest_screenings(*, patients: Iterable[Patient], on: date) -> dict[int, Scr
     return {screening.patient_id: screening for screening in screenings}
 
 
+LATEST_UTC_OFFSET = timedelta(hours=14)
+
+
 def r8_readings_on(*, patient: Patient, on: date) -> list[HighBloodPressure]:
     """R8: the readings over the limit taken on the practice's local day `on`, from any
-    screening or check-in; while there is one, no session of the patient goes ahead that day."""
+    screening or check-in; while there is one, no session of the patient goes ahead that day.
+
+    Readings are dated the day they are taken (a screening cannot be dated in the future, a
+    check-in is today's), so a day after
+    today's date anywhere on Earth (UTC+14) holds none: most bookings, which are for a day
+    ahead, need no query here."""
+    if on > (timezone.now() + LATEST_UTC_OFFSET).date():
+        return []
     return list(
         HighBloodPressure.objects.for_practice(patient.practice_id).filter(patient=patient, day=on)
     )

@@ -18,6 +18,45 @@ from practice.calendar import year_error
 from practice.models import Membership, Practice, Role
 from practice.tenancy import PracticeAPIRequest
 
+# Fields whose output needs nothing but the value: no request, no context, no parent.
+CONTEXT_FREE_FIELDS = (
+    serializers.BooleanField,
+    serializers.CharField,
+    serializers.ChoiceField,
+    serializers.DateField,
+    serializers.DateTimeField,
+    serializers.DecimalField,
+    serializers.IntegerField,
+    serializers.PrimaryKeyRelatedField,
+    serializers.ReadOnlyField,
+    serializers.TimeField,
+)
+
+
+class FieldsBuiltOnce(serializers.Serializer):
+    """Output with the fields built once per class rather than once per instance.
+
+    A ModelSerializer builds its fields from the model on every instantiation: 22 fields cost
+    more than the query that reads the row. Output of context-free fields needs none of that
+    per request, so the first instance's readable fields serve every later one. Only for
+    serializers whose fields are the same for every request; input validation still builds
+    its own. A field that could read the request or context refuses the class at first use.
+    """
+
+    @property
+    def _readable_fields(self) -> list[serializers.Field]:
+        built: list[serializers.Field] | None = type(self).__dict__.get("_built_readable_fields")
+        if built is None:
+            built = [field for field in self.fields.values() if not field.write_only]
+            for field in built:
+                if not isinstance(field, CONTEXT_FREE_FIELDS):
+                    raise TypeError(
+                        f"{type(self).__name__}.{field.field_name} ({type(field).__name__}) "
+                        "may depend on the request: it cannot be built once."
+                    )
+            type(self)._built_readable_fields = built  # type: ignore[attr-defined]
+        return built
+
 
 class PracticeSerializer(serializers.ModelSerializer):
     time_zone = serializers.CharField(source="settings.time_zone")
@@ -53,6 +92,8 @@ class ListCursorPagination(pagination.CursorPagination):
     end in a unique field so no row is skipped or repeated between pages."""
 
     ordering: tuple[str, ...]
+    page_size_query_param = "page_size"
+    max_page_size = 100
 
 
 def is_patient(request: PracticeAPIRequest) -> bool:

@@ -190,6 +190,8 @@ class Calendar:
     # earliest allowed start and the instant the booking horizon ends (both epoch seconds)
     not_before: int = 0
     not_after: int = 2**62
+    # the therapists qualified for the massage type the calendar was read for, if one was
+    qualified: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         # Overlapping or touching intervals of one day are one stretch of work: a session may

@@ -1,9 +1,9 @@
 """Free start times: which sessions could begin when (R23, R19, R24) — the one computation
 of bookable times, used by the API, the desk's pages and the patients' portal alike.
 
-`calendar_load()` reads everything a range needs in three queries (working hours; closures
-and time off as one union; the sessions that overlap the range), whatever the length of the
-range or of the practice's history, into a `practice.calendar.Calendar`, whose arithmetic
+`calendar_load()` reads everything a range needs in one query (working hours, closures, time
+off and the sessions that overlap the range, as one union), whatever the length of the range
+or of the practice's history, into a `practice.calendar.Calendar`, whose arithmetic
 answers the rest.
 """
 
@@ -18,7 +18,7 @@ from typing import TypeAlias
 from django.db import connection
 
 from practice.calendar import Calendar, Span, epoch, from_epoch, horizon_end, local_range
-from practice.models import Closure, Practice, Room, TimeOff, WorkingHours
+from practice.models import Closure, Practice, Room, Therapist, TimeOff, WorkingHours
 from sessions.models import FREEING_STATUSES, MAX_SPAN, Session
 
 
@@ -31,6 +31,10 @@ class Slot:
 
 # What the statements below bind: ids, status codes and adapted datetimes.
 SQLParam: TypeAlias = int | str | datetime | None
+
+
+# A union's columns take their types from its first part, where a bare NULL would be text.
+NO_ID = "CAST(NULL AS bigint)"
 
 
 def _in(values: Sequence[object]) -> str:
@@ -53,6 +57,18 @@ def _fetch(sql: str, params: Sequence[SQLParam]) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _seconds_of_day(column: str) -> str:
+    """`column` (a wall-clock time) as seconds since midnight, in the same integer column as
+    the moments it is read with."""
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM {column})::bigint"
+    return f"CAST(strftime('%%s', '1970-01-01 ' || {column}) AS INTEGER)"
+
+
+def _wall_clock(seconds: int) -> time:
+    return time(seconds // 3600, seconds % 3600 // 60, seconds % 60)
+
+
 def calendar_load(
     *,
     practice: Practice,
@@ -63,87 +79,115 @@ def calendar_load(
     room: Room | None = None,
     patient_id: int | None = None,
     exclude_session_id: int | None = None,
+    massage_type_id: int | None = None,
 ) -> Calendar:
-    """Read what `Calendar` needs for `first`..`last` (local days) in three queries.
+    """Read what `Calendar` needs for `first`..`last` (local days) in one query: working
+    hours, closures, time off and the sessions that overlap the range, as one union whose
+    rows say their kind; with `massage_type_id`, also which of the therapists are qualified
+    for that type (a booking's check, which would otherwise cost a round trip of its own).
 
     Plain SQL rather than the ORM: this runs for every availability request and every
-    booking, and building the querysets cost more than running them (see `make bench`).
-    The statements only filter on indexed columns; `tests/sessions/test_availability.py`
-    pins their results and their count.
+    booking, and building the querysets cost more than running them (see `make bench`);
+    one statement rather than three spares two round trips on each. The statements only
+    filter on indexed columns; `tests/sessions/test_availability.py` pins their results and
+    their count.
     """
     settings = practice.settings
     start, end = local_range(practice, first, last)
     ids = list(therapist_ids)
     adapt = connection.ops.adapt_datetimefield_value
     start_p, end_p = adapt(start), adapt(end)
+    therapists_in = f"therapist_id IN ({_in(ids)})"
+    span = f"{_epoch('starts_at')}, {_epoch('ends_at')}"
 
-    hours: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
-    for therapist_id, weekday, starts, ends in _fetch(
-        f"SELECT therapist_id, weekday, starts, ends FROM {WorkingHours._meta.db_table} "
-        f"WHERE practice_id = %s AND therapist_id IN ({_in(ids)}) "
-        "ORDER BY therapist_id, weekday, starts",
-        [practice.pk, *ids],
-    ):
-        hours[therapist_id][weekday].append((starts, ends))
-
-    closures: list[Span] = []
-    time_off: dict[int, list[Span]] = defaultdict(list)
-    span_columns = f"{_epoch('starts_at')}, {_epoch('ends_at')}"
-    for therapist_id, starts_at, ends_at in _fetch(
-        f"SELECT NULL, {span_columns} FROM {Closure._meta.db_table} "
-        "WHERE practice_id = %s AND starts_at < %s AND ends_at > %s "
-        "UNION ALL "
-        f"SELECT therapist_id, {span_columns} FROM {TimeOff._meta.db_table} "
-        f"WHERE practice_id = %s AND therapist_id IN ({_in(ids)}) "
-        "AND starts_at < %s AND ends_at > %s",
-        [practice.pk, end_p, start_p, practice.pk, *ids, end_p, start_p],
-    ):
-        span = (starts_at, ends_at)
-        if therapist_id is None:
-            closures.append(span)
-        else:
-            time_off[therapist_id].append(span)
-
-    sessions: dict[int, list[Span]] = defaultdict(list)
-    room_sessions: list[Span] = []
-    patient_sessions: list[Span] = []
-    holders = [f"therapist_id IN ({_in(ids)})"]
-    params: list[SQLParam] = [practice.pk, *FREEING_STATUSES, *ids]
+    holders = [therapists_in]
+    holder_params: list[SQLParam] = [*ids]
     if room is not None:
         holders.append("room_id = %s")
-        params.append(room.pk)
+        holder_params.append(room.pk)
     if patient_id is not None:
         holders.append("patient_id = %s")
-        params.append(patient_id)
-    # The lower bound on starts_at (no row spans more than MAX_SPAN) keeps this an index
-    # range scan over the range's days, however many years of history precede them.
-    params += [end_p, adapt(start - MAX_SPAN), start_p]
-    sql = (
-        "SELECT therapist_id, room_id, patient_id, "
-        f"{_epoch('starts_at')}, {_epoch('ends_at')}, {_epoch('blocks_until')} "
+        holder_params.append(patient_id)
+    # The lower bound on starts_at (no row spans more than MAX_SPAN) keeps the sessions' part
+    # an index range scan over the range's days, however many years of history precede them.
+    sessions_sql = (
+        f"SELECT 's', therapist_id, room_id, patient_id, {span}, {_epoch('blocks_until')} "
         f"FROM {Session._meta.db_table} "
         f"WHERE practice_id = %s AND status NOT IN ({_in(FREEING_STATUSES)}) "
         f"AND ({' OR '.join(holders)}) "
         "AND starts_at < %s AND starts_at > %s AND blocks_until > %s"
     )
+    sessions_params: list[SQLParam] = [
+        practice.pk,
+        *FREEING_STATUSES,
+        *holder_params,
+        end_p,
+        adapt(start - MAX_SPAN),
+        start_p,
+    ]
     if exclude_session_id is not None:
-        sql += " AND id <> %s"
-        params.append(exclude_session_id)
+        sessions_sql += " AND id <> %s"
+        sessions_params.append(exclude_session_id)
+    sql = " UNION ALL ".join(
+        [
+            f"SELECT 'h', therapist_id, {NO_ID}, {NO_ID}, weekday, {_seconds_of_day('starts')}, "
+            f"{_seconds_of_day('ends')} FROM {WorkingHours._meta.db_table} "
+            f"WHERE practice_id = %s AND {therapists_in}",
+            f"SELECT 'c', {NO_ID}, {NO_ID}, {NO_ID}, {span}, {NO_ID} "
+            f"FROM {Closure._meta.db_table} "
+            "WHERE practice_id = %s AND starts_at < %s AND ends_at > %s",
+            f"SELECT 't', therapist_id, {NO_ID}, {NO_ID}, {span}, {NO_ID} "
+            f"FROM {TimeOff._meta.db_table} WHERE practice_id = %s AND {therapists_in} "
+            "AND starts_at < %s AND ends_at > %s",
+            sessions_sql,
+        ]
+    )
+    params: list[SQLParam] = [
+        *(practice.pk, *ids),
+        *(practice.pk, end_p, start_p),
+        *(practice.pk, *ids, end_p, start_p),
+        *sessions_params,
+    ]
+    if massage_type_id is not None:
+        qualifications = Therapist.massage_types.through._meta.db_table
+        sql += (
+            f" UNION ALL SELECT 'q', therapist_id, {NO_ID}, {NO_ID}, {NO_ID}, {NO_ID}, {NO_ID} "
+            f"FROM {qualifications} WHERE massagetype_id = %s AND {therapists_in}"
+        )
+        params += [massage_type_id, *ids]
+
+    hours: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
+    closures: list[Span] = []
+    time_off: dict[int, list[Span]] = defaultdict(list)
+    sessions: dict[int, list[Span]] = defaultdict(list)
+    room_sessions: list[Span] = []
+    patient_sessions: list[Span] = []
     wanted = set(ids)
     room_id = room.pk if room is not None else None
-    for therapist_id, room_of, patient_of, starts_at, ends_at, blocks_until in _fetch(sql, params):
-        if therapist_id in wanted:
-            sessions[therapist_id].append((starts_at, blocks_until))
-        if room_id is not None and room_of == room_id:
-            room_sessions.append((starts_at, blocks_until))
-        if patient_id is not None and patient_of == patient_id:
-            patient_sessions.append((starts_at, ends_at))
+    qualified: set[int] = set()
+    for kind, therapist_id, room_of, patient_of, first_value, second, third in _fetch(sql, params):
+        if kind == "h":
+            hours[therapist_id][first_value].append((_wall_clock(second), _wall_clock(third)))
+        elif kind == "c":
+            closures.append((first_value, second))
+        elif kind == "t":
+            time_off[therapist_id].append((first_value, second))
+        elif kind == "q":
+            qualified.add(therapist_id)
+        else:
+            starts_at, ends_at, blocks_until = first_value, second, third
+            if therapist_id in wanted:
+                sessions[therapist_id].append((starts_at, blocks_until))
+            if room_id is not None and room_of == room_id:
+                room_sessions.append((starts_at, blocks_until))
+            if patient_id is not None and patient_of == patient_id:
+                patient_sessions.append((starts_at, ends_at))
 
     return Calendar(
         zone=practice.zone,
         grid_minutes=settings.slot_grid_minutes,
         buffer_minutes=settings.buffer_minutes,
-        hours={t: dict(days) for t, days in hours.items()},
+        hours={t: {day: sorted(spans) for day, spans in days.items()} for t, days in hours.items()},
         closures=closures,
         time_off=dict(time_off),
         sessions=dict(sessions),
@@ -151,6 +195,7 @@ def calendar_load(
         patient_sessions=patient_sessions,
         not_before=epoch(now),
         not_after=epoch(horizon_end(practice, now)),
+        qualified=frozenset(qualified),
     )
 
 

@@ -48,7 +48,7 @@ from sessions.booking.conflicts import (
     r23_refusal,
     taken_conflict,
 )
-from sessions.booking.sessions import booking_inputs_validate
+from sessions.booking.sessions import booking_inputs_validate, require_qualified
 from sessions.models import Session, SessionStatus
 from sessions.reminders.outbox import (
     reminders_after_course_booked,
@@ -81,7 +81,9 @@ def _calendar(request: CourseRequest, now: datetime) -> tuple[Calendar, date]:
         now=now,
         room=request.room,
         patient_id=request.patient.pk,
+        massage_type_id=request.massage_type.pk,
     )
+    require_qualified(calendar, request.therapist)
     return calendar, last_day
 
 

@@ -19,7 +19,7 @@ from courses.models import Course
 from patients.eligibility import patient_may_book
 from patients.models import Patient, Screening
 from patients.selectors import pending_self_report
-from practice.calendar import epoch
+from practice.calendar import Calendar, epoch
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Room, Therapist, User
 from sessions.availability import calendar_load
@@ -64,7 +64,8 @@ def minutes_error(minutes: int) -> str | None:
 def booking_inputs_validate(
     *, practice: Practice, patient: Patient, therapist: Therapist, massage_type: MassageType
 ) -> None:
-    """What must hold whatever the time: one practice, an active qualified therapist."""
+    """What must hold whatever the time: one practice, an active therapist, an offered type.
+    The therapist's qualification is read with the calendar (`require_qualified`)."""
     errors: dict[str, str] = {}
     for name, row in (
         ("patient", patient),
@@ -81,16 +82,23 @@ def booking_inputs_validate(
         errors["therapist"] = str(_("This therapist is not active."))
     if not massage_type.active:
         errors["massage_type"] = str(_("This massage type is not offered."))
-    elif not therapist.massage_types.filter(pk=massage_type.pk).exists():
-        errors["massage_type"] = str(_("This therapist is not qualified for this massage type."))
     if errors:
         raise ValidationError(errors)
+
+
+def require_qualified(calendar: Calendar, therapist: Therapist) -> None:
+    """The therapist must be qualified for the type `calendar` was read for."""
+    if therapist.pk not in calendar.qualified:
+        raise ValidationError(
+            {"massage_type": _("This therapist is not qualified for this massage type.")}
+        )
 
 
 def _check_time(
     *,
     practice: Practice,
     therapist: Therapist,
+    massage_type: MassageType,
     patient: Patient,
     room: Room | None,
     starts_at: datetime,
@@ -98,7 +106,8 @@ def _check_time(
     now: datetime,
     exclude_id: int | None = None,
 ) -> None:
-    """R23 then R19 for one session: 400 for a time never bookable, 409 for a taken one."""
+    """The therapist's qualification, then R23 and R19 for one session: 400 for a time never
+    bookable, 409 for a taken one."""
     if error := minutes_error(minutes):
         raise ValidationError({"minutes": error})
     day = starts_at.astimezone(practice.zone).date()
@@ -111,7 +120,9 @@ def _check_time(
         room=room,
         patient_id=patient.pk,
         exclude_session_id=exclude_id,
+        massage_type_id=massage_type.pk,
     )
+    require_qualified(calendar, therapist)
     start = epoch(starts_at)
     if calendar.is_free(therapist.pk, start, minutes):
         return
@@ -245,6 +256,7 @@ def session_book(
     _check_time(
         practice=practice,
         therapist=therapist,
+        massage_type=massage_type,
         patient=patient,
         room=room,
         starts_at=starts_at,
@@ -334,6 +346,7 @@ def session_reschedule(
         _check_time(
             practice=practice,
             therapist=locked.therapist,
+            massage_type=locked.massage_type,
             patient=locked.patient,
             room=locked.room,
             starts_at=starts_at,

@@ -464,3 +464,15 @@ def test_r2_a_screening_recorded_in_english_reads_in_russian(front_desk, practic
     russian = front_desk.get(url, HTTP_ACCEPT_LANGUAGE="ru").json()["outcome"]["findings"]
 
     assert [f["message"] for f in russian] == ["Туберкулёз: любой массаж запрещён."]
+
+
+def test_the_patients_list_pages_by_the_size_a_client_asks(practice, desk, api_as) -> None:
+    PatientFactory.create_batch(25, practice=practice)
+    client = api_as(desk)
+
+    first = client.get("/api/v1/patients/?page_size=20").json()
+    assert len(first["results"]) == 20
+    rest = client.get(first["next"]).json()
+    assert len(rest["results"]) == 5
+    assert {p["id"] for p in first["results"]}.isdisjoint({p["id"] for p in rest["results"]})
+    assert len(client.get("/api/v1/patients/?page_size=1000").json()["results"]) == 25

@@ -32,7 +32,8 @@ def book(
 ) -> Session:
     """A classical massage booked with `session_book`, by default for a new patient who
     consented to reminders by email and SMS, with a therapist who works every day."""
-    extra.setdefault("massage_type", massage_type(practice, "classical"))
+    if "massage_type" not in extra:
+        extra["massage_type"] = massage_type(practice, "classical")
     return session_book(
         practice=practice,
         patient=patient or PatientFactory(practice=practice, consenting=True),

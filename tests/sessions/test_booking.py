@@ -328,7 +328,9 @@ def test_r23_the_booking_check_refuses_exactly_what_availability_does_not_offer(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_booking_one_session_is_one_transaction_without_savepoints(practice: Practice) -> None:
+def test_booking_one_session_is_six_round_trips_in_one_transaction_without_savepoints(
+    practice: Practice,
+) -> None:
     practice = Practice.objects.select_related("settings").get(pk=practice.pk)
     patient = PatientFactory(practice=practice, consenting=True)
     therapist = TherapistFactory(practice=practice, week=True)
@@ -340,8 +342,33 @@ def test_booking_one_session_is_one_transaction_without_savepoints(practice: Pra
         )
 
     verbs = [statement["sql"].split()[0].upper() for statement in statements.captured_queries]
-    # The checks read (the type and the therapist's qualification, the patient's screening
-    # and high readings, the calendar's three queries); then the session and its reminders
-    # in one transaction. With the
-    # booking's own atomic block around r19_write's there were a SAVEPOINT and its RELEASE.
-    assert verbs == [*["SELECT"] * 7, "BEGIN", "INSERT", "INSERT", "COMMIT"]
+    # The checks read twice: the patient's screening, then the calendar with the therapist's
+    # qualification (one union); a day ahead holds no blood-pressure reading to read (R8).
+    # Then the session and its reminders in one transaction. With the booking's own atomic
+    # block around r19_write's there were a SAVEPOINT and its RELEASE.
+    assert verbs == ["SELECT", "SELECT", "BEGIN", "INSERT", "INSERT", "COMMIT"]
+
+
+def test_r23_an_unqualified_therapist_is_refused_a_course_too(practice: Practice) -> None:
+    therapist = TherapistFactory(practice=practice, week=True)
+    therapist.massage_types.set([massage_type(practice, "relaxing")])
+    patient = PatientFactory(practice=practice)
+    ScreeningFactory(patient=patient, screened_on=NOW.date())
+    request = CourseRequest(
+        practice=practice,
+        patient=patient,
+        therapist=therapist,
+        massage_type=massage_type(practice, "classical"),
+        start_date=TUESDAY,
+        preferred_time=time(10),
+        sessions_count=10,
+        cadence=Cadence.DAILY,
+    )
+    with pytest.raises(ValidationError) as caught:
+        course_book(
+            request=request, starts=[at(TUESDAY + timedelta(days=n), 10) for n in range(10)]
+        )
+    assert caught.value.message_dict["massage_type"] == [
+        "This therapist is not qualified for this massage type."
+    ]
+    assert not Session.objects.filter(patient=patient).exists()

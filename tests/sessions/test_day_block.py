@@ -159,27 +159,36 @@ def test_r8_a_second_screening_at_150_does_not_lift_the_first_at_165(
     )
 
 
-def test_r8_the_day_is_the_practices_local_day(practice: Practice, patient, therapist) -> None:
+def test_r8_the_day_is_the_practices_local_day(
+    practice: Practice, patient, therapist, clock
+) -> None:
     # A check-in at 00:40 local time tomorrow (22:40 UTC today) blocks tomorrow, not today.
+    this_day, tomorrow = today(practice), today(practice, 1)
+    checked_in = at(practice, 0, 40, days=1)
+    afternoon = at(practice, 16, days=1)
     early = SessionFactory(
         practice=practice,
         patient=patient,
         therapist=therapist,
         starts_at=at(practice, 0, 45, days=1),
     )
+    clock.move_to(checked_in)
     session_check_in(
-        session=early,
-        answers=all_no(),
-        systolic=170,
-        diastolic=100,
-        by=None,
-        now=at(practice, 0, 40, days=1),
+        session=early, answers=all_no(), systolic=170, diastolic=100, by=None, now=checked_in
     )
     (reading,) = HighBloodPressure.objects.filter(patient=patient)
-    assert (reading.day, reading.practice_id) == (today(practice, 1), practice.pk)
-    assert book(practice, patient, therapist, 16).status == SessionStatus.BOOKED
+    assert (reading.day, reading.practice_id) == (tomorrow, practice.pk)
+    classical = massage_type(practice, "classical")
+    assert not patient_may_receive(patient=patient, massage_type=classical, on=this_day).blocks
     with pytest.raises(ValidationError):
-        book(practice, patient, therapist, 16, days=1)
+        session_book(
+            practice=practice,
+            patient=patient,
+            therapist=therapist,
+            massage_type=classical,
+            starts_at=afternoon,
+            now=checked_in,
+        )
 
 
 def test_r8_moving_a_session_onto_the_blocked_day_is_refused(
