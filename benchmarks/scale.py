@@ -8,7 +8,7 @@ day's slots and book one session there, as the product would with that much hist
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -65,7 +65,10 @@ def _build(first: int) -> None:
                 for day in range(6)
             )
             patient = Patient.objects.create(
-                practice=practice, given_name="Scale", family_name=f"Patient {number}"
+                practice=practice,
+                given_name="Scale",
+                family_name=f"Patient {number}",
+                date_of_birth=date(1970, 1, 1),
             )
             # 125 past days of eight 60-minute sessions, 80 minutes apart from 07:00 UTC.
             with connection.cursor() as cursor:

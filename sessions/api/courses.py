@@ -17,7 +17,7 @@ from courses.models import DEFAULT_SESSIONS, Cadence, Course, CourseStatus
 from courses.services import CourseRequest
 from patients.api import PatientScopedSerializer
 from patients.models import Patient
-from practice.api import DayField, MomentField, status_field
+from practice.api import DayField, ListCursorPagination, MomentField, status_field
 from practice.idempotency import Idempotent
 from practice.models import MassageType, Room, Therapist
 from practice.permissions import IsPracticeMember, IsStaff, practice_request, request_membership
@@ -227,12 +227,18 @@ class CourseCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
+class CoursePagination(ListCursorPagination):
+    ordering = ("-start_date", "-id")
+
+
 class CourseViewSet(
     Idempotent, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """Courses of the practice (a patient sees their own), with their progress."""
+    """Courses of the practice (a patient sees their own), with their progress. The list is
+    paged by cursor (`next` and `previous`, no total), the latest start first."""
 
     permission_classes = [IsPracticeMember]
+    pagination_class = CoursePagination
     # For the schema's model; requests read through get_queryset().
     queryset = Course.objects.all()
 
