@@ -7,6 +7,8 @@ portal's URL. Everything reachable from a request is then scoped with `for_pract
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -15,6 +17,7 @@ from rest_framework.request import Request
 from practice.models import Membership, Practice, User
 
 PRACTICE_HEADER = "X-Practice"
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 
 
 class SignedInRequest(HttpRequest):
@@ -55,11 +58,15 @@ LOADED_MEMBERSHIPS = "_practice_memberships"
 
 
 def memberships_named(practice_slug: str | None) -> QuerySet[Membership]:
-    """The active users' memberships, in the practice named when there is a name."""
+    """The active users' memberships, in the practice named when there is a name. A name no
+    practice could have (a header is whatever the client sends, NUL bytes included) names
+    none, without asking the database."""
     memberships = Membership.objects.select_related("practice__settings").filter(
         user__is_active=True
     )
     if practice_slug:
+        if not SLUG.fullmatch(practice_slug):
+            return memberships.none()
         memberships = memberships.filter(practice__slug=practice_slug)
     return memberships
 

@@ -130,3 +130,10 @@ def test_the_patient_search_still_reads_its_query_and_archived_flag(practice, st
 
     assert [p["family_name"] for p in current] == ["Lovelace"]
     assert [p["family_name"] for p in archived] == ["Byron"]
+
+
+@pytest.mark.parametrize("slug", ["linden\x00", "x" * 5000, "ünïcode", "'; DROP TABLE x;--"])
+def test_hostile_x_practice_header_is_a_403_naming_no_practice(staff, slug: str) -> None:
+    response = staff.get("/api/v1/patients/", HTTP_X_PRACTICE=slug)
+    assert response.status_code == 403
+    assert "not a member" in str(response.json())
