@@ -23,6 +23,7 @@ from rest_framework.permissions import AllowAny
 from practice.api_caching import NOT_MODIFIED, Cacheable
 from practice.api_errors import ERROR_BODY
 from practice.idempotency import IDEMPOTENCY_HEADER, KEY_PATTERN, REPLAYED_HEADER, Idempotent
+from practice.tenancy import PRACTICE_HEADER, SLUG
 
 FAILURES = {
     "400": (
@@ -48,6 +49,17 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "Makes a retry safe: a POST repeated with the same key and body (within 24 hours) "
         f"answers the first response again, with {REPLAYED_HEADER}: true, without acting "
         "twice. A new key for each new request."
+    ),
+)
+PRACTICE = OpenApiParameter(
+    PRACTICE_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    pattern=SLUG.pattern,
+    description=(
+        "The practice the request acts for, by its slug: needed only by a user of several "
+        "practices (without it they get a 400); a practice the user is not a member of, or "
+        "none has that slug, is a 403."
     ),
 )
 VALIDATORS = {
@@ -82,9 +94,14 @@ class PracticeAutoSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         parameters = super().get_override_parameters()
+        if not self._is_open():
+            parameters = [*parameters, PRACTICE]
         if self._is_idempotent():
-            return [*parameters, IDEMPOTENCY_KEY]
+            parameters = [*parameters, IDEMPOTENCY_KEY]
         return parameters
+
+    def _is_open(self) -> bool:
+        return all(isinstance(p, AllowAny) for p in self.view.get_permissions())
 
     def _is_idempotent(self) -> bool:
         return self.method == "POST" and isinstance(self.view, Idempotent)
@@ -96,7 +113,7 @@ class PracticeAutoSchema(AutoSchema):
         # Every operation reads input or the practice a request acts for (400); the token
         # endpoints answer wrong credentials with a 401 as the others answer no credentials.
         codes = ["400", "401"]
-        if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
+        if not self._is_open():
             codes.append("403")
         paginated_list = self._is_list_view() and self._get_paginator() is not None
         if "{" in self.path or paginated_list:

@@ -79,9 +79,22 @@ def test_idempotency_every_signed_in_post_documents_the_header_and_its_422() -> 
     assert "/api/v1/sessions/{id}/check-in/" in posts
     for path, operation in posts.items():
         headers = [p for p in operation["parameters"] if p["in"] == "header"]
-        assert [p["name"] for p in headers] == ["Idempotency-Key"], path
-        assert not headers[0].get("required", False)
+        assert {p["name"] for p in headers} == {"X-Practice", "Idempotency-Key"}, path
+        assert not any(header.get("required", False) for header in headers)
         assert "422" in operation["responses"], path
+
+
+def test_every_signed_in_operation_documents_the_x_practice_header() -> None:
+    operations = [
+        (path, operation)
+        for path, methods in api_schema()["paths"].items()
+        for operation in methods.values()
+    ]
+    for path, operation in operations:
+        names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        signed_in = "403" in operation["responses"]
+        assert ("X-Practice" in names) is signed_in, path
+    assert any(path == "/api/v1/auth/token/" for path, _ in operations)
 
 
 def test_api_catalogue_schema_documents_304_validators_and_every_filter() -> None:
@@ -103,4 +116,4 @@ def test_api_catalogue_schema_documents_304_validators_and_every_filter() -> Non
     assert queries["/api/v1/massage-types/"] == {"active", "online_bookable", "page"}
     assert queries["/api/v1/therapists/"] == {"active", "massage_type", "page"}
     assert queries["/api/v1/rooms/"] == {"active", "page"}
-    assert queries["/api/v1/patients/"] == {"archived", "cursor", "q", "search"}
+    assert queries["/api/v1/patients/"] == {"archived", "cursor", "page_size", "q", "search"}
