@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0009_contraindication_translations'),
-        ('practice', '0008_practicesettings_waitlist_offer_hours'),
+        ('practice', '0008_practice_settings_waitlist_offer_hours'),
         ('therapy_sessions', '0007_session_self_report'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
