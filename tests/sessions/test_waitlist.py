@@ -36,7 +36,7 @@ from sessions.waitlist.offers import waitlist_offers_sweep
 from sessions.waitlist.tasks import offer_freed_slot, sweep_waitlist_offers
 from tests.clock import local, today
 from tests.factories import PatientFactory, TherapistFactory, massage_type
-from tests.sessions.waitlist import at, booked_session, screened_patient, waiting
+from tests.sessions.waitlist import at, booked_session, waiting
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,8 @@ def test_cancelling_a_session_offers_its_time_to_the_entry_waiting_longest(
 
     offer = offered(slot)
 
-    assert offer is not None and offer.entry == first
+    assert offer is not None
+    assert offer.entry == first
     assert second.offers.count() == 0
     assert (offer.therapist_id, offer.starts_at) == (session.therapist_id, session.starts_at)
     # The practice's default hold: two hours (the test's clock runs on, by milliseconds).
@@ -195,7 +196,8 @@ def test_a_withdrawn_entrys_offer_cannot_be_claimed_and_passes_to_the_next(
         waitlist_offer_claim(practice=practice, token=token(offer))
     assert refused.value.code == OFFER_CLOSED
     following = offered(slot)
-    assert following is not None and following.entry == second
+    assert following is not None
+    assert following.entry == second
 
 
 def test_an_offer_lost_to_a_booking_meanwhile_is_a_conflict_not_a_second_booking(
@@ -250,7 +252,8 @@ def test_entries_the_time_does_not_fit_are_passed_over(practice: Practice) -> No
 
     offer = offered(cancel(session))
 
-    assert offer is not None and offer.entry == fits
+    assert offer is not None
+    assert offer.entry == fits
 
 
 def test_r1_a_patient_whose_screening_does_not_clear_the_day_is_passed_over(
@@ -264,7 +267,8 @@ def test_r1_a_patient_whose_screening_does_not_clear_the_day_is_passed_over(
 
     offer = offered(cancel(session))
 
-    assert offer is not None and offer.entry == cleared
+    assert offer is not None
+    assert offer.entry == cleared
 
 
 def test_a_session_cancelled_after_it_began_frees_nothing(practice: Practice, clock) -> None:
@@ -349,4 +353,5 @@ def test_the_offer_never_holds_past_the_slots_start(practice: Practice, clock) -
     clock.move_to(local(practice, today(practice), 11))
     waiting(practice)
     offer = offered(cancel(session))
-    assert offer is not None and offer.expires_at == session.starts_at
+    assert offer is not None
+    assert offer.expires_at == session.starts_at
