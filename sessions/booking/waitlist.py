@@ -119,7 +119,8 @@ def waitlist_entry_withdraw(
         entry.refresh_from_db()
         for offer in entry.offers.filter(status=WaitlistOfferStatus.OPEN).select_related("entry"):
             if waitlist_offer_close(offer, status=WaitlistOfferStatus.WITHDRAWN, now=now):
-                transaction.on_commit(partial(offer_freed_slot.delay, offer.slot_id))
+                # As `waitlist_time_freed` queues it; the sweep covers a lost task.
+                transaction.on_commit(partial(offer_freed_slot.delay, offer.slot_id), robust=True)
     logger.info("waitlist entry %s withdrawn by %s", entry.pk, by)
     return entry
 

@@ -44,4 +44,6 @@ def waitlist_time_freed(
         },
     )
     if created:
-        transaction.on_commit(partial(offer_freed_slot.delay, slot.pk))
+        # Robust: the freeing is committed; a broker that is down must not turn it into an
+        # error. The sweep offers the row instead.
+        transaction.on_commit(partial(offer_freed_slot.delay, slot.pk), robust=True)
