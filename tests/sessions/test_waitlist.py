@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from practice.errors import Conflict
 from practice.models import Practice
+from sessions.booking.courses import course_cancel
 from sessions.booking.sessions import session_book, session_cancel, session_reschedule
 from sessions.booking.waitlist import (
     OFFER_CLOSED,
@@ -36,6 +37,7 @@ from sessions.waitlist.offers import waitlist_offers_sweep
 from sessions.waitlist.tasks import offer_freed_slot, sweep_waitlist_offers
 from tests.clock import local, today
 from tests.factories import PatientFactory, TherapistFactory, massage_type
+from tests.sessions.outbox import NOW, book_course
 from tests.sessions.waitlist import at, booked_session, waiting
 
 pytestmark = pytest.mark.django_db
@@ -355,3 +357,18 @@ def test_the_offer_never_holds_past_the_slots_start(practice: Practice, clock) -
     offer = offered(cancel(session))
     assert offer is not None
     assert offer.expires_at == session.starts_at
+
+
+def test_cancelling_a_course_frees_each_of_its_sessions_to_come(
+    practice: Practice, django_capture_on_commit_callbacks
+) -> None:
+    course = book_course(practice)
+    with django_capture_on_commit_callbacks() as queued:
+        result = course_cancel(course=course, by=None, now=NOW)
+
+    freed = FreedSlot.objects.filter(session__course=course)
+    assert freed.count() == result.sessions_cancelled == course.sessions_count
+    assert set(freed.values_list("starts_at", flat=True)) == set(
+        course.sessions.values_list("starts_at", flat=True)
+    )
+    assert len(queued) == result.sessions_cancelled
