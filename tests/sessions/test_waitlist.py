@@ -13,6 +13,7 @@ from django.utils import timezone
 from practice.errors import Conflict
 from practice.models import Practice
 from sessions.booking.courses import course_cancel
+from sessions.booking.replies import session_cancel_by_link
 from sessions.booking.sessions import session_book, session_cancel, session_reschedule
 from sessions.booking.waitlist import (
     OFFER_CLOSED,
@@ -31,7 +32,7 @@ from sessions.models import (
     WaitlistOfferStatus,
 )
 from sessions.reminders.composing import reminder_message
-from sessions.reminders.links import waitlist_offer_token
+from sessions.reminders.links import session_link_token, waitlist_offer_token
 from sessions.reminders.messages import ReminderKind
 from sessions.waitlist.offers import waitlist_offers_sweep
 from sessions.waitlist.tasks import offer_freed_slot, sweep_waitlist_offers
@@ -372,3 +373,23 @@ def test_cancelling_a_course_frees_each_of_its_sessions_to_come(
         course.sessions.values_list("starts_at", flat=True)
     )
     assert len(queued) == result.sessions_cancelled
+
+
+def test_a_freed_time_whose_task_was_lost_is_offered_by_the_sweep(practice: Practice) -> None:
+    slot = cancel(booked_session(practice))  # the task queued on commit never arrives
+    entry = waiting(practice)
+
+    assert waitlist_offers_sweep() == 1
+
+    assert slot.offers.get().entry == entry
+
+
+def test_a_cancel_through_a_reminders_link_frees_the_time(practice: Practice) -> None:
+    session = booked_session(practice)
+    entry = waiting(practice)
+
+    session_cancel_by_link(practice=practice, token=session_link_token(session))
+
+    offer = offered(FreedSlot.objects.get(session=session))
+    assert offer is not None
+    assert offer.entry == entry
