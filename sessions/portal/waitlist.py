@@ -27,8 +27,9 @@ from sessions.booking.waitlist import (
     waitlist_offer_claim,
     waitlist_offer_from_link,
 )
-from sessions.models import WaitlistEntry
+from sessions.models import WaitlistEntry, WaitlistOfferStatus
 from sessions.portal.access import own_patient
+from sessions.reminders.links import waitlist_offer_token
 from sessions.waitlist.forms import WaitlistEntryForm
 from sessions.waitlist.selectors import waitlist_entries
 
@@ -74,14 +75,22 @@ def my_waitlist(request: PracticeRequest) -> HttpResponse:
             errors_to_form(form, exc)
         else:
             return redirect_with_notice(_my_waitlist_url(request), "added")
+    entries = list(waitlist_entries(practice=practice, patient_id=patient.pk))
+    for entry in entries:
+        for offer in entry.offers.all():
+            if offer.status == WaitlistOfferStatus.OPEN:
+                # The message's link, so a patient who signed in books it from here too.
+                offer.claim_path = reverse(  # type: ignore[attr-defined]
+                    "portal:waitlist-offer",
+                    kwargs={
+                        "practice_slug": practice.slug,
+                        "token": waitlist_offer_token(offer.pk),
+                    },
+                )
     return NOTICES.render(
         request,
         "sessions/portal/waitlist.html",
-        {
-            "patient": patient,
-            "form": form,
-            "entries": waitlist_entries(practice=practice, patient_id=patient.pk),
-        },
+        {"patient": patient, "form": form, "entries": entries},
         status=form_status(request, form),
     )
 

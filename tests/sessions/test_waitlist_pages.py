@@ -229,3 +229,13 @@ def test_an_offer_link_under_another_practice_or_forged_is_a_400_page(
         assert client.get(address).status_code == 400
         assert client.post(address).status_code == 400
     assert not Session.objects.filter(status=SessionStatus.BOOKED).exists()
+
+
+def test_a_patient_sees_their_open_offer_with_its_link(practice, ann, desk) -> None:
+    offer = an_offer(practice, patient=ann)
+
+    page = text(logged_in(ann.user).get(portal_url(practice)))
+
+    assert f'href="{claim_url(offer)}"' in page
+    # The desk sees the offer, not the patient's link.
+    assert claim_url(offer) not in text(logged_in(desk).get(desk_url(practice)))
