@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from practice.errors import Conflict
-from practice.models import Practice
+from practice.models import Practice, PracticeSettings
 from sessions.booking.courses import course_cancel
 from sessions.booking.replies import session_cancel_by_link
 from sessions.booking.sessions import session_book, session_cancel, session_reschedule
@@ -393,3 +393,15 @@ def test_a_cancel_through_a_reminders_link_frees_the_time(practice: Practice) ->
     offer = offered(FreedSlot.objects.get(session=session))
     assert offer is not None
     assert offer.entry == entry
+
+
+def test_the_practice_sets_how_long_an_offer_holds(practice: Practice) -> None:
+    PracticeSettings.objects.filter(practice=practice).update(waitlist_offer_hours=5)
+    practice.refresh_from_db()
+    slot = cancel(booked_session(practice, days=3))
+    waiting(practice)
+
+    offer = offered(slot)
+
+    assert offer is not None
+    assert abs(offer.expires_at - (timezone.now() + timedelta(hours=5))) < timedelta(seconds=5)
