@@ -174,6 +174,12 @@ class PracticeSettings(models.Model):
     cancellation_notice_hours = models.PositiveSmallIntegerField(
         _("cancellation notice (hours)"), default=24
     )
+    waitlist_offer_hours = models.PositiveSmallIntegerField(
+        _("waitlist offer holds (hours)"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(72)],
+        help_text=_("How long a freed time waits for the patient offered it before the next."),
+    )
     address = models.TextField(_("address"), blank=True)
     # Shown in reminders and on the pages that send a patient to the phone (a late cancel).
     phone = models.CharField(_("phone"), max_length=32, blank=True)

@@ -301,6 +301,8 @@ VAR_DIR.mkdir(exist_ok=True)
 # Seconds between two sweeps of the outbox: how late a reminder falling due between sweeps can
 # be when no send task is running. A sweep with nothing due costs one indexed query.
 REMINDER_DISPATCH_INTERVAL = env.float("REMINDER_DISPATCH_INTERVAL", default=5.0)
+# Task modules beside `sessions.tasks` (which autodiscovery finds) that the worker must know.
+CELERY_IMPORTS = ("sessions.waitlist.tasks",)
 CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-due-reminders": {
         "task": "sessions.tasks.dispatch_due_reminders",
@@ -320,6 +322,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "remind-next-course-due": {
         "task": "sessions.tasks.remind_next_course_due",
         "schedule": crontab(minute=30, hour=3),
+    },
+    # Waitlist offers that ran out pass their freed time to the next patient waiting.
+    "sweep-waitlist-offers": {
+        "task": "sessions.waitlist.tasks.sweep_waitlist_offers",
+        "schedule": 60.0,
+        "options": {"expires": 54.0},
     },
     # The API's Idempotency-Key rows: an expired one is already ignored, this keeps the table
     # small.

@@ -22,6 +22,13 @@ from practice.db import PostgresOnlyExclusionConstraint
 from practice.models import PracticeOwned
 from sessions.records.techniques import Direction, Pressure
 from sessions.reminders.messages import ReminderKind
+from sessions.waitlist_models import (  # noqa: F401  (registered with the app here)
+    FreedSlot,
+    WaitlistEntry,
+    WaitlistEntryStatus,
+    WaitlistOffer,
+    WaitlistOfferStatus,
+)
 
 # A session never lasts longer than this; with the largest buffer (120 min) a row's time span
 # is at most MAX_SPAN, which lets overlap queries bound `starts_at` from below and use the

@@ -32,7 +32,8 @@ from schemathesis.specs.openapi.checks import (
 
 from patients.models import Contraindication, Patient, Screening
 from practice.models import Practice, Role, User
-from sessions.models import Session
+from sessions.models import Session, WaitlistEntry
+from tests.clock import today
 from tests.factories import CourseFactory, PatientFactory, RoomFactory, TherapistFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -72,6 +73,7 @@ class Rows:
     massage_type_id: int
     therapist_id: int
     room_id: int
+    waitlist_entry_id: int
 
     def path_parameters(self, path: str) -> dict[str, int]:
         if "{patient_pk}" in path:
@@ -87,6 +89,7 @@ class Rows:
             "massage-types": self.massage_type_id,
             "therapists": self.therapist_id,
             "rooms": self.room_id,
+            "waitlist": self.waitlist_entry_id,
         }
         return {"id": ids[resource]}
 
@@ -106,6 +109,13 @@ def rows(practice: Practice, member: Callable[..., User]) -> tuple[Rows, dict[st
         massage_type_id=course.massage_type_id,
         therapist_id=therapist.pk,
         room_id=RoomFactory(practice=practice).pk,
+        waitlist_entry_id=WaitlistEntry.objects.create(
+            practice=practice,
+            patient=patient,
+            massage_type_id=course.massage_type_id,
+            first_day=today(practice),
+            last_day=today(practice, 7),
+        ).pk,
     )
     return found, {"staff": member(practice, Role.MANAGER), "patient": patient_user}
 

@@ -8,11 +8,13 @@ from rest_framework.routers import SimpleRouter
 from sessions.api.availability import AvailabilityView
 from sessions.api.courses import CoursePlanView, CoursesDueView, CourseViewSet
 from sessions.api.sessions import SessionViewSet
+from sessions.api.waitlist import WaitlistEntryViewSet
 
 courses = SimpleRouter()
 courses.register("courses", CourseViewSet, basename="course")
 sessions = SimpleRouter()
 sessions.register("sessions", SessionViewSet, basename="session")
+sessions.register("waitlist", WaitlistEntryViewSet, basename="waitlist-entry")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # Before the router, whose `courses/<pk>/` would otherwise take "plan" or "due" for a pk.

@@ -54,6 +54,7 @@ from sessions.reminders.outbox import (
     reminders_after_course_booked,
     reminders_after_course_cancelled,
 )
+from sessions.waitlist.freeing import waitlist_time_freed
 
 logger = logging.getLogger(__name__)
 
@@ -352,9 +353,12 @@ def course_cancel(
                     "course_status": locked.status,
                 }
             )
-        cancelled = Session.objects.filter(
+        to_come = Session.objects.filter(
             course=locked, status=SessionStatus.BOOKED, starts_at__gt=now
-        ).update(
+        )
+        # Their times, read under the course's lock before they are freed, for the waitlist.
+        freed = list(to_come.select_for_update())
+        cancelled = to_come.update(
             status=SessionStatus.CANCELLED,
             cancelled_by=by,
             cancelled_at=now,
@@ -363,6 +367,14 @@ def course_cancel(
             updated_at=now,
         )
         reminders_after_course_cancelled(locked, sessions_cancelled=cancelled, now=now)
+        for session in freed:
+            waitlist_time_freed(
+                session,
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+                schedule_version=session.schedule_version,
+                now=now,
+            )
         locked.refresh_from_db()
     logger.info("course %s cancelled by %s with %d sessions", locked.pk, by, cancelled)
     return CourseCancellation(course=locked, sessions_cancelled=cancelled)

@@ -37,6 +37,7 @@ from sessions.reminders.outbox import (
     reminders_after_cancel,
     reminders_after_reschedule,
 )
+from sessions.waitlist.freeing import waitlist_time_freed
 
 logger = logging.getLogger(__name__)
 
@@ -355,6 +356,7 @@ def session_reschedule(
             exclude_id=locked.pk,
         )
         moved_from = locked.starts_at
+        freed_until, freed_version = locked.ends_at, locked.schedule_version
         locked.starts_at = starts_at
         locked.ends_at = starts_at + timedelta(minutes=minutes)
         locked.blocks_until = locked.ends_at + timedelta(minutes=practice.settings.buffer_minutes)
@@ -375,6 +377,14 @@ def session_reschedule(
         # R22: the old time's pending reminders go, the new time's come, in this transaction;
         # R21: moved by the practice, the patient is told.
         reminders_after_reschedule(locked, now=now, moved_from=None if by_patient else moved_from)
+        # The time it left may be someone's on the waitlist.
+        waitlist_time_freed(
+            locked,
+            starts_at=moved_from,
+            ends_at=freed_until,
+            schedule_version=freed_version,
+            now=now,
+        )
     logger.info("session %s moved to %s by %s", locked.pk, starts_at.isoformat(), by)
     return locked
 
@@ -422,6 +432,13 @@ def session_cancel(
         session.refresh_from_db()
         # R22: a cancelled session gets no reminder; R21: but a notice, if the practice did it.
         reminders_after_cancel(session, notify=not (by_patient or medical), now=now)
+        waitlist_time_freed(
+            session,
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
+            schedule_version=session.schedule_version,
+            now=now,
+        )
         options: tuple[datetime, ...] = ()
         if session.course_id is not None:
             course = Course.objects.select_for_update().get(pk=session.course_id)

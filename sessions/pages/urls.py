@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from sessions.pages import calendar, reminders, session
+from sessions.pages import calendar, reminders, session, waitlist
 
 app_name = "sessions"
 
@@ -20,6 +20,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("sessions/<int:pk>/cancel/", calendar.session_cancel_view, name="session-cancel"),
     path("sessions/<int:pk>/cancelled/", calendar.session_cancelled, name="session-cancelled"),
     path("sessions/<int:pk>/rebook/", calendar.session_rebook, name="session-rebook"),
+    path("waitlist/", waitlist.waitlist, name="waitlist"),
+    path(
+        "waitlist/<int:pk>/withdraw/",
+        waitlist.waitlist_entry_withdraw_view,
+        name="waitlist-withdraw",
+    ),
     path(
         "reminders/<int:pk>/send-again/",
         reminders.reminder_send_again_view,

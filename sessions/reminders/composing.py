@@ -27,7 +27,7 @@ from sessions.reminders.ics import (
     practice_location,
     session_uid,
 )
-from sessions.reminders.links import session_link_urls
+from sessions.reminders.links import session_link_urls, waitlist_offer_url
 from sessions.reminders.messages import ReminderKind, render_reminder
 from sessions.reminders.outbox import _lead_times, consented_channels
 
@@ -96,6 +96,11 @@ def reminder_stale_reason(reminder: Reminder, *, now: datetime) -> str | None:
         # The row's course is the one the next follows (none before the first course).
         if course_booked_since(patient=patient, course=reminder.course):
             return gettext("The next course is booked.")
+    # A claimed or withdrawn offer cancels its rows; an expired one is moot here.
+    if reminder.kind == ReminderKind.WAITLIST_OFFER and now >= datetime.fromisoformat(
+        reminder.details["expires_at"]
+    ):
+        return gettext("The waitlist offer expired.")
     if reminder.kind == ReminderKind.SCREENING_EXPIRING and session is not None:
         day = session.starts_at.astimezone(reminder.practice.zone).date()
         if patient_screening_status(patient=patient, on=day).valid:
@@ -187,6 +192,14 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
         context["expires_on"] = date.fromisoformat(details["expires_on"])
     if "sessions_cancelled" in details:
         context["sessions_cancelled"] = details["sessions_cancelled"]
+    if reminder.kind == ReminderKind.WAITLIST_OFFER:
+        context.update(
+            starts_at=datetime.fromisoformat(details["starts_at"]),
+            expires_at=datetime.fromisoformat(details["expires_at"]),
+            therapist_name=details["therapist_name"],
+            massage_type_name=translated_lazy(details["massage_type_name"]),
+            claim_url=waitlist_offer_url(practice.slug, details["offer_id"]),
+        )
     rendered = render_reminder(
         reminder.kind,
         context,

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from sessions.models import Session
 
 SALT = "sessions.reminders.session-link"
+OFFER_SALT = "sessions.reminders.waitlist-offer-link"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,20 @@ def session_link_read(token: str) -> SessionLink:
     return SessionLink(session_id=session_id, schedule_version=version)
 
 
+def waitlist_offer_token(offer_id: int) -> str:
+    """A waitlist offer's claim link: its id, signed with a salt of its own. Whether the offer
+    still holds (open, not expired) is read from its row when the link is used."""
+    return signing.Signer(salt=OFFER_SALT).sign(str(offer_id))
+
+
+def waitlist_offer_read(token: str) -> int:
+    """The offer id a claim link names; `invalid_link()` for one we did not sign."""
+    try:
+        return int(signing.Signer(salt=OFFER_SALT).unsign(token))
+    except (signing.BadSignature, ValueError) as exc:
+        raise invalid_link() from exc
+
+
 def _absolute(path: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{path}"
 
@@ -67,3 +82,9 @@ def session_link_urls(session: Session) -> dict[str, str]:
         "confirm_url": _absolute(reverse("portal:reply-confirm", kwargs=kwargs)),
         "cancel_url": _absolute(reverse("portal:reply-cancel", kwargs=kwargs)),
     }
+
+
+def waitlist_offer_url(practice_slug: str, offer_id: int) -> str:
+    """The absolute claim link of a waitlist offer, for its message."""
+    kwargs = {"practice_slug": practice_slug, "token": waitlist_offer_token(offer_id)}
+    return _absolute(reverse("portal:waitlist-offer", kwargs=kwargs))

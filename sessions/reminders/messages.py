@@ -41,6 +41,8 @@ class ReminderKind(models.TextChoices):
     SESSION_MOVED = "session_moved", _("Session moved by the practice")
     SESSION_CANCELLED = "session_cancelled", _("Session cancelled by the practice")
     COURSE_CANCELLED = "course_cancelled", _("Course cancelled by the practice")
+    # A freed time offered to a patient on the waitlist, with its signed claim link.
+    WAITLIST_OFFER = "waitlist_offer", _("Waitlist offer")
 
 
 _COMMON = frozenset({"patient_name", "practice_name"})
@@ -57,6 +59,7 @@ REQUIRED_KEYS: Mapping[str, frozenset[str]] = {
     ReminderKind.SESSION_CANCELLED: _SESSION,
     ReminderKind.COURSE_CANCELLED: _COMMON
     | {"therapist_name", "massage_type_name", "sessions_cancelled"},
+    ReminderKind.WAITLIST_OFFER: _SESSION | {"expires_at", "claim_url"},
 }
 
 

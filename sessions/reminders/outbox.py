@@ -29,7 +29,7 @@ from patients.selectors import patient_screening_status
 from practice.errors import Conflict
 from practice.models import Practice, PracticeSettings
 from sessions.models import Channel as ChannelName
-from sessions.models import Reminder, ReminderStatus, Session, SessionStatus
+from sessions.models import Reminder, ReminderStatus, Session, SessionStatus, WaitlistOffer
 from sessions.reminders.messages import ReminderKind
 
 logger = logging.getLogger(__name__)
@@ -301,6 +301,42 @@ def reminders_after_session_completed(
             due_at=now,
         )
     )
+
+
+def reminders_for_waitlist_offer(offer: WaitlistOffer, *, now: datetime) -> list[Reminder]:
+    """R21: a freed time offered from the waitlist, sent at once to each channel the patient
+    consented to. The message's facts are fixed in `details` (the offer is the slot, not a
+    session); the claim link is signed when it is sent. Call inside the offer's transaction;
+    an offer is told once (R22)."""
+    kind = ReminderKind.WAITLIST_OFFER
+    patient = offer.entry.patient
+    return _queue(
+        _to_each_channel(
+            patient,
+            partial(_channel_key, f"waitlist-offer:{offer.pk}:{kind}"),
+            kind=kind,
+            due_at=now,
+            details={
+                "offer_id": offer.pk,
+                "starts_at": offer.starts_at.isoformat(),
+                "expires_at": offer.expires_at.isoformat(),
+                "therapist_name": offer.therapist.name,
+                "massage_type_name": offer.massage_type.name,
+            },
+        )
+    )
+
+
+def reminders_after_waitlist_offer_closed(offer: WaitlistOffer) -> int:
+    """R22: an offer claimed, withdrawn or expired is no longer sent. Returns the rows
+    cancelled."""
+    rows = Reminder.objects.filter(
+        practice_id=offer.practice_id,
+        patient_id=offer.entry.patient_id,
+        kind=ReminderKind.WAITLIST_OFFER,
+        details__offer_id=offer.pk,
+    )
+    return _cancel_pending(rows, gettext("The waitlist offer is closed."))
 
 
 def next_course_nudge_at(zone: tzinfo, *, now: datetime) -> datetime:

@@ -26,6 +26,9 @@ CONTEXT: dict[str, Any] = {
     "expires_on": date(2026, 3, 29),
     "practice_phone": "+49 30 123456",
     "manage_url": "https://linden.example/portal/",
+    "expires_at": STARTS - timedelta(hours=2),
+    # As long as a signed claim link is.
+    "claim_url": "https://linden.example/p/linden/waitlist/offer/12:" + "x" * 43 + "/",
 }
 
 

@@ -1,0 +1,191 @@
+"""Joining the waitlist and taking an offer from it: both are bookings in the making, so they
+go through booking's rules (`booking_inputs_validate`, `patient_may_book`, `session_book`).
+The offers themselves are made by `sessions.waitlist.offers`.
+
+Claiming is the patient's booking through the signed link of the offer's message
+(`sessions.reminders.links`): the offer's row lock queues two clicks on one offer, and the
+booking's exclusion constraints decide between two offers of one time (R19), so a lost race is
+a plain refusal, never a second booking.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from patients.eligibility import patient_may_book
+from patients.models import Patient
+from practice.models import MassageType, Practice, Therapist, User
+from sessions.booking.sessions import booking_inputs_validate, session_book
+from sessions.models import (
+    FreedSlot,
+    Session,
+    WaitlistEntry,
+    WaitlistEntryStatus,
+    WaitlistOffer,
+    WaitlistOfferStatus,
+)
+from sessions.reminders.links import invalid_link, waitlist_offer_read
+from sessions.waitlist.offers import waitlist_offer_close
+from sessions.waitlist.tasks import offer_freed_slot
+
+logger = logging.getLogger(__name__)
+
+# The codes of a claim's refusals, for a page to tell them apart.
+OFFER_CLOSED = "offer_closed"
+OFFER_EXPIRED = "offer_expired"
+
+
+def waitlist_entry_add(
+    *,
+    practice: Practice,
+    patient: Patient,
+    massage_type: MassageType,
+    first_day: date,
+    last_day: date,
+    therapist: Therapist | None = None,
+    earliest: time | None = None,
+    latest: time | None = None,
+    weekdays: list[int] | None = None,
+    note: str = "",
+    by: User | None = None,
+    by_patient: bool = False,
+    now: datetime | None = None,
+) -> WaitlistEntry:
+    """Put a patient on the waitlist. The type must be one patients may book themselves (the
+    patient takes the offer), and what a screening blocks is refused now rather than at the
+    offer (R2-R8); a patient adding themselves needs a screening that clears the type on the
+    first day (R1), as when booking."""
+    now = now or timezone.now()
+    if therapist is not None:
+        booking_inputs_validate(
+            practice=practice, patient=patient, therapist=therapist, massage_type=massage_type
+        )
+    entry = WaitlistEntry(
+        practice=practice,
+        patient=patient,
+        massage_type=massage_type,
+        therapist=therapist,
+        first_day=first_day,
+        last_day=last_day,
+        earliest=earliest,
+        latest=latest,
+        weekdays=sorted(set(weekdays or [])),
+        note=note[:300],
+        created_by=by,
+    )
+    entry.full_clean(exclude=["created_by"])
+    errors: dict[str, str] = {}
+    if patient.archived:
+        errors["patient"] = str(_("This patient is archived."))
+    if not (massage_type.active and massage_type.online_bookable):
+        errors["massage_type"] = str(_("Only a type patients book online can be waited for."))
+    today = now.astimezone(practice.zone).date()
+    if first_day < today:
+        errors["first_day"] = str(_("The first day must not be in the past."))
+    if last_day > today + timedelta(days=practice.settings.booking_horizon_days):
+        errors["last_day"] = str(_("This is further ahead than sessions can be booked."))
+    if errors:
+        raise ValidationError(errors)
+    patient_may_book(
+        patient=patient,
+        massage_type=massage_type,
+        on=max(first_day, today),
+        by_patient=by_patient,
+    )
+    entry.save()
+    logger.info("waitlist entry %s added by %s", entry.pk, by)
+    return entry
+
+
+def waitlist_entry_withdraw(
+    *, entry: WaitlistEntry, by: User | None, now: datetime | None = None
+) -> WaitlistEntry:
+    """Take an entry off the waitlist. Its open offer is withdrawn and the time goes to the
+    next entry. An entry already booked or withdrawn is left as it is (ValidationError)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = WaitlistEntry.objects.filter(
+            pk=entry.pk, status=WaitlistEntryStatus.ACTIVE
+        ).update(status=WaitlistEntryStatus.WITHDRAWN, closed_at=now)
+        if not changed:
+            raise ValidationError({"status": _("This entry is no longer waiting.")})
+        entry.refresh_from_db()
+        for offer in entry.offers.filter(status=WaitlistOfferStatus.OPEN).select_related("entry"):
+            if waitlist_offer_close(offer, status=WaitlistOfferStatus.WITHDRAWN, now=now):
+                # As `waitlist_time_freed` queues it; the sweep covers a lost task.
+                transaction.on_commit(partial(offer_freed_slot.delay, offer.slot_id), robust=True)
+    logger.info("waitlist entry %s withdrawn by %s", entry.pk, by)
+    return entry
+
+
+def _offer_refusal(offer: WaitlistOffer, now: datetime) -> ValidationError | None:
+    if offer.status == WaitlistOfferStatus.CLAIMED:
+        return ValidationError(
+            _("This time has already been booked from this offer."), OFFER_CLOSED
+        )
+    if offer.status != WaitlistOfferStatus.OPEN:
+        return ValidationError(
+            _("This offer is %(status)s.") % {"status": offer.get_status_display().lower()},
+            OFFER_CLOSED,
+        )
+    if now >= offer.expires_at:
+        return ValidationError(
+            _("This offer has run out: the time was offered to the next patient waiting."),
+            OFFER_EXPIRED,
+        )
+    return None
+
+
+def waitlist_offer_from_link(
+    *, practice: Practice, token: str, now: datetime | None = None, lock: bool = False
+) -> WaitlistOffer:
+    """The offer a claim link names while it may be claimed; ValidationError otherwise
+    (codes "invalid_link", OFFER_CLOSED, OFFER_EXPIRED). Another practice's offer is as
+    unknown as a forged link."""
+    now = now or timezone.now()
+    offers = WaitlistOffer.objects.for_practice(practice).select_related(
+        "entry__patient", "therapist", "massage_type", "slot__room"
+    )
+    if lock:
+        offers = offers.select_for_update(of=("self",))
+    offer = offers.filter(pk=waitlist_offer_read(token)).first()
+    if offer is None:
+        raise invalid_link()
+    if refusal := _offer_refusal(offer, now):
+        raise refusal
+    return offer
+
+
+def waitlist_offer_claim(*, practice: Practice, token: str, now: datetime | None = None) -> Session:
+    """Book the offered time for the entry's patient with `session_book`, as the patient's own
+    booking (every rule applies; R19's constraints refuse a time taken meanwhile with a
+    Conflict). The offer is claimed, its entry booked and its slot closed, in one transaction."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        offer = waitlist_offer_from_link(practice=practice, token=token, now=now, lock=True)
+        entry = offer.entry
+        session = session_book(
+            practice=practice,
+            patient=entry.patient,
+            therapist=offer.therapist,
+            massage_type=offer.massage_type,
+            starts_at=offer.starts_at,
+            room=offer.slot.room,
+            now=now,
+            by_patient=True,
+        )
+        waitlist_offer_close(offer, status=WaitlistOfferStatus.CLAIMED, now=now)
+        WaitlistOffer.objects.filter(pk=offer.pk).update(session=session)
+        WaitlistEntry.objects.filter(pk=entry.pk).update(
+            status=WaitlistEntryStatus.BOOKED, closed_at=now
+        )
+        FreedSlot.objects.filter(pk=offer.slot_id).update(closed_at=now)
+    logger.info("waitlist offer %s claimed as session %s", offer.pk, session.pk)
+    return session
