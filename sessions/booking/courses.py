@@ -84,7 +84,7 @@ def _calendar(request: CourseRequest, now: datetime) -> tuple[Calendar, date]:
         patient_id=request.patient.pk,
         massage_type_id=request.massage_type.pk,
     )
-    require_qualified(calendar, request.therapist)
+    require_qualified(calendar.qualified, request.therapist)
     return calendar, last_day
 
 

@@ -7,6 +7,7 @@ constraints decide a race (`sessions.booking.conflicts`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -19,7 +20,7 @@ from courses.models import Course
 from patients.eligibility import patient_may_book
 from patients.models import Patient, Screening
 from patients.selectors import pending_self_report
-from practice.calendar import Calendar, epoch
+from practice.calendar import epoch
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Room, Therapist, User
 from sessions.availability import calendar_load
@@ -87,9 +88,10 @@ def booking_inputs_validate(
         raise ValidationError(errors)
 
 
-def require_qualified(calendar: Calendar, therapist: Therapist) -> None:
-    """The therapist must be qualified for the type `calendar` was read for."""
-    if therapist.pk not in calendar.qualified:
+def require_qualified(qualified: Collection[int], therapist: Therapist) -> None:
+    """The therapist must be among those `qualified` for the type (e.g. `Calendar.qualified`,
+    read with the calendar)."""
+    if therapist.pk not in qualified:
         raise ValidationError(
             {"massage_type": _("This therapist is not qualified for this massage type.")}
         )
@@ -123,7 +125,7 @@ def _check_time(
         exclude_session_id=exclude_id,
         massage_type_id=massage_type.pk,
     )
-    require_qualified(calendar, therapist)
+    require_qualified(calendar.qualified, therapist)
     start = epoch(starts_at)
     if calendar.is_free(therapist.pk, start, minutes):
         return

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from patients.eligibility import patient_may_book
 from patients.models import Patient
 from practice.models import MassageType, Practice, Therapist, User
-from sessions.booking.sessions import booking_inputs_validate, session_book
+from sessions.booking.sessions import booking_inputs_validate, require_qualified, session_book
 from sessions.models import (
     FreedSlot,
     Session,
@@ -66,6 +66,10 @@ def waitlist_entry_add(
     if therapist is not None:
         booking_inputs_validate(
             practice=practice, patient=patient, therapist=therapist, massage_type=massage_type
+        )
+        require_qualified(
+            massage_type.therapists.filter(pk=therapist.pk).values_list("pk", flat=True),
+            therapist,
         )
     entry = WaitlistEntry(
         practice=practice,

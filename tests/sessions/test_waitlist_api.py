@@ -163,3 +163,24 @@ def test_another_practices_desk_sees_and_withdraws_nothing(practice, other_desk,
     assert {"patient", "massage_type"} <= set(bad.json()["errors"])
     entry.refresh_from_db()
     assert entry.status == WaitlistEntryStatus.ACTIVE
+
+
+def test_waiting_for_a_therapist_not_qualified_for_the_type_is_a_400(
+    practice, staff, api_as
+) -> None:
+    therapist = TherapistFactory(practice=practice, week=True)
+    therapist.massage_types.set([massage_type(practice, "relaxing")])
+    body = entry_body(
+        practice,
+        patient=screened_patient(practice).pk,
+        therapist=therapist.pk,
+        massage_type=massage_type(practice, "classical").pk,
+    )
+
+    response = api_as(staff).post(WAITLIST, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["massage_type"] == [
+        "This therapist is not qualified for this massage type."
+    ]
+    assert not WaitlistEntry.objects.exists()
