@@ -56,6 +56,9 @@ def blood_pressure_record(
 
 def r8_day_blocks(*, patient: Patient, on: date) -> tuple[Finding, ...]:
     """R8: what the day's readings over the limit say, each naming its reading and time."""
+    readings = r8_readings_on(patient=patient, on=on)
+    if not readings:
+        return ()  # without reading the patient's practice: most bookings stop here
     zone = patient.practice.zone
     return tuple(
         day_block_finding(
@@ -64,7 +67,7 @@ def r8_day_blocks(*, patient: Patient, on: date) -> tuple[Finding, ...]:
             measured_at=reading.measured_at.astimezone(zone).time(),
             source=reading.get_source_display(),
         )
-        for reading in r8_readings_on(patient=patient, on=on)
+        for reading in readings
     )
 
 

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from courses.models import Cadence, CourseStatus
 from courses.services import CourseRequest
+from patients.models import Patient
 from practice.errors import Conflict
-from practice.models import Practice
+from practice.models import Practice, Therapist
 from sessions.booking.conflicts import r23_refusal
 from sessions.booking.courses import course_book
 from sessions.booking.sessions import session_cancel, session_reschedule
@@ -332,8 +333,9 @@ def test_booking_one_session_is_six_round_trips_in_one_transaction_without_savep
     practice: Practice,
 ) -> None:
     practice = Practice.objects.select_related("settings").get(pk=practice.pk)
-    patient = PatientFactory(practice=practice, consenting=True)
-    therapist = TherapistFactory(practice=practice, week=True)
+    # Read afresh, as a request reads them: nothing related is cached on them.
+    patient = Patient.objects.get(pk=PatientFactory(practice=practice, consenting=True).pk)
+    therapist = Therapist.objects.get(pk=TherapistFactory(practice=practice, week=True).pk)
     classical = massage_type(practice, "classical")
 
     with CaptureQueriesContext(connection) as statements:
