@@ -18,7 +18,7 @@ from typing import TypeAlias
 from django.db import connection
 
 from practice.calendar import Calendar, Span, epoch, from_epoch, horizon_end, local_range
-from practice.models import Closure, Practice, Room, TimeOff, WorkingHours
+from practice.models import Closure, Practice, Room, Therapist, TimeOff, WorkingHours
 from sessions.models import FREEING_STATUSES, MAX_SPAN, Session
 
 
@@ -53,6 +53,89 @@ def _fetch(sql: str, params: Sequence[SQLParam]) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _therapists_in(practice: Practice, ids: list[int] | None) -> tuple[str, list[SQLParam]]:
+    """`therapist_id IN (...)`: the ids given, or (None) the practice's active therapists,
+    read in the same statement."""
+    if ids is not None:
+        return f"therapist_id IN ({_in(ids)})", list(ids)
+    return (
+        f"therapist_id IN (SELECT id FROM {Therapist._meta.db_table} "
+        "WHERE practice_id = %s AND active)",
+        [practice.pk],
+    )
+
+
+def _hours_and_absences(
+    practice: Practice, ids: list[int] | None, start_p: SQLParam, end_p: SQLParam
+) -> tuple[dict[int, dict[int, list[tuple[time, time]]]], list[Span], dict[int, list[Span]]]:
+    """Two queries: the therapists' working hours; the closures and their time off between
+    the adapted instants `start_p` and `end_p`. `ids` None: every active therapist."""
+    therapists, therapist_params = _therapists_in(practice, ids)
+    hours: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
+    for therapist_id, weekday, starts, ends in _fetch(
+        f"SELECT therapist_id, weekday, starts, ends FROM {WorkingHours._meta.db_table} "
+        f"WHERE practice_id = %s AND {therapists} "
+        "ORDER BY therapist_id, weekday, starts",
+        [practice.pk, *therapist_params],
+    ):
+        hours[therapist_id][weekday].append((starts, ends))
+
+    closures: list[Span] = []
+    time_off: dict[int, list[Span]] = defaultdict(list)
+    span_columns = f"{_epoch('starts_at')}, {_epoch('ends_at')}"
+    for therapist_id, starts_at, ends_at in _fetch(
+        f"SELECT NULL, {span_columns} FROM {Closure._meta.db_table} "
+        "WHERE practice_id = %s AND starts_at < %s AND ends_at > %s "
+        "UNION ALL "
+        f"SELECT therapist_id, {span_columns} FROM {TimeOff._meta.db_table} "
+        f"WHERE practice_id = %s AND {therapists} "
+        "AND starts_at < %s AND ends_at > %s",
+        [practice.pk, end_p, start_p, practice.pk, *therapist_params, end_p, start_p],
+    ):
+        span = (starts_at, ends_at)
+        if therapist_id is None:
+            closures.append(span)
+        else:
+            time_off[therapist_id].append(span)
+    return hours, closures, dict(time_off)
+
+
+def calendar_background(
+    *, practice: Practice, therapist_ids: Sequence[int] | None, first: date, last: date
+) -> Calendar:
+    """Working hours, closures and time off for `first`..`last` in two queries, without the
+    sessions: what a calendar shades behind them (free times need `calendar_load`).
+    `therapist_ids` None: the practice's active therapists."""
+    adapt = connection.ops.adapt_datetimefield_value
+    start, end = local_range(practice, first, last)
+    hours, closures, time_off = _hours_and_absences(
+        practice, None if therapist_ids is None else list(therapist_ids), adapt(start), adapt(end)
+    )
+    settings = practice.settings
+    return Calendar(
+        zone=practice.zone,
+        grid_minutes=settings.slot_grid_minutes,
+        buffer_minutes=settings.buffer_minutes,
+        hours={t: dict(days) for t, days in hours.items()},
+        closures=closures,
+        time_off=time_off,
+    )
+
+
+def free_stretches(calendar: Calendar, therapist_id: int, day: date) -> list[Span]:
+    """The day's free time as stretches: the free starts of a one-grid-step session (from
+    `Calendar.free_starts`, so buffers, closures and the horizon count), consecutive ones
+    joined. Display only: booking asks availability again for the real length."""
+    step = calendar.grid_minutes * 60
+    stretches: list[list[int]] = []
+    for start in calendar.free_starts(therapist_id, day, day, calendar.grid_minutes):
+        if stretches and start == stretches[-1][1]:
+            stretches[-1][1] = start + step
+        else:
+            stretches.append([start, start + step])
+    return [(a, b) for a, b in stretches]
+
+
 def calendar_load(
     *,
     practice: Practice,
@@ -76,33 +159,7 @@ def calendar_load(
     ids = list(therapist_ids)
     adapt = connection.ops.adapt_datetimefield_value
     start_p, end_p = adapt(start), adapt(end)
-
-    hours: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
-    for therapist_id, weekday, starts, ends in _fetch(
-        f"SELECT therapist_id, weekday, starts, ends FROM {WorkingHours._meta.db_table} "
-        f"WHERE practice_id = %s AND therapist_id IN ({_in(ids)}) "
-        "ORDER BY therapist_id, weekday, starts",
-        [practice.pk, *ids],
-    ):
-        hours[therapist_id][weekday].append((starts, ends))
-
-    closures: list[Span] = []
-    time_off: dict[int, list[Span]] = defaultdict(list)
-    span_columns = f"{_epoch('starts_at')}, {_epoch('ends_at')}"
-    for therapist_id, starts_at, ends_at in _fetch(
-        f"SELECT NULL, {span_columns} FROM {Closure._meta.db_table} "
-        "WHERE practice_id = %s AND starts_at < %s AND ends_at > %s "
-        "UNION ALL "
-        f"SELECT therapist_id, {span_columns} FROM {TimeOff._meta.db_table} "
-        f"WHERE practice_id = %s AND therapist_id IN ({_in(ids)}) "
-        "AND starts_at < %s AND ends_at > %s",
-        [practice.pk, end_p, start_p, practice.pk, *ids, end_p, start_p],
-    ):
-        span = (starts_at, ends_at)
-        if therapist_id is None:
-            closures.append(span)
-        else:
-            time_off[therapist_id].append(span)
+    hours, closures, time_off = _hours_and_absences(practice, ids, start_p, end_p)
 
     sessions: dict[int, list[Span]] = defaultdict(list)
     room_sessions: list[Span] = []
@@ -145,7 +202,7 @@ def calendar_load(
         buffer_minutes=settings.buffer_minutes,
         hours={t: dict(days) for t, days in hours.items()},
         closures=closures,
-        time_off=dict(time_off),
+        time_off=time_off,
         sessions=dict(sessions),
         room_sessions=room_sessions,
         patient_sessions=patient_sessions,
