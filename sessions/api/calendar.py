@@ -26,6 +26,7 @@ from rest_framework.response import Response
 
 from practice.api import DayField, ScopedFieldsSerializer, renamed
 from practice.calendar import Calendar, Span, from_epoch, local_moment, local_range
+from practice.idempotency import Idempotent
 from practice.models import Practice, Room, Therapist
 from practice.permissions import IsStaff, practice_request
 from practice.tenancy import PracticeAPIRequest
@@ -305,7 +306,7 @@ class CalendarFreeView(GenericAPIView):
         return Response(FreeTimesSerializer({"free": free}).data)
 
 
-class CalendarMoveView(GenericAPIView):
+class CalendarMoveView(Idempotent, GenericAPIView):
     """Move a session to another time, another therapist, or give it another length (drag
     and drop, dragging its end) through `session_reschedule`: a refused move answers 400 or
     409 with the reason and changes nothing."""

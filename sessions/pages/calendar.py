@@ -49,6 +49,7 @@ NOTICES = Notices(
     {
         "moved": _("The session was moved."),
         "rebooked": _("The session was booked again."),
+        "booked": _("The session is booked."),
     }
 )
 render_page = NOTICES.render
