@@ -303,6 +303,31 @@
     move(info, {starts: reading(info.event.start), minutes: minutes});
   }
 
+  // EventCalendar marks its grid up as an ARIA table whose row groups also hold the events
+  // and the now-indicator, which axe rightly reports (aria-required-children). The grid is a
+  // pointer view beside the list view, which is the accessible one (linked above it): drop
+  // the table roles, whenever the calendar draws new nodes, and name the region instead.
+  var TABLE_ATTRIBUTES = ["role", "aria-colindex", "aria-colspan", "aria-colcount",
+    "aria-rowindex", "aria-rowspan", "aria-rowcount"];
+  var TABLE_NODES = TABLE_ATTRIBUTES.map(function (name) {
+    return name === "role"
+      ? "[role=table],[role=rowgroup],[role=row],[role=columnheader],[role=rowheader]," +
+        "[role=cell],[role=gridcell]"
+      : "[" + name + "]";
+  }).join(",");
+
+  function dropTableRoles() {
+    root.querySelectorAll(TABLE_NODES).forEach(function (node) {
+      TABLE_ATTRIBUTES.forEach(function (name) {
+        if (name !== "role" || node.getAttribute("role") !== "button") {
+          node.removeAttribute(name);
+        }
+      });
+    });
+  }
+
+  new MutationObserver(dropTableRoles).observe(root, {childList: true, subtree: true});
+
   var grid = pad(Math.floor(config.gridMinutes / 60)) + ":" + pad(config.gridMinutes % 60);
   var calendar = null;
 
@@ -349,6 +374,7 @@
       eventDrop: eventDrop,
       eventResize: eventResize
     });
+    dropTableRoles();
     root.dataset.ready = "true";
   }, function () {
     say(labels.loading_failed);
