@@ -40,12 +40,12 @@ from sessions.pages.course_forms import PatientSearchForm
 PAGE_SIZE = 25
 render_page = Notices({}).render
 # What a link to this page may prefill; the patient's pick keeps them.
-SLOT_PARAMETERS = ("therapist", "starts", "room", "massage_type", "view", "by")
+SLOT_PARAMETERS = ("therapist", "starts_at", "room", "massage_type", "view", "by")
 
 
 class SingleSessionForm(forms.Form):
     therapist = forms.ModelChoiceField(label=_("Therapist"), queryset=Therapist.objects.none())
-    starts = forms.DateTimeField(
+    starts_at = forms.DateTimeField(
         label=_("Starts"),
         help_text=_("The practice's local time (R24)."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -87,10 +87,10 @@ class SingleSessionForm(forms.Form):
         allowed = [kind.pk for kind in self.types if _allowed(self.patient, kind, day)]
         field.queryset = self.types.filter(pk__in=allowed)
 
-    def clean_starts(self) -> dt.datetime:
+    def clean_starts_at(self) -> dt.datetime:
         # Read on the practice's wall clock (the page runs in its zone, R24); Django's field
         # already refuses a reading a daylight-saving change skips or repeats.
-        moment: dt.datetime = self.cleaned_data["starts"]
+        moment: dt.datetime = self.cleaned_data["starts_at"]
         year_error(moment.year)
         return moment
 
@@ -147,7 +147,7 @@ def _initial(request: PracticeRequest) -> dict[str, object]:
 def course_link(request: PracticeRequest, form: SingleSessionForm, patient: Patient) -> str:
     """Course planning for this patient, prefilled with the slot (R10 keeps its time)."""
     values: dict[str, object] = {"patient": patient.pk}
-    therapist, starts = form["therapist"].value(), form["starts"].value()
+    therapist, starts = form["therapist"].value(), form["starts_at"].value()
     if therapist:
         values["therapist"] = therapist
     if isinstance(starts, str) and len(starts) >= 16:
@@ -195,7 +195,7 @@ def session_book_view(request: PracticeRequest) -> HttpResponse:
                     patient=patient,
                     therapist=data["therapist"],
                     massage_type=data["massage_type"],
-                    starts_at=data["starts"],
+                    starts_at=data["starts_at"],
                     minutes=data["minutes"],
                     room=data["room"],
                     booked_by=request.user,
@@ -230,7 +230,7 @@ def session_book_view(request: PracticeRequest) -> HttpResponse:
 
 def _form_day(form: SingleSessionForm, practice: Practice) -> dt.date:
     """The local day the types are checked for: the chosen start's, else today."""
-    value = form["starts"].value()
+    value = form["starts_at"].value()
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value[:10])

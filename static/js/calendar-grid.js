@@ -154,7 +154,10 @@
         (freeByResource[stretch.resource] = freeByResource[stretch.resource] || []).push(stretch);
       });
       success([].concat(
-        events.body.shading.map(shadeEvent),
+        // Working hours first: closures and time off are painted over them.
+        events.body.shading.filter(function (shade) { return shade.kind === "working"; })
+          .concat(events.body.shading.filter(function (shade) { return shade.kind !== "working"; }))
+          .map(shadeEvent),
         frees.body.free.map(freeEvent),
         events.body.sessions.map(sessionEvent)
       ));
@@ -230,7 +233,7 @@
     }
     var query = new URLSearchParams({
       therapist: info.resource.id,
-      starts: reading(info.date),
+      starts_at: reading(info.date),
       view: "grid-" + config.view,
       by: config.by
     });
