@@ -24,7 +24,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from practice.api import DayField, ScopedFieldsSerializer, renamed
+from practice.api import DayField, MomentField, ScopedFieldsSerializer, renamed
 from practice.calendar import Calendar, Span, from_epoch, local_moment, local_range
 from practice.idempotency import Idempotent
 from practice.models import Practice, Room, Therapist
@@ -78,7 +78,7 @@ class ResourcesSerializer(serializers.Serializer):
     resources = ResourceSerializer(many=True)
 
 
-class WallClockField(serializers.DateTimeField):
+class WallClockField(MomentField):
     """A reading of the practice's wall clock, without an offset (R24); one sent with an
     offset stays that instant."""
 

@@ -29,6 +29,7 @@
   var freeByResource = {};
   var typeColours = {};
   var typeNames = {};
+  var therapists = {};
 
   function pad(n) {
     return String(n).padStart(2, "0");
@@ -98,6 +99,7 @@
 
   function sessionEvent(session) {
     typeColour(session);
+    therapists[session.therapist] = {name: session.therapist_name, colour: session.therapist_colour};
     return {
       id: String(session.id),
       resourceIds: [String(session.resource)],
@@ -208,7 +210,8 @@
       ? Object.keys(typeColours).map(function (id) {
         return {name: typeNames[id], colour: typeColours[id]};
       })
-      : resources.filter(function (resource) { return resource.colour; });
+      : Object.keys(therapists).map(function (id) { return therapists[id]; })
+        .sort(function (a, b) { return a.name.localeCompare(b.name); });
     entries.forEach(function (entry) {
       var item = text("li", "block resource", entry.name);
       item.style.setProperty("--therapist", entry.colour);

@@ -230,13 +230,16 @@ def test_grid_views_screenshots_and_axe(
     assert_accessible(page)
     screenshot(page, "calendar-day-therapists")
 
+    expect(page.locator("#colour-legend li")).to_have_text(["Omar Lind", "Tess Ward"])
     page.get_by_label("Colour sessions by").select_option("type")
-    expect(page.locator("#colour-legend li")).to_have_count(2)
+    expect(page.locator("#colour-legend li")).to_have_text(["Classical", "Relaxing"])
 
     open_grid(page, grid_url(live_server, practice, day, view="week"))
     # Monday to Sunday for both therapists, inside 1280 px.
     expect(page.locator(".ec-header .ec-day, .ec-header .ec-col-head").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDE["width"]
+    # The closure is painted over both therapists' working hours on Friday.
+    expect(page.locator(".ec-bg-event.shade-closure")).to_have_count(2)
     assert_accessible(page)
     screenshot(page, "calendar-week")
 

@@ -309,6 +309,13 @@ def test_r10_a_course_session_cannot_be_dragged_onto_a_day_of_the_same_course(
     assert "R10" in response.json()["errors"]["starts_at"][0]
 
 
+@pytest.mark.parametrize("starts", ["9999-12-31T23:30", "soon", ""])
+def test_a_bad_start_is_a_400_never_a_500(practice, desk, booked, api_as, starts) -> None:
+    response = api_as(desk).post(move_url(booked), {"starts": starts}, format="json")
+    assert response.status_code == 400
+    assert "starts" in response.json()["errors"]
+
+
 def test_a_session_not_booked_cannot_be_dragged(practice, desk, booked, day, api_as) -> None:
     Session.objects.filter(pk=booked.pk).update(status=SessionStatus.CANCELLED)
     response = api_as(desk).post(
