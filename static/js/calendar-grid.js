@@ -201,6 +201,9 @@
     var session = info.event.extendedProps.session;
     if (session) {
       info.el.style.setProperty("--therapist", colourOf(session));
+      // A narrow week column shows the time only: the rest on hover.
+      info.el.title = session.starts.slice(11, 16) + "–" + session.ends.slice(11, 16) + " " +
+        info.event.title + " · " + session.status_label;
     }
   }
 
