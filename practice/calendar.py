@@ -368,6 +368,21 @@ def local_range(practice: Practice, first: date, last: date) -> tuple[datetime, 
     )
 
 
+def local_moment(practice: Practice, reading: datetime) -> datetime:
+    """The instant a wall-clock `reading` in the practice's zone names (R24): its first
+    occurrence when a daylight-saving change repeats it; a reading the change skips is
+    refused, for no instant shows it on the practice's clocks."""
+    if reading.tzinfo is not None:
+        return reading
+    moment = reading.replace(tzinfo=practice.zone)
+    if moment.astimezone(UTC).astimezone(practice.zone).replace(tzinfo=None) != reading:
+        raise ValidationError(
+            _("%(time)s does not exist that day: the clocks skip it (daylight-saving change).")
+            % {"time": reading.strftime("%H:%M")}
+        )
+    return moment.astimezone(UTC)
+
+
 def horizon_end(practice: Practice, now: datetime) -> datetime:
     """R23: bookable up to the end of the local day `booking_horizon_days` after today."""
     today = now.astimezone(practice.zone).date()

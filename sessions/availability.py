@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TypeAlias
 
@@ -69,6 +69,133 @@ def _wall_clock(seconds: int) -> time:
     return time(seconds // 3600, seconds % 3600 // 60, seconds % 60)
 
 
+def _therapists_in(practice: Practice, ids: list[int] | None) -> tuple[str, list[SQLParam]]:
+    """`therapist_id IN (...)`: the ids given, or (None) the practice's active therapists,
+    read in the same statement."""
+    if ids is not None:
+        return f"therapist_id IN ({_in(ids)})", list(ids)
+    return (
+        f"therapist_id IN (SELECT id FROM {Therapist._meta.db_table} "
+        "WHERE practice_id = %s AND active)",
+        [practice.pk],
+    )
+
+
+def _background_parts(
+    practice: Practice, ids: list[int] | None, start_p: SQLParam, end_p: SQLParam
+) -> tuple[list[str], list[SQLParam]]:
+    """The union's parts for the therapists' working hours ('h') and the closures ('c') and
+    their time off ('t') between the adapted instants `start_p` and `end_p`, with their
+    parameters. `ids` None: every active therapist."""
+    therapists, therapist_params = _therapists_in(practice, ids)
+    span = f"{_epoch('starts_at')}, {_epoch('ends_at')}"
+    parts = [
+        f"SELECT 'h', therapist_id, {NO_ID}, {NO_ID}, weekday, {_seconds_of_day('starts')}, "
+        f"{_seconds_of_day('ends')} FROM {WorkingHours._meta.db_table} "
+        f"WHERE practice_id = %s AND {therapists}",
+        f"SELECT 'c', {NO_ID}, {NO_ID}, {NO_ID}, {span}, {NO_ID} "
+        f"FROM {Closure._meta.db_table} "
+        "WHERE practice_id = %s AND starts_at < %s AND ends_at > %s",
+        f"SELECT 't', therapist_id, {NO_ID}, {NO_ID}, {span}, {NO_ID} "
+        f"FROM {TimeOff._meta.db_table} WHERE practice_id = %s AND {therapists} "
+        "AND starts_at < %s AND ends_at > %s",
+    ]
+    params: list[SQLParam] = [
+        *(practice.pk, *therapist_params),
+        *(practice.pk, end_p, start_p),
+        *(practice.pk, *therapist_params, end_p, start_p),
+    ]
+    return parts, params
+
+
+@dataclass
+class _Rows:
+    """What the union's rows say, sorted by kind ('h', 'c', 't', 's', 'q')."""
+
+    therapist_ids: set[int]
+    room_id: int | None = None
+    patient_id: int | None = None
+    hours: dict[int, dict[int, list[tuple[time, time]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    closures: list[Span] = field(default_factory=list)
+    time_off: dict[int, list[Span]] = field(default_factory=lambda: defaultdict(list))
+    sessions: dict[int, list[Span]] = field(default_factory=lambda: defaultdict(list))
+    room_sessions: list[Span] = field(default_factory=list)
+    patient_sessions: list[Span] = field(default_factory=list)
+    qualified: set[int] = field(default_factory=set)
+
+    def read(self, sql: str, params: Sequence[SQLParam]) -> _Rows:
+        for kind, therapist_id, room_of, patient_of, first, second, third in _fetch(sql, params):
+            if kind == "h":
+                self.hours[therapist_id][first].append((_wall_clock(second), _wall_clock(third)))
+            elif kind == "c":
+                self.closures.append((first, second))
+            elif kind == "t":
+                self.time_off[therapist_id].append((first, second))
+            elif kind == "q":
+                self.qualified.add(therapist_id)
+            else:
+                starts_at, ends_at, blocks_until = first, second, third
+                if therapist_id in self.therapist_ids:
+                    self.sessions[therapist_id].append((starts_at, blocks_until))
+                if self.room_id is not None and room_of == self.room_id:
+                    self.room_sessions.append((starts_at, blocks_until))
+                if self.patient_id is not None and patient_of == self.patient_id:
+                    self.patient_sessions.append((starts_at, ends_at))
+        return self
+
+    def calendar(self, practice: Practice, **limits: int) -> Calendar:
+        settings = practice.settings
+        return Calendar(
+            zone=practice.zone,
+            grid_minutes=settings.slot_grid_minutes,
+            buffer_minutes=settings.buffer_minutes,
+            hours={
+                t: {day: sorted(spans) for day, spans in days.items()}
+                for t, days in self.hours.items()
+            },
+            closures=self.closures,
+            time_off=dict(self.time_off),
+            sessions=dict(self.sessions),
+            room_sessions=self.room_sessions,
+            patient_sessions=self.patient_sessions,
+            qualified=frozenset(self.qualified),
+            **limits,
+        )
+
+
+def calendar_background(
+    *, practice: Practice, therapist_ids: Sequence[int] | None, first: date, last: date
+) -> Calendar:
+    """Working hours, closures and time off for `first`..`last` in one query, without the
+    sessions: what a calendar shades behind them (free times need `calendar_load`).
+    `therapist_ids` None: the practice's active therapists."""
+    adapt = connection.ops.adapt_datetimefield_value
+    start, end = local_range(practice, first, last)
+    ids = None if therapist_ids is None else list(therapist_ids)
+    parts, params = _background_parts(practice, ids, adapt(start), adapt(end))
+    return (
+        _Rows(therapist_ids=set(ids or ()))
+        .read(" UNION ALL ".join(parts), params)
+        .calendar(practice)
+    )
+
+
+def free_stretches(calendar: Calendar, therapist_id: int, day: date) -> list[Span]:
+    """The day's free time as stretches: the free starts of a one-grid-step session (from
+    `Calendar.free_starts`, so buffers, closures and the horizon count), consecutive ones
+    joined. Display only: booking asks availability again for the real length."""
+    step = calendar.grid_minutes * 60
+    stretches: list[list[int]] = []
+    for start in calendar.free_starts(therapist_id, day, day, calendar.grid_minutes):
+        if stretches and start == stretches[-1][1]:
+            stretches[-1][1] = start + step
+        else:
+            stretches.append([start, start + step])
+    return [(a, b) for a, b in stretches]
+
+
 def calendar_load(
     *,
     practice: Practice,
@@ -92,15 +219,13 @@ def calendar_load(
     filter on indexed columns; `tests/sessions/test_availability.py` pins their results and
     their count.
     """
-    settings = practice.settings
     start, end = local_range(practice, first, last)
     ids = list(therapist_ids)
     adapt = connection.ops.adapt_datetimefield_value
     start_p, end_p = adapt(start), adapt(end)
-    therapists_in = f"therapist_id IN ({_in(ids)})"
-    span = f"{_epoch('starts_at')}, {_epoch('ends_at')}"
+    parts, params = _background_parts(practice, ids, start_p, end_p)
 
-    holders = [therapists_in]
+    holders = [f"therapist_id IN ({_in(ids)})"]
     holder_params: list[SQLParam] = [*ids]
     if room is not None:
         holders.append("room_id = %s")
@@ -110,14 +235,14 @@ def calendar_load(
         holder_params.append(patient_id)
     # The lower bound on starts_at (no row spans more than MAX_SPAN) keeps the sessions' part
     # an index range scan over the range's days, however many years of history precede them.
-    sessions_sql = (
-        f"SELECT 's', therapist_id, room_id, patient_id, {span}, {_epoch('blocks_until')} "
-        f"FROM {Session._meta.db_table} "
+    sessions = (
+        f"SELECT 's', therapist_id, room_id, patient_id, {_epoch('starts_at')}, "
+        f"{_epoch('ends_at')}, {_epoch('blocks_until')} FROM {Session._meta.db_table} "
         f"WHERE practice_id = %s AND status NOT IN ({_in(FREEING_STATUSES)}) "
         f"AND ({' OR '.join(holders)}) "
         "AND starts_at < %s AND starts_at > %s AND blocks_until > %s"
     )
-    sessions_params: list[SQLParam] = [
+    params += [
         practice.pk,
         *FREEING_STATUSES,
         *holder_params,
@@ -126,76 +251,24 @@ def calendar_load(
         start_p,
     ]
     if exclude_session_id is not None:
-        sessions_sql += " AND id <> %s"
-        sessions_params.append(exclude_session_id)
-    sql = " UNION ALL ".join(
-        [
-            f"SELECT 'h', therapist_id, {NO_ID}, {NO_ID}, weekday, {_seconds_of_day('starts')}, "
-            f"{_seconds_of_day('ends')} FROM {WorkingHours._meta.db_table} "
-            f"WHERE practice_id = %s AND {therapists_in}",
-            f"SELECT 'c', {NO_ID}, {NO_ID}, {NO_ID}, {span}, {NO_ID} "
-            f"FROM {Closure._meta.db_table} "
-            "WHERE practice_id = %s AND starts_at < %s AND ends_at > %s",
-            f"SELECT 't', therapist_id, {NO_ID}, {NO_ID}, {span}, {NO_ID} "
-            f"FROM {TimeOff._meta.db_table} WHERE practice_id = %s AND {therapists_in} "
-            "AND starts_at < %s AND ends_at > %s",
-            sessions_sql,
-        ]
-    )
-    params: list[SQLParam] = [
-        *(practice.pk, *ids),
-        *(practice.pk, end_p, start_p),
-        *(practice.pk, *ids, end_p, start_p),
-        *sessions_params,
-    ]
+        sessions += " AND id <> %s"
+        params.append(exclude_session_id)
+    parts.append(sessions)
     if massage_type_id is not None:
         qualifications = Therapist.massage_types.through._meta.db_table
-        sql += (
-            f" UNION ALL SELECT 'q', therapist_id, {NO_ID}, {NO_ID}, {NO_ID}, {NO_ID}, {NO_ID} "
-            f"FROM {qualifications} WHERE massagetype_id = %s AND {therapists_in}"
+        parts.append(
+            f"SELECT 'q', therapist_id, {NO_ID}, {NO_ID}, {NO_ID}, {NO_ID}, {NO_ID} "
+            f"FROM {qualifications} WHERE massagetype_id = %s AND therapist_id IN ({_in(ids)})"
         )
         params += [massage_type_id, *ids]
 
-    hours: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
-    closures: list[Span] = []
-    time_off: dict[int, list[Span]] = defaultdict(list)
-    sessions: dict[int, list[Span]] = defaultdict(list)
-    room_sessions: list[Span] = []
-    patient_sessions: list[Span] = []
-    wanted = set(ids)
-    room_id = room.pk if room is not None else None
-    qualified: set[int] = set()
-    for kind, therapist_id, room_of, patient_of, first_value, second, third in _fetch(sql, params):
-        if kind == "h":
-            hours[therapist_id][first_value].append((_wall_clock(second), _wall_clock(third)))
-        elif kind == "c":
-            closures.append((first_value, second))
-        elif kind == "t":
-            time_off[therapist_id].append((first_value, second))
-        elif kind == "q":
-            qualified.add(therapist_id)
-        else:
-            starts_at, ends_at, blocks_until = first_value, second, third
-            if therapist_id in wanted:
-                sessions[therapist_id].append((starts_at, blocks_until))
-            if room_id is not None and room_of == room_id:
-                room_sessions.append((starts_at, blocks_until))
-            if patient_id is not None and patient_of == patient_id:
-                patient_sessions.append((starts_at, ends_at))
-
-    return Calendar(
-        zone=practice.zone,
-        grid_minutes=settings.slot_grid_minutes,
-        buffer_minutes=settings.buffer_minutes,
-        hours={t: {day: sorted(spans) for day, spans in days.items()} for t, days in hours.items()},
-        closures=closures,
-        time_off=dict(time_off),
-        sessions=dict(sessions),
-        room_sessions=room_sessions,
-        patient_sessions=patient_sessions,
-        not_before=epoch(now),
-        not_after=epoch(horizon_end(practice, now)),
-        qualified=frozenset(qualified),
+    rows = _Rows(
+        therapist_ids=set(ids),
+        room_id=room.pk if room is not None else None,
+        patient_id=patient_id,
+    ).read(" UNION ALL ".join(parts), params)
+    return rows.calendar(
+        practice, not_before=epoch(now), not_after=epoch(horizon_end(practice, now))
     )
 
 

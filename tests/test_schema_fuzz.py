@@ -80,7 +80,8 @@ class Rows:
             return {"patient_pk": self.patient.pk, "id": self.screening.pk}
         if "{id}" not in path:
             return {}
-        resource = path.removeprefix("/api/v1/").split("/")[0]
+        # The collection the id belongs to: the segment before it (calendar/sessions/{id}/...).
+        resource = path.split("/{id}")[0].rsplit("/", 1)[1]
         ids = {
             "patients": self.patient.pk,
             "sessions": self.session.pk,

@@ -6,6 +6,12 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from sessions.api.availability import AvailabilityView
+from sessions.api.calendar import (
+    CalendarEventsView,
+    CalendarFreeView,
+    CalendarMoveView,
+    CalendarResourcesView,
+)
 from sessions.api.courses import CoursePlanView, CoursesDueView, CourseViewSet
 from sessions.api.sessions import SessionViewSet
 from sessions.api.waitlist import WaitlistEntryViewSet
@@ -22,5 +28,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("courses/due/", CoursesDueView.as_view(), name="courses-due"),
     *courses.urls,
     path("availability/", AvailabilityView.as_view(), name="availability"),
+    path("calendar/resources/", CalendarResourcesView.as_view(), name="calendar-resources"),
+    path("calendar/events/", CalendarEventsView.as_view(), name="calendar-events"),
+    path("calendar/free/", CalendarFreeView.as_view(), name="calendar-free"),
+    path("calendar/sessions/<int:pk>/move/", CalendarMoveView.as_view(), name="calendar-move"),
     *sessions.urls,
 ]

@@ -309,12 +309,18 @@ def session_reschedule(
     *,
     session: Session,
     starts_at: datetime,
+    therapist: Therapist | None = None,
+    minutes: int | None = None,
     by: User | None = None,
     now: datetime | None = None,
     by_patient: bool = False,
 ) -> Session:
-    """Move a booked session, keeping its length; reminders see the new `schedule_version`.
-    The new day must allow the session as booking would (R1-R8, `patient_may_book`)."""
+    """Move a booked session, keeping its length and therapist unless `minutes` or
+    `therapist` say otherwise (the desk's calendar drags a session to another therapist's
+    column, or drags its end); reminders see the new `schedule_version`. The new day must
+    allow the session as booking would (R1-R8, `patient_may_book`), a new therapist must be
+    active and qualified for its type, and the time is checked as booking checks it (R19,
+    R23, R10)."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     practice = session.practice
@@ -341,7 +347,15 @@ def session_reschedule(
             self_report=locked.self_report,
             field="starts_at",
         )
-        minutes = locked.minutes
+        if therapist is not None and therapist.pk != locked.therapist_id:
+            booking_inputs_validate(
+                practice=practice,
+                patient=locked.patient,
+                therapist=therapist,
+                massage_type=locked.massage_type,
+            )
+            locked.therapist = therapist
+        minutes = locked.minutes if minutes is None else minutes
         if locked.course is not None:
             _r10_same_day_error(
                 locked.course, starts_at.astimezone(practice.zone).date(), practice, locked.pk
@@ -366,6 +380,7 @@ def session_reschedule(
         # The patient confirmed the earlier time, not this one.
         locked.confirmed_at = None
         fields = [
+            "therapist",
             "starts_at",
             "ends_at",
             "blocks_until",

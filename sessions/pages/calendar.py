@@ -28,13 +28,13 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from practice.calendar import Calendar, Span, epoch, from_epoch, local_range, year_error
+from practice.calendar import Span, epoch, from_epoch, local_range, year_error
 from practice.errors import Conflict
 from practice.models import Practice, Room, Therapist
 from practice.pages import Notices, errors_to_form
 from practice.tenancy import PracticeRequest
 from practice.web import staff_page
-from sessions.availability import calendar_load
+from sessions.availability import calendar_load, free_stretches
 from sessions.booking.interruptions import r13_rebook_options
 from sessions.booking.sessions import (
     cancellation_is_late,
@@ -49,6 +49,7 @@ NOTICES = Notices(
     {
         "moved": _("The session was moved."),
         "rebooked": _("The session was booked again."),
+        "booked": _("The session is booked."),
     }
 )
 render_page = NOTICES.render
@@ -189,20 +190,6 @@ def _clip(spans: list[Span], lo: int, hi: int, kind: str) -> list[Block]:
     ]
 
 
-def free_time(calendar: Calendar, therapist_id: int, day: date) -> list[Span]:
-    """The day's free time as stretches: the free starts of a one-grid-step session (from
-    `Calendar.free_starts`, so buffers, closures and the horizon count), consecutive ones
-    joined. Display only: booking asks availability again for the real length."""
-    step = calendar.grid_minutes * 60
-    stretches: list[list[int]] = []
-    for start in calendar.free_starts(therapist_id, day, day, calendar.grid_minutes):
-        if stretches and start == stretches[-1][1]:
-            stretches[-1][1] = start + step
-        else:
-            stretches.append([start, start + step])
-    return [(a, b) for a, b in stretches]
-
-
 def calendar_columns(
     *,
     request: PracticeRequest,
@@ -251,7 +238,7 @@ def calendar_columns(
                 blocks += _clip(calendar.time_off.get(therapist_id, []), lo, hi, "time_off")
                 blocks += [
                     Block("free", from_epoch(a), from_epoch(b))
-                    for a, b in free_time(calendar, therapist_id, day)
+                    for a, b in free_stretches(calendar, therapist_id, day)
                 ]
             blocks.sort(key=lambda block: (block.starts_at, block.kind != "session"))
             out.append(DayCell(day, working, blocks))

@@ -119,9 +119,20 @@ def course_plan_view(request: PracticeRequest) -> HttpResponse:
     else:
         patient = _patient(request, request.GET.get("patient"))
         tomorrow = timezone.localdate(timezone=practice.zone) + timedelta(days=1)
+        # A link may prefill the slot ("start a course here" on the calendar); the form
+        # checks every value when the plan is asked for.
+        prefill = {
+            name: request.GET[name]
+            for name in ("therapist", "start_date", "preferred_time", "room")
+            if request.GET.get(name)
+        }
         form = CoursePlanForm(
             practice=practice,
-            initial={"patient": patient.pk if patient else None, "start_date": tomorrow},
+            initial={
+                "patient": patient.pk if patient else None,
+                "start_date": tomorrow,
+                **prefill,
+            },
         )
     if patient is None:
         return _pick_patient(request)
