@@ -49,8 +49,6 @@ class PeriodQuerySerializer(serializers.Serializer):
 
 class ColumnSerializer(serializers.Serializer):
     key = serializers.CharField()
-    # `label` is a field's own attribute: declared under another name, shown as `label`.
-    label_ = serializers.CharField(source="label")
     kind = serializers.ChoiceField(
         choices=[(kind.value, kind.value) for kind in Kind],
         help_text=_(
@@ -60,7 +58,10 @@ class ColumnSerializer(serializers.Serializer):
     )
 
     def get_fields(self) -> dict:
-        return renamed(super().get_fields(), label="label_")
+        # `label` is an attribute every field has already, so it is added here rather than
+        # declared on the class; after `key`, as the schema lists it.
+        key, *rest = super().get_fields().items()
+        return dict([key, ("label", serializers.CharField()), *rest])
 
 
 @extend_schema_field(

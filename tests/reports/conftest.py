@@ -71,6 +71,8 @@ def build_history(practice: Practice, size: int, name: str = "Therapist") -> Non
                 status=status,
                 start_date=today(practice, days=-30 * offset - 5),
             )
+        # R11: in a chronic plan without a course yet, so due for one today.
+        PatientFactory(practice=practice, chronic_plan=True)
     ClosureFactory(
         practice=practice,
         starts_at=local(practice, today(practice, days=-10), 0),
