@@ -1,0 +1,41 @@
+"""`make run`'s demo history gives every report something real to show."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from courses.models import Course, CourseStatus
+from practice.models import Practice
+from reports.period import Period
+from reports.registry import registry
+from sessions.models import Session, SessionStatus
+from tests.clock import today
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_history_feeds_every_report(db) -> None:
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo_history", stdout=StringIO())
+    again = StringIO()
+    call_command("seed_demo_history", stdout=again)
+    practice = Practice.objects.get(slug="linden")
+    sessions = Session.objects.for_practice(practice)
+    courses = Course.objects.for_practice(practice)
+
+    assert "history already" in again.getvalue()
+    for status in SessionStatus.COMPLETED, SessionStatus.NO_SHOW, SessionStatus.CANCELLED:
+        assert sessions.filter(status=status).exists()
+    assert sessions.filter(late_cancellation=True).exists()
+    for status in CourseStatus.COMPLETED, CourseStatus.INTERRUPTED, CourseStatus.CANCELLED:
+        assert courses.filter(status=status).exists()
+    period = Period(today(practice, days=-90), today(practice))
+    for report in registry.all():
+        for table in report.tables(practice=practice, period=period):
+            numbers = [v for row in table.rows for v in row[1:] if isinstance(v, int | float)]
+            assert any(numbers), (report.slug, table.key)
+    assert Session.objects.filter(starts_at__gte=today(practice) + timedelta(days=1)).count() == 0
