@@ -13,6 +13,9 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 64
 # Colours come from CSS classes (the strict Content-Security-Policy forbids style attributes).
 SERIES_CLASSES = ("series-0", "series-1", "series-2", "series-3")
 MAX_LABEL = 14
+# More groups than this and only every n-th is named on the x axis (each bar keeps its name
+# in its tooltip, and the table names them all).
+MAX_LABELS = 8
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,12 @@ class BarChart:
         return TOP + (self.height - TOP - BOTTOM) / 2
 
 
-def nice_step(top: float) -> float:
-    """A round step (1, 2 or 5 times a power of ten) giving about five grid lines."""
+def nice_step(top: float, *, whole: bool) -> float:
+    """A round step (1, 2 or 5 times a power of ten) giving about five grid lines; at least 1
+    for `whole` numbers (counts), which have no tick between."""
     if top <= 0:
         return 1
-    rough = top / 5
+    rough = max(top / 5, 1) if whole else top / 5
     power = 10 ** math.floor(math.log10(rough))
     return next(step * power for step in (1, 2, 5, 10) if step * power >= rough)
 
@@ -97,7 +101,7 @@ def bar_chart(table: Table) -> BarChart | None:
     kind = series[0][1].kind
     values = [[float(row[index] or 0) for index, _column in series] for row in table.rows]
     top = max((value for group in values for value in group), default=0)
-    step = nice_step(top)
+    step = nice_step(top, whole=kind == Kind.COUNT)
     ceiling = step * max(1, math.ceil(top / step))
     span_x, span_y = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     group_width = span_x / len(table.rows)
@@ -108,10 +112,12 @@ def bar_chart(table: Table) -> BarChart | None:
 
     bars = []
     labels = []
+    every = math.ceil(len(table.rows) / MAX_LABELS)
     for number, (row, group) in enumerate(zip(table.rows, values, strict=True)):
         left = LEFT + group_width * number + group_width * 0.1
         name = " · ".join(str(row[index]) for index in categories)
-        labels.append(Label(round(LEFT + group_width * (number + 0.5), 1), _short(name)))
+        if number % every == 0:
+            labels.append(Label(round(LEFT + group_width * (number + 0.5), 1), _short(name)))
         for position, ((_index, column), value) in enumerate(zip(series, group, strict=True)):
             bars.append(
                 Bar(
