@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from practice.api import DayField, renamed
 from practice.permissions import IsManager, practice_request
@@ -105,12 +105,10 @@ class ReportResultSerializer(serializers.Serializer):
         return renamed(super().get_fields(), **{"from": "from_"})
 
 
-class ReportListView(GenericAPIView):
+class ReportListView(APIView):
     """The reports a manager may read."""
 
     permission_classes = [IsManager]
-    serializer_class = ReportSerializer
-    pagination_class = None
 
     @extend_schema(responses=ReportSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -121,12 +119,11 @@ def _slugs() -> list[str]:
     return [report.slug for report in registry.all()]
 
 
-class ReportView(GenericAPIView):
+class ReportView(APIView):
     """One report for a period in the practice's time zone (R24): its tables of figures, the
     same as the report pages and their CSV. Managers only."""
 
     permission_classes = [IsManager]
-    serializer_class = ReportResultSerializer
 
     @extend_schema(
         parameters=[
