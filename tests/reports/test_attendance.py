@@ -47,7 +47,7 @@ def therapists(practice, other_practice, history):
     return anna, boris
 
 
-def test_missed_sessions_by_month_and_by_therapist(practice, therapists, run_report) -> None:
+def test_r13_missed_sessions_by_month_and_by_therapist(practice, therapists, run_report) -> None:
     anna, boris = therapists
 
     tables = run_report("no-shows", practice, date(2026, 6, 1), date(2026, 7, 31))

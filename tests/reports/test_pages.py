@@ -54,12 +54,16 @@ def test_the_index_lists_every_report_and_the_menu_links_it_for_managers(
     practice, manager_client, desk
 ) -> None:
     index = text(manager_client.get("/p/linden/reports/"))
+    home = text(manager_client.get("/"))
     desk_page = text(logged_in(desk).get("/p/linden/patients/"))
+    desk_home = text(logged_in(desk).get("/"))
 
     for report in registry.all():
         assert f'href="/p/linden/reports/{report.slug}/"' in index
     assert 'href="/p/linden/reports/">Reports</a>' in index
+    assert 'href="/p/linden/reports/">Reports</a>' in home
     assert 'href="/p/linden/reports/"' not in desk_page
+    assert 'href="/p/linden/reports/"' not in desk_home
 
 
 @pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.THERAPIST, Role.PATIENT])
