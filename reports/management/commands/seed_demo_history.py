@@ -27,6 +27,7 @@ DAYS = 150
 SLOTS = (time(9), time(10), time(11), time(12), time(14), time(15), time(16))
 COURSE_TIME = time(17)
 COURSE_LENGTH = 10
+MAX_COURSES_EACH = 3
 CLOSED_DAYS_AGO = 40
 TIME_OFF_DAYS_AGO = range(66, 71)
 
@@ -178,14 +179,16 @@ class Command(BaseCommand):
         types: dict[int, list[MassageType]],
         first: date,
     ) -> int:
-        """Back-to-back courses per therapist at 17:00, every other weekday; chronic patients
-        take turns, so no two courses running at once share a patient (R19)."""
-        if not chronic:
-            return 0
+        """Back-to-back courses per therapist at 17:00, every other weekday, for chronic
+        patients who each stay with one therapist (so no two courses running at once share a
+        patient, R19), at most three each (R11 allows four a year). The type moves on along
+        the therapist's types each round, except every third round repeats the one before,
+        as R12 warns against."""
         made = 0
         for number, therapist in enumerate(therapists):
+            own = chronic[number :: len(therapists)]
             start, sequence_number = _weekday_on_or_after(first), 0
-            while True:
+            while own and sequence_number < MAX_COURSES_EACH * len(own):
                 days: list[date] = []
                 day = start
                 while len(days) < COURSE_LENGTH:
@@ -202,10 +205,10 @@ class Command(BaseCommand):
                     if sequence_number % 5 == 4
                     else CourseStatus.COMPLETED
                 )
-                patient = chronic[(sequence_number * len(therapists) + number) % len(chronic)]
+                patient = own[sequence_number % len(own)]
                 kinds = types[therapist.pk]
-                # R12: the rotation mostly moves on; now and then a type repeats.
-                massage_type = kinds[(sequence_number // 2 + number) % len(kinds)]
+                rounds = sequence_number // len(own)
+                massage_type = kinds[(rounds - (rounds % 3 == 2) + number) % len(kinds)]
                 course = Course.objects.create(
                     practice=history.practice,
                     patient=patient,
