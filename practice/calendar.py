@@ -295,6 +295,17 @@ class Calendar:
                     spans.append((begin, finish))
         return merge(spans)
 
+    def open_spans(self, therapist_id: int, day: date) -> list[Span]:
+        """The instants the therapist works on `day` outside closures and their time off
+        (R23): the hours they could be booked at all, whatever is booked already."""
+        closed = merge([*self.closures, *self.time_off.get(therapist_id, ())])
+        return [
+            (start, end)
+            for span in self.working_spans(therapist_id, day)
+            for start, end in subtract(span, closed)
+            if end > start
+        ]
+
     # -- the answer ---------------------------------------------------------------------------
     def free_starts(self, therapist_id: int, first: date, last: date, minutes: int) -> list[int]:
         """Free start instants (epoch seconds, ascending, each once) from `first` to `last`

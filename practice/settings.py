@@ -55,6 +55,7 @@ LOCAL_APPS = [
     "patients",
     "courses",
     "sessions.apps.TherapySessionsConfig",
+    "reports",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

@@ -27,6 +27,7 @@ api_v1: list[URLPattern | URLResolver] = [
     *catalogue.urls,
     path("", include("patients.urls")),
     path("", include("sessions.api.urls")),
+    path("", include("reports.api_urls")),
 ]
 
 urlpatterns = [
@@ -35,6 +36,7 @@ urlpatterns = [
     path("p/<slug:practice_slug>/", include("sessions.pages.urls")),
     path("p/<slug:practice_slug>/", include("sessions.pages.course_urls")),
     path("p/<slug:practice_slug>/", include("sessions.portal.urls")),
+    path("p/<slug:practice_slug>/", include("reports.urls")),
     path("join/staff/<str:token>/", staff_join, name="staff-join"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from practice.calendar import epoch
+from practice.calendar import Calendar, epoch
 from tests.tz_transitions import (
     GRIDS,
     LENGTHS,
@@ -81,3 +81,24 @@ def test_r23_is_free_and_on_grid_agree_with_free_starts(
         assert cal.on_grid(instant) == ((wall.hour * 60 + wall.minute) % grid == 0), wall
         if wall.date() == day:
             assert cal.is_free(1, instant, minutes) == (instant in listed), wall
+
+
+def test_r23_open_spans_are_working_hours_less_closures_and_time_off() -> None:
+    zone = zoneinfo.ZoneInfo("Europe/Berlin")
+    day = date(2026, 7, 6)
+
+    def at(hour: int) -> int:
+        return epoch(datetime.combine(day, time(hour), tzinfo=zone))
+
+    calendar = Calendar(
+        zone=zone,
+        grid_minutes=15,
+        buffer_minutes=10,
+        hours={1: {0: [(time(9), time(13)), (time(14), time(18))]}, 2: {0: [(time(9), time(18))]}},
+        closures=[(at(12), at(15))],
+        time_off={1: [(at(16), at(20))]},
+    )
+
+    assert calendar.open_spans(1, day) == [(at(9), at(12)), (at(15), at(16))]
+    assert calendar.open_spans(2, day) == [(at(9), at(12)), (at(15), at(18))]
+    assert calendar.open_spans(1, day + timedelta(days=1)) == []
