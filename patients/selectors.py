@@ -32,6 +32,7 @@ from patients.models import (
     ScreeningAnswer,
 )
 from patients.screening import CatalogueItem, Outcome
+from practice.audit.services import record_read
 from practice.models import Membership, Practice, User
 
 
@@ -241,3 +242,9 @@ def screenings_of(*, patient: Patient) -> QuerySet[Screening]:
 
 def patient_records_of(*, user: User, practice: Practice | int) -> QuerySet[Patient]:
     return Patient.objects.for_practice(practice).filter(user=user, archived=False)
+
+
+def patient_data_read(subject: Patient | Screening | DoctorClearance, *, patient_id: int) -> None:
+    """Record that `subject`, part of a patient's health data, is being served: called once by
+    each page or API view that shows it (the audit trail's read entries)."""
+    record_read(subject, patient_id=patient_id)

@@ -37,6 +37,7 @@ from patients.models import DoctorClearance, Patient, Screening
 from patients.screening import Outcome, Status, Zone
 from patients.selectors import (
     catalogue_for,
+    patient_data_read,
     patient_screening_status,
     patient_search,
     patients_visible_to,
@@ -201,6 +202,7 @@ def _patient_form(request: PracticeRequest, patient: Patient | None) -> HttpResp
 @staff_page
 def patient_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
+    patient_data_read(patient, patient_id=patient.pk)
     type_names = _type_names(request)
     status = patient_screening_status(patient=patient, on=_today(request))
     screenings = [
@@ -340,12 +342,16 @@ def clearance_document(request: PracticeRequest, pk: int) -> FileResponse:
     """A doctor's letter, to staff of its practice only: medical documents have no public
     media URL, so this login- and practice-checked view is the only way to them."""
     clearance = get_object_or_404(
-        DoctorClearance.objects.for_practice(request.practice).exclude(document=""), pk=pk
+        DoctorClearance.objects.for_practice(request.practice)
+        .select_related("screening")
+        .exclude(document=""),
+        pk=pk,
     )
     try:
         document = clearance.document.open("rb")
     except FileNotFoundError as exc:
         raise Http404(_("The document file is missing.")) from exc
+    patient_data_read(clearance, patient_id=clearance.screening.patient_id)
     # Opened, so it has a name (only a file never saved has none).
     filename = PurePath(clearance.document.name or "").name
     return FileResponse(document, as_attachment=True, filename=filename)
