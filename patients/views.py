@@ -56,6 +56,8 @@ from patients.services import (
     screening_preview,
     screening_record,
 )
+from practice.audit.pages import manager_page, render_entries
+from practice.audit.selectors import patient_access_history
 from practice.models import MassageType
 from practice.pages import Notices, errors_to_form, form_status, redirect_with_notice
 from practice.tenancy import PracticeRequest
@@ -220,6 +222,14 @@ def patient_detail(request: PracticeRequest, pk: int) -> HttpResponse:
             "screenings": screenings,
         },
     )
+
+
+@manager_page
+def patient_access(request: PracticeRequest, pk: int) -> HttpResponse:
+    """Who read or changed this patient's data: the manager's view of the audit trail."""
+    patient = _patient(request, pk)
+    entries = patient_access_history(practice=request.practice, patient_id=patient.pk)
+    return render_entries(request, "patients/patient_access.html", entries, {"patient": patient})
 
 
 @staff_page

@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/new/", views.patient_new, name="patient-new"),
     path("patients/<int:pk>/", views.patient_detail, name="patient-detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient-edit"),
+    path("patients/<int:pk>/access/", views.patient_access, name="patient-access"),
     path("patients/<int:pk>/archive/", views.patient_archive_view, name="patient-archive"),
     path("patients/<int:pk>/screenings/new/", views.screening_new, name="screening-new"),
     path(

@@ -51,9 +51,13 @@ def _patient_column(model: type[models.Model]) -> str | None:
         return model._meta.pk.column if model._meta.pk else None
     for field in model._meta.concrete_fields:
         related = field.related_model
-        if field.many_to_one and related is not None and not isinstance(related, str):
-            if related._meta.label_lower == PATIENT_MODEL:
-                return field.column
+        if (
+            field.many_to_one
+            and related is not None
+            and not isinstance(related, str)
+            and related._meta.label_lower == PATIENT_MODEL
+        ):
+            return field.column
     return None
 
 
@@ -134,9 +138,7 @@ def audited_models() -> list[type[models.Model]]:
     return [
         model
         for model in apps.get_models()
-        if model._meta.app_label in AUDITED_APPS
-        and not model._meta.proxy
-        and model._meta.managed
+        if model._meta.app_label in AUDITED_APPS and not model._meta.proxy and model._meta.managed
     ]
 
 
@@ -180,12 +182,16 @@ def _signalled(instance: models.Model, action: str, fields: list[str]) -> None:
     )
 
 
-def _saved(sender: type[models.Model], instance: models.Model, created: bool, **kwargs: Any) -> None:
+def _saved(
+    sender: type[models.Model], instance: models.Model, created: bool, **kwargs: Any
+) -> None:
     update_fields = kwargs.get("update_fields")
-    columns = [field.column for field in sender._meta.concrete_fields]
-    if update_fields:
-        names = set(update_fields)
-        columns = [f.column for f in sender._meta.concrete_fields if f.name in names]
+    names = set(update_fields) if update_fields else None
+    columns = [
+        field.column
+        for field in sender._meta.concrete_fields
+        if field.column and (names is None or field.name in names)
+    ]
     _signalled(instance, "create" if created else "update", sorted(columns))
 
 

@@ -11,7 +11,7 @@ trigger fired by that very statement sees it, and no extra round trip is made.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -70,7 +70,7 @@ def bind_practice(practice_id: int) -> None:
 
 
 @contextmanager
-def acting(actor: Actor):  # type: ignore[no-untyped-def]
+def acting(actor: Actor) -> Iterator[Actor]:
     """Run a block as `actor`: a request, or a task or command acting for someone."""
     token = _current.set(actor)
     try:

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import pgtrigger
-from dateutil.relativedelta import relativedelta
 from django.db import models, transaction
 
 from practice.audit.capture import APPEND_ONLY
@@ -28,7 +27,7 @@ def record(
     """One entry about `subject` (a practice-owned row), by the current actor."""
     actor = current()
     return AuditEntry.objects.create(
-        practice_id=getattr(subject, "practice_id", None) or (actor and actor.practice_id),
+        practice_id=getattr(subject, "practice_id", None) or (actor.practice_id if actor else None),
         user_id=actor.user_id if actor else None,
         ip=actor.ip if actor else None,
         user_agent=actor.user_agent if actor else "",
@@ -46,11 +45,19 @@ def record_read(subject: models.Model, *, patient_id: int) -> AuditEntry:
     return record(action=Action.READ, subject=subject, patient_id=patient_id)
 
 
+def years_before(moment: datetime, years: int) -> datetime:
+    """The same calendar day `years` earlier (28 February for a 29th with no leap year)."""
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:
+        return moment.replace(year=moment.year - years, day=28)
+
+
 def purge_expired_entries(*, now: datetime) -> int:
     """Delete the entries older than their practice's retention: the only deletion the
     append-only trigger lets through (see `practice.audit.capture`). Returns how many."""
     cutoffs = {
-        practice_id: now - relativedelta(years=years)
+        practice_id: years_before(now, years)
         for practice_id, years in PracticeSettings.objects.values_list(
             "practice_id", "retention_years"
         )
@@ -62,7 +69,7 @@ def purge_expired_entries(*, now: datetime) -> int:
         # Entries of no practice (a platform user's own account) keep the default retention.
         deleted += (
             AuditEntry.objects.filter(practice_id__isnull=True)
-            .filter(at__lt=now - relativedelta(years=DEFAULT_RETENTION_YEARS))
+            .filter(at__lt=years_before(now, DEFAULT_RETENTION_YEARS))
             .delete()[0]
         )
     return deleted

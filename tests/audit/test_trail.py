@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
-from django.test import Client
 from django.urls import reverse
 
 from practice.audit.models import Action, AuditEntry
@@ -31,7 +30,8 @@ def test_a_write_is_captured_by_the_database_with_changed_field_names(practice: 
         )
     [created] = entries(model="patients.patient", action=Action.CREATE)
     [changed] = entries(model="patients.patient", action=Action.UPDATE)
-    assert created.practice_id == practice.pk and created.patient_id == patient.pk
+    assert created.practice_id == practice.pk
+    assert created.patient_id == patient.pk
     assert "given_name" in created.fields
     assert sorted(changed.fields) == ["archived", "notes"]
     # Health data and identity never leave their table: only allowed values are kept.
@@ -106,7 +106,10 @@ def test_reading_a_screening_through_the_api_writes_exactly_one_entry(
 def test_raw_sql_cannot_change_or_delete_an_entry(practice: Practice, statement: str) -> None:
     PatientFactory(practice=practice)
     assert AuditEntry.objects.exists()
-    with pytest.raises(DatabaseError, match="Cannot update or delete"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
+    with (
+        pytest.raises(DatabaseError, match="Cannot update or delete"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
     assert not AuditEntry.objects.filter(reason="tampered").exists()
