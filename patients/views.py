@@ -68,6 +68,9 @@ NOTICES = Notices(
     {
         "saved": gettext_lazy("Saved."),
         "archived": gettext_lazy("The patient is archived."),
+        "erased": gettext_lazy(
+            "The patient's identity is erased; their records are kept until the retention ends."
+        ),
         "screening-saved": gettext_lazy("Screening saved."),
         "screening-confirmed": gettext_lazy("Screening confirmed."),
         "already-confirmed": gettext_lazy("This screening is already confirmed."),
@@ -385,6 +388,8 @@ def portal(request: PracticeRequest) -> HttpResponse:
     patient = _own_record(request)
     context: dict[str, Any] = {"patient": patient}
     if patient is not None:
+        # The patient's own screenings are health data too: their reads are recorded alike.
+        patient_data_read(patient, patient_id=patient.pk)
         status = patient_screening_status(patient=patient, on=_today(request))
         context.update(
             status=status,

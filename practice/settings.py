@@ -141,6 +141,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Where `manage.py backup` writes its archives (a volume of its own in docker-compose.yml).
+BACKUP_DIR = env.path("BACKUP_DIR", default=VAR_DIR / "backups")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -340,6 +342,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-expired-audit-entries": {
         "task": "practice.audit.tasks.purge_expired_audit_entries",
         "schedule": crontab(minute=50, hour=2),
+    },
+    # Erased patients' retained records, once the practice's retention has passed.
+    "purge-erased-patients": {
+        "task": "patients.tasks.purge_erased_patients",
+        "schedule": crontab(minute=55, hour=2),
     },
 }
 

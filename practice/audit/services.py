@@ -23,6 +23,7 @@ def record(
     patient_id: int | None,
     reason: str = "",
     fields: Iterable[str] = (),
+    values: dict[str, object] | None = None,
 ) -> AuditEntry:
     """One entry about `subject` (a practice-owned row), by the current actor."""
     actor = current()
@@ -36,6 +37,7 @@ def record(
         object_id=str(subject.pk),
         patient_id=patient_id,
         fields=list(fields),
+        values=values or {},
         reason=reason,
     )
 
@@ -73,3 +75,10 @@ def purge_expired_entries(*, now: datetime) -> int:
             .delete()[0]
         )
     return deleted
+
+
+def scrub_actor(*, user_id: int) -> int:
+    """Forget where a person's own requests came from (IP address, browser) when their
+    identity is erased: through the purge path, the only one allowed to change entries."""
+    with transaction.atomic(), pgtrigger.ignore(APPEND_ONLY):
+        return AuditEntry.objects.filter(user_id=user_id).update(ip=None, user_agent="")

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from courses.lifecycle import CANCELLABLE_STATUSES
-from courses.selectors import previous_course, r12_proposed_type
+from courses.selectors import course_overrides_recorded, previous_course, r12_proposed_type
 from courses.services import CoursePlan
 from patients.models import Patient
 from patients.selectors import patient_search, patients_visible_to
@@ -343,6 +343,7 @@ def _course_page(
         "courses/course_detail.html",
         {
             "course": course,
+            "overrides": course_overrides_recorded(course=course),
             "progress": progress,
             "rows": rows,
             "charts": course_charts(progress),
