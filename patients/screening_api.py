@@ -169,6 +169,11 @@ class ScreeningViewSet(
             return Screening.objects.none()
         return screenings_of(patient=self.get_patient())
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        patient = self.get_patient()
+        patient_data_read(patient, patient_id=patient.pk)
+        return super().list(request, *args, **kwargs)
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         screening = self.get_object()
         patient_data_read(screening, patient_id=screening.patient_id)

@@ -13,6 +13,7 @@ from django.db.models import (
     Expression,
     F,
     Func,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -244,7 +245,7 @@ def patient_records_of(*, user: User, practice: Practice | int) -> QuerySet[Pati
     return Patient.objects.for_practice(practice).filter(user=user, archived=False)
 
 
-def patient_data_read(subject: Patient | Screening | DoctorClearance, *, patient_id: int) -> None:
+def patient_data_read(subject: Model, *, patient_id: int) -> None:
     """Record that `subject`, part of a patient's health data, is being served: called once by
     each page or API view that shows it (the audit trail's read entries)."""
     record_read(subject, patient_id=patient_id)

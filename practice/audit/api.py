@@ -38,15 +38,23 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Ids are 64-bit: a larger number is a 400, not a database error.
+BIGGEST_ID = 2**63 - 1
+
+
 class AuditQuerySerializer(serializers.Serializer):
-    user = serializers.IntegerField(required=False, min_value=1, help_text=_("A user's id."))
+    user = serializers.IntegerField(
+        required=False, min_value=1, max_value=BIGGEST_ID, help_text=_("A user's id.")
+    )
     model = serializers.CharField(
         required=False, default="", max_length=100, help_text=_("app_label.modelname")
     )
     action = serializers.ChoiceField(choices=Action.choices, required=False, default="")
     since = serializers.DateField(required=False, help_text=_("First day (practice's zone)."))
     until = serializers.DateField(required=False, help_text=_("Last day (practice's zone)."))
-    patient = serializers.IntegerField(required=False, min_value=1, help_text=_("A patient id."))
+    patient = serializers.IntegerField(
+        required=False, min_value=1, max_value=BIGGEST_ID, help_text=_("A patient's id.")
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         since, until = attrs.get("since"), attrs.get("until")

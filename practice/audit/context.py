@@ -10,6 +10,7 @@ trigger fired by that very statement sees it, and no extra round trip is made.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
@@ -31,12 +33,9 @@ class Actor:
     user_agent: str = ""
     request: HttpRequest | None = None
     practice_id: int | None = None
-    explicit_user_id: int | None = None
 
     @property
     def user_id(self) -> int | None:
-        if self.explicit_user_id is not None:
-            return self.explicit_user_id
         user = getattr(self.request, "user", None)
         # Only a user already loaded: resolving a lazy one here would add a query to whatever
         # statement is being executed.
@@ -71,7 +70,7 @@ def bind_practice(practice_id: int) -> None:
 
 @contextmanager
 def acting(actor: Actor) -> Iterator[Actor]:
-    """Run a block as `actor`: a request, or a task or command acting for someone."""
+    """Run a block (a request) as `actor`."""
     token = _current.set(actor)
     try:
         if connection.vendor == "postgresql":
@@ -111,7 +110,19 @@ def _tell_the_database(
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address as the API's rate limit counts it: NUM_PROXIES hops from the end
+    of X-Forwarded-For behind our own proxies, REMOTE_ADDR when the app is exposed directly."""
+    proxies = int(settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    address = request.META.get("REMOTE_ADDR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",")]
+        address = hops[-min(proxies, len(hops))]
+    # Whatever a client sent is kept only if it is an address (the column is typed).
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 class AuditContextMiddleware:

@@ -20,6 +20,7 @@ from courses.selectors import course_overrides_recorded
 from courses.services import CourseRequest
 from patients.api import PatientScopedSerializer
 from patients.models import Patient
+from patients.selectors import patient_data_read
 from practice.api import DayField, MomentField, status_field
 from practice.idempotency import Idempotent
 from practice.models import MassageType, Room, Therapist
@@ -258,6 +259,12 @@ class CourseViewSet(
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return CourseDetailSerializer if self.action == "retrieve" else CourseSerializer
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        course = self.get_object()
+        # Its sessions' pain scores and blood pressure are the patient's health data.
+        patient_data_read(course, patient_id=course.patient_id)
+        return Response(self.get_serializer(course).data)
 
     @extend_schema(
         request=CourseBookSerializer,
