@@ -21,6 +21,9 @@ class EntryFilter:
     patient_id: int | None = None
 
 
+_MARGIN = timedelta(days=2)
+
+
 def _start_of(day: date, practice: Practice) -> datetime:
     return datetime.combine(day, time.min, tzinfo=practice.zone)
 
@@ -37,9 +40,10 @@ def practice_entries(*, practice: Practice, only: EntryFilter) -> QuerySet[Audit
         entries = entries.filter(action=only.action)
     if only.patient_id is not None:
         entries = entries.filter(patient_id=only.patient_id)
-    if only.since is not None:
+    # The first and last days a date can name bound nothing, and would overflow in UTC.
+    if only.since is not None and only.since > date.min + _MARGIN:
         entries = entries.filter(at__gte=_start_of(only.since, practice))
-    if only.until is not None:
+    if only.until is not None and only.until < date.max - _MARGIN:
         entries = entries.filter(at__lt=_start_of(only.until + timedelta(days=1), practice))
     return entries
 

@@ -190,3 +190,13 @@ def test_the_beat_task_runs_the_purge(practice: Practice, clock) -> None:  # typ
     clock.shift(timedelta(days=7 * 366))
     assert purge_expired_audit_entries() > 0
     assert not AuditEntry.objects.filter(practice=practice).exists()
+
+
+def test_the_api_takes_the_first_and_last_days_a_date_can_name(
+    practice: Practice, member: Callable[..., User], api_as: Callable[..., object]
+) -> None:
+    PatientFactory(practice=practice)
+    client = api_as(member(practice, Role.MANAGER))
+    response = client.get(ENTRIES, {"since": "0001-01-01", "until": "9999-12-31"})  # type: ignore[attr-defined]
+    assert response.status_code == 200
+    assert response.json()["results"]
