@@ -15,7 +15,7 @@ through. (A database superuser can always drop a trigger; production runs the ap
 that does not own the tables, so this holds against the application and its users.)
 
 SQLite has no triggers: `make run` there records writes from Django's model signals instead,
-which a queryset's `update()` or raw SQL bypasses. The tests run on PostgreSQL.
+which a queryset's `update()`, `bulk_create()` or raw SQL bypasses. The tests run on PostgreSQL.
 """
 
 from __future__ import annotations
