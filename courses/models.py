@@ -76,8 +76,7 @@ class Course(PracticeOwned):
     pause_reason = models.CharField(_("pause reason"), max_length=300, blank=True)
     # Warnings shown when the course was booked (e.g. R12), kept with the record.
     warnings = models.JSONField(_("warnings"), default=list, blank=True)
-    # [{"rule": "R12", "reason": "...", "by": user id, "at": iso time}]: who overrode what, why.
-    override_reasons = models.JSONField(_("override reasons"), default=list, blank=True)
+    # Who overrode which rule, and why, is in the audit trail (`course_overrides_recorded`).
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

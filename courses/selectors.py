@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from courses.models import Course, CourseStatus
 from courses.rules import NEXT_COURSE_NOTICE, r11_next_course_due_on, r12_next_type
 from patients.models import Patient, Screening
 from patients.screening import eligibility
 from patients.selectors import latest_screenings, patient_screening_status
+from practice.audit.models import Action, AuditEntry
 from practice.models import MassageType, Practice
 
 
@@ -149,3 +150,30 @@ def patients_due_for_course(*, practice: Practice, today: date) -> list[CourseDu
         for patient, last, due_on in due
     ]
     return sorted(rows, key=lambda row: (row.due_on, row.patient.full_name, row.patient.pk))
+
+
+@dataclass(frozen=True)
+class RecordedOverride:
+    rule: str
+    reason: str
+    by: int | None
+    at: datetime
+
+
+def course_overrides_recorded(*, course: Course) -> list[RecordedOverride]:
+    """The rules overridden when the course was booked (R12), from the audit trail."""
+    entries = AuditEntry.objects.filter(
+        practice_id=course.practice_id,
+        action=Action.OVERRIDE,
+        model=Course._meta.label_lower,
+        object_id=str(course.pk),
+    ).order_by("at", "id")
+    return [
+        RecordedOverride(
+            rule=str(entry.values.get("rule", "")),
+            reason=entry.reason,
+            by=entry.user_id,
+            at=entry.at,
+        )
+        for entry in entries
+    ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
@@ -23,7 +22,9 @@ from courses.rules import (
 )
 from patients.eligibility import patient_may_receive
 from patients.models import Patient
-from practice.models import MassageType, Practice, Room, Therapist, User
+from practice.audit.models import Action
+from practice.audit.services import record
+from practice.models import MassageType, Practice, Room, Therapist
 
 
 @dataclass(frozen=True)
@@ -136,17 +137,21 @@ def course_rule_findings(request: CourseRequest) -> tuple[list[Finding], Massage
     return [repeat], None
 
 
+@dataclass(frozen=True)
+class Override:
+    rule: str
+    reason: str
+
+
 def course_overrides(
     *,
     rule_warnings: list[Finding],
     proposed: MassageType | None,
     override_reason: str,
     may_override: bool,
-    booked_by: User | None,
-    now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[Override]:
     """R12: a warned rule is booked only with a reason, from someone who may override (staff).
-    Returns the overrides to keep with the course; refuses naming the rule otherwise."""
+    Returns the overrides to record with the course; refuses naming the rule otherwise."""
     if not rule_warnings:
         return []
     reason = override_reason.strip()
@@ -158,12 +163,17 @@ def course_overrides(
         raise ValidationError(
             {"override_reason": _("Only the practice's staff may override a rule.")}
         )
-    return [
-        {
-            "rule": finding.rule,
-            "reason": reason,
-            "by": booked_by.pk if booked_by else None,
-            "at": now.isoformat(),
-        }
-        for finding in rule_warnings
-    ]
+    return [Override(rule=finding.rule, reason=reason) for finding in rule_warnings]
+
+
+def course_overrides_record(*, course: Course, overrides: list[Override]) -> None:
+    """Each override is an entry of the audit trail (who, when, from where, and why), in the
+    booking's transaction; the entry's values name the rule."""
+    for override in overrides:
+        record(
+            action=Action.OVERRIDE,
+            subject=course,
+            patient_id=course.patient_id,
+            reason=override.reason,
+            values={"rule": override.rule},
+        )

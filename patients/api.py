@@ -32,6 +32,7 @@ from patients.models import Patient
 from patients.screening import Outcome, Status
 from patients.selectors import (
     ScreeningStatus,
+    patient_data_read,
     patient_records_of,
     patient_screening_status,
     patient_search,
@@ -327,6 +328,11 @@ class PatientViewSet(
         if membership is not None and not membership.is_staff_role:
             return PatientSelfSerializer
         return PatientSerializer
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        patient = self.get_object()
+        patient_data_read(patient, patient_id=patient.pk)
+        return Response(self.get_serializer(patient).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = PatientInputSerializer(data=request.data)

@@ -105,6 +105,9 @@ class Patient(PracticeOwned):
     allergies = models.TextField(_("other allergies"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
     archived = models.BooleanField(_("archived"), default=False)
+    # Erasure (patients.erasure): the identity is anonymised at once; the records the practice
+    # must keep stay until the practice's retention has passed since this moment.
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
     # Part of the signed calendar-feed URL: raising it ends every feed URL handed out before
     # (a patient who shared or leaked theirs asks for a new one). Links older than the field
     # carry no version and count as 0, so existing subscriptions keep working.

@@ -24,6 +24,7 @@ from patients.models import Contraindication, DoctorClearance, Patient, Screenin
 from patients.screening import Zone
 from patients.selectors import (
     catalogue_for,
+    patient_data_read,
     patients_visible_to,
     screenings_of,
 )
@@ -167,6 +168,16 @@ class ScreeningViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Screening.objects.none()
         return screenings_of(patient=self.get_patient())
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        patient = self.get_patient()
+        patient_data_read(patient, patient_id=patient.pk)
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        screening = self.get_object()
+        patient_data_read(screening, patient_id=screening.patient_id)
+        return Response(self.get_serializer(screening).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         patient = self.get_patient()

@@ -13,6 +13,7 @@ from django.db.models import (
     Expression,
     F,
     Func,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -33,6 +34,7 @@ from patients.models import (
     ScreeningAnswer,
 )
 from patients.screening import CatalogueItem, Outcome
+from practice.audit.services import record_read
 from practice.models import Membership, Practice, User
 
 
@@ -252,3 +254,9 @@ def screenings_of(*, patient: Patient) -> QuerySet[Screening]:
 
 def patient_records_of(*, user: User, practice: Practice | int) -> QuerySet[Patient]:
     return Patient.objects.for_practice(practice).filter(user=user, archived=False)
+
+
+def patient_data_read(subject: Model, *, patient_id: int) -> None:
+    """Record that `subject`, part of a patient's health data, is being served: called once by
+    each page or API view that shows it (the audit trail's read entries)."""
+    record_read(subject, patient_id=patient_id)

@@ -37,6 +37,7 @@ from patients.models import DoctorClearance, Patient, Screening
 from patients.screening import Outcome, Status, Zone
 from patients.selectors import (
     catalogue_for,
+    patient_data_read,
     patient_screening_status,
     patient_search,
     patients_visible_to,
@@ -55,6 +56,8 @@ from patients.services import (
     screening_preview,
     screening_record,
 )
+from practice.audit.pages import manager_page, render_entries
+from practice.audit.selectors import patient_access_history
 from practice.models import MassageType
 from practice.pages import Notices, errors_to_form, form_status, redirect_with_notice
 from practice.tenancy import PracticeRequest
@@ -65,6 +68,9 @@ NOTICES = Notices(
     {
         "saved": gettext_lazy("Saved."),
         "archived": gettext_lazy("The patient is archived."),
+        "erased": gettext_lazy(
+            "The patient's identity is erased; their records are kept until the retention ends."
+        ),
         "screening-saved": gettext_lazy("Screening saved."),
         "screening-confirmed": gettext_lazy("Screening confirmed."),
         "already-confirmed": gettext_lazy("This screening is already confirmed."),
@@ -201,6 +207,7 @@ def _patient_form(request: PracticeRequest, patient: Patient | None) -> HttpResp
 @staff_page
 def patient_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
+    patient_data_read(patient, patient_id=patient.pk)
     type_names = _type_names(request)
     status = patient_screening_status(patient=patient, on=_today(request))
     screenings = [
@@ -218,6 +225,14 @@ def patient_detail(request: PracticeRequest, pk: int) -> HttpResponse:
             "screenings": screenings,
         },
     )
+
+
+@manager_page
+def patient_access(request: PracticeRequest, pk: int) -> HttpResponse:
+    """Who read or changed this patient's data: the manager's view of the audit trail."""
+    patient = _patient(request, pk)
+    entries = patient_access_history(practice=request.practice, patient_id=patient.pk)
+    return render_entries(request, "patients/patient_access.html", entries, {"patient": patient})
 
 
 @staff_page
@@ -340,12 +355,16 @@ def clearance_document(request: PracticeRequest, pk: int) -> FileResponse:
     """A doctor's letter, to staff of its practice only: medical documents have no public
     media URL, so this login- and practice-checked view is the only way to them."""
     clearance = get_object_or_404(
-        DoctorClearance.objects.for_practice(request.practice).exclude(document=""), pk=pk
+        DoctorClearance.objects.for_practice(request.practice)
+        .select_related("screening")
+        .exclude(document=""),
+        pk=pk,
     )
     try:
         document = clearance.document.open("rb")
     except FileNotFoundError as exc:
         raise Http404(_("The document file is missing.")) from exc
+    patient_data_read(clearance, patient_id=clearance.screening.patient_id)
     # Opened, so it has a name (only a file never saved has none).
     filename = PurePath(clearance.document.name or "").name
     return FileResponse(document, as_attachment=True, filename=filename)
@@ -369,6 +388,8 @@ def portal(request: PracticeRequest) -> HttpResponse:
     patient = _own_record(request)
     context: dict[str, Any] = {"patient": patient}
     if patient is not None:
+        # The patient's own screenings are health data too: their reads are recorded alike.
+        patient_data_read(patient, patient_id=patient.pk)
         status = patient_screening_status(patient=patient, on=_today(request))
         context.update(
             status=status,

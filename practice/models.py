@@ -222,6 +222,17 @@ class PracticeSettings(models.Model):
         ),
     )
 
+    # How long audit entries are kept, and erased patients' records the practice must keep
+    # (patient files are commonly kept 6 years after the last treatment).
+    retention_years = models.PositiveSmallIntegerField(
+        _("record retention (years)"),
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_(
+            "Audit entries and erased patients' retained records older than this are purged."
+        ),
+    )
+
     class Meta:
         verbose_name = _("practice settings")
         verbose_name_plural = _("practice settings")

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
+from practice.audit.context import bind_practice
 from practice.models import STAFF_ROLES, Membership, Role
 from practice.tenancy import (
     PRACTICE_HEADER,
@@ -39,6 +40,7 @@ def practice_request(request: Request) -> PracticeAPIRequest:
             raise exceptions.PermissionDenied(str(exc)) from exc
         resolved.membership = membership
         resolved.practice = membership.practice
+        bind_practice(membership.practice_id)
         timezone.activate(zoneinfo.ZoneInfo(membership.practice.settings.time_zone))
     return resolved
 

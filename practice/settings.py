@@ -49,9 +49,11 @@ THIRD_PARTY_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "pgtrigger",
 ]
 LOCAL_APPS = [
     "practice",
+    "practice.audit",
     "patients",
     "courses",
     "sessions.apps.TherapySessionsConfig",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the audit trail's actor is the request's user (practice.audit).
+    "practice.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -106,6 +110,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # connection the server dropped fails that one request, and Django discards a connection
     # left unusable at the end of the request, so the next gets a fresh one.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+# The audit trail's triggers (practice.audit.capture) are registered in code for every audited
+# model and installed after each `migrate`, rather than written into each app's migrations.
+PGTRIGGER_MODEL_META = False
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "practice.User"
@@ -133,6 +142,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Where `manage.py backup` writes its archives (a volume of its own in docker-compose.yml).
+BACKUP_DIR = env.path("BACKUP_DIR", default=VAR_DIR / "backups")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -335,6 +346,16 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sweep-idempotency-keys": {
         "task": "practice.tasks.sweep_idempotency_keys",
         "schedule": crontab(minute=40),
+    },
+    # Audit entries past their practice's retention (the only way one is ever deleted).
+    "purge-expired-audit-entries": {
+        "task": "practice.audit.tasks.purge_expired_audit_entries",
+        "schedule": crontab(minute=50, hour=2),
+    },
+    # Erased patients' retained records, once the practice's retention has passed.
+    "purge-erased-patients": {
+        "task": "patients.tasks.purge_erased_patients",
+        "schedule": crontab(minute=55, hour=2),
     },
 }
 

@@ -10,6 +10,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from patients.api import MeView
+from practice.audit.api import AuditEntryList
 from practice.catalogue_api import MassageTypeViewSet, PracticeView, RoomViewSet, TherapistViewSet
 from practice.health import healthz
 from practice.views import home, staff_join
@@ -24,6 +25,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("practice/", PracticeView.as_view(), name="practice"),
+    path("audit-entries/", AuditEntryList.as_view(), name="audit-entry-list"),
     *catalogue.urls,
     path("", include("patients.urls")),
     path("", include("sessions.api.urls")),
@@ -32,6 +34,7 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", home, name="home"),
+    path("p/<slug:practice_slug>/", include("practice.audit.urls")),
     path("p/<slug:practice_slug>/", include("patients.web_urls")),
     path("p/<slug:practice_slug>/", include("sessions.pages.urls")),
     path("p/<slug:practice_slug>/", include("sessions.pages.course_urls")),

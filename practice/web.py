@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
+from practice.audit.context import bind_practice
 from practice.models import STAFF_ROLES, Role
 from practice.tenancy import NotAMember, PracticeRequest, membership_for
 
@@ -51,6 +52,7 @@ def practice_page(*roles: str) -> Callable[[PracticeView[P]], View]:
                 raise PermissionDenied
             page_request.membership = membership
             page_request.practice = membership.practice
+            bind_practice(membership.practice_id)
             timezone.activate(zoneinfo.ZoneInfo(membership.practice.settings.time_zone))
             return view(page_request, *args, **kwargs)
 

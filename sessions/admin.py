@@ -230,7 +230,6 @@ class CourseAdmin(PracticeScopedAdmin):
         "start_date",
         "preferred_time",
         "warnings",
-        "override_reasons",
         "created_by",
         "screening",
         "paused_at",

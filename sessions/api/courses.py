@@ -3,6 +3,8 @@ cancel a course as a whole (staff), and the patients due for their next course (
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,9 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from courses.models import DEFAULT_SESSIONS, Cadence, Course, CourseStatus
+from courses.selectors import course_overrides_recorded
 from courses.services import CourseRequest
 from patients.api import PatientScopedSerializer
 from patients.models import Patient
+from patients.selectors import patient_data_read
 from practice.api import DayField, ListCursorPagination, MomentField, status_field
 from practice.idempotency import Idempotent
 from practice.models import MassageType, Room, Therapist
@@ -124,6 +128,13 @@ class ProgressSerializer(serializers.Serializer):
     missed = serializers.IntegerField(source="sessions_missed")
 
 
+class OverrideSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    reason = serializers.CharField()
+    by = serializers.IntegerField(allow_null=True, help_text=_("The user who overrode it."))
+    at = serializers.DateTimeField()
+
+
 class CourseSerializer(serializers.ModelSerializer):
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     therapist_name = serializers.CharField(source="therapist.name", read_only=True)
@@ -153,7 +164,6 @@ class CourseSerializer(serializers.ModelSerializer):
             "paused_at",
             "pause_reason",
             "warnings",
-            "override_reasons",
             "progress",
             "created_at",
         ]
@@ -189,13 +199,19 @@ class CourseProgressSerializer(serializers.Serializer):
 
 class CourseDetailSerializer(CourseSerializer):
     sessions = CourseSessionSerializer(many=True, read_only=True)
+    override_reasons = serializers.SerializerMethodField()
     course_progress = serializers.SerializerMethodField(
         help_text=_("Done and left, R13's missed run, pain and blood pressure per session.")
     )
 
     class Meta(CourseSerializer.Meta):
-        fields = [*CourseSerializer.Meta.fields, "sessions", "course_progress"]
+        fields = [*CourseSerializer.Meta.fields, "override_reasons", "sessions", "course_progress"]
         read_only_fields = fields
+
+    @extend_schema_field(OverrideSerializer(many=True))
+    def get_override_reasons(self, course: Course) -> list[dict[str, Any]]:
+        # R12: who overrode which rule and why, as the audit trail recorded it.
+        return list(OverrideSerializer(course_overrides_recorded(course=course), many=True).data)
 
     @extend_schema_field(CourseProgressSerializer)
     def get_course_progress(self, course: Course) -> dict:
@@ -249,6 +265,12 @@ class CourseViewSet(
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return CourseDetailSerializer if self.action == "retrieve" else CourseSerializer
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        course = self.get_object()
+        # Its sessions' pain scores and blood pressure are the patient's health data.
+        patient_data_read(course, patient_id=course.patient_id)
+        return Response(self.get_serializer(course).data)
 
     @extend_schema(
         request=CourseBookSerializer,

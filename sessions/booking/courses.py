@@ -31,6 +31,7 @@ from courses.services import (
     CoursePlan,
     CourseRequest,
     course_overrides,
+    course_overrides_record,
     course_request_validate,
     course_rule_findings,
     course_screening_findings,
@@ -230,8 +231,6 @@ def course_book(
             proposed=proposed,
             override_reason=override_reason,
             may_override=may_override,
-            booked_by=booked_by,
-            now=now,
         )
         calendar, last_day = _calendar(request, now)
         planned = (
@@ -255,7 +254,6 @@ def course_book(
                 {"rule": w.rule, "code": w.code, "message": w.message}
                 for w in (*rule_warnings, *warnings)
             ],
-            override_reasons=overrides,
             created_by=booked_by,
         )
         # Related rows come from practice-scoped lookups (checked above), so skip the
@@ -290,15 +288,16 @@ def course_book(
             Session.objects.bulk_create(rows)
 
         r19_write(insert, lambda: _first_lost(practice, rows))
+        course_overrides_record(course=course, overrides=overrides)
         # R21: the course's confirmation and reminders commit with it or not at all.
         reminders_after_course_booked(course, rows, now=now)
-    for finding in overrides:
+    for override in overrides:
         logger.info(
             "override %s on course %s by %s: %s",
-            finding["rule"],
+            override.rule,
             course.pk,
-            finding["by"],
-            finding["reason"],
+            booked_by.pk if booked_by else None,
+            override.reason,
         )
     return course
 

@@ -27,10 +27,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from courses.lifecycle import CANCELLABLE_STATUSES
-from courses.selectors import previous_course, r12_proposed_type
+from courses.selectors import course_overrides_recorded, previous_course, r12_proposed_type
 from courses.services import CoursePlan
 from patients.models import Patient
-from patients.selectors import patient_search, patients_visible_to
+from patients.selectors import patient_data_read, patient_search, patients_visible_to
 from practice.errors import Conflict
 from practice.pages import Notices, errors_to_form, redirect_with_notice
 from practice.tenancy import PracticeRequest
@@ -345,6 +345,8 @@ def _course_page(
     course = get_object_or_404(
         course_list(membership=request.membership, with_sessions=True), pk=pk
     )
+    # Its sessions' pain scores and blood pressure are the patient's health data.
+    patient_data_read(course, patient_id=course.patient_id)
     sessions = list(course.sessions.all())
     progress = course_progress(course, sessions)
     by_id = {session.pk: session for session in sessions}
@@ -354,6 +356,7 @@ def _course_page(
         "courses/course_detail.html",
         {
             "course": course,
+            "overrides": course_overrides_recorded(course=course),
             "progress": progress,
             "rows": rows,
             "charts": course_charts(progress),

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from patients.forms import QuestionsForm
 from patients.models import Contraindication
+from patients.selectors import patient_data_read
 from practice.errors import Conflict
 from practice.pages import Notices, errors_to_form, redirect_with_notice
 from practice.tenancy import PracticeRequest
@@ -307,7 +308,10 @@ def _to_session(request: PracticeRequest, session: Session, notice: str) -> Http
 
 @staff_page
 def session_detail(request: PracticeRequest, pk: int) -> HttpResponse:
-    return _session_page(request, _detail_session(request, pk))
+    session = _detail_session(request, pk)
+    # The check-in answers and the session record are the patient's health data.
+    patient_data_read(session, patient_id=session.patient_id)
+    return _session_page(request, session)
 
 
 @staff_page

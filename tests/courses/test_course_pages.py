@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from courses.models import Course
+from courses.selectors import course_overrides_recorded
 from patients.models import Patient
 from practice.models import Practice, Role, Therapist
 from sessions.models import Session, SessionStatus
@@ -413,8 +414,9 @@ def test_r12_booking_with_a_reason_keeps_it_on_the_course(practice, desk, ann, t
     )
     assert response.status_code == 302
     course = Course.objects.exclude(status="completed").get()
-    assert course.override_reasons[0]["rule"] == "R12"
-    assert course.override_reasons[0]["reason"] == "Worked very well last time"
+    [override] = course_overrides_recorded(course=course)
+    assert (override.rule, override.reason) == ("R12", "Worked very well last time")
+    assert override.by == desk.pk
     assert "R12 overridden: Worked very well last time" in text(client.get(response["Location"]))
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from courses.models import Cadence, Course, CourseStatus
+from courses.selectors import course_overrides_recorded
 from courses.services import CourseRequest
 from practice.errors import Conflict
 from practice.models import Practice
@@ -156,8 +157,8 @@ def test_r12_overriding_needs_a_reason_from_staff_and_is_stored(practice: Practi
         course_book(request=request, now=NOW, override_reason="patient asks", may_override=False)
     assert Course.objects.count() == 1
     course = course_book(request=request, now=NOW, override_reason="worked well", may_override=True)
-    assert course.override_reasons[0]["rule"] == "R12"
-    assert course.override_reasons[0]["reason"] == "worked well"
+    [override] = course_overrides_recorded(course=course)
+    assert (override.rule, override.reason) == ("R12", "worked well")
     assert course.warnings[0]["rule"] == "R12"
 
 

@@ -26,12 +26,13 @@ def with_session(user: User) -> APIClient:
     return client
 
 
-def test_a_patient_detail_get_is_two_queries(practice, desk, django_assert_num_queries) -> None:
+def test_a_patient_detail_get_is_three_queries(practice, desk, django_assert_num_queries) -> None:
     patient = PatientFactory(practice=practice)
     client = with_token(desk)
-    # The user with their membership, practice and its settings; the patient. No ping, no
-    # BEGIN/COMMIT, no second query for the membership.
-    with django_assert_num_queries(2):
+    # The user with their membership, practice and its settings; the patient; the audit
+    # trail's entry for this read of health data. No ping, no BEGIN/COMMIT, no second query
+    # for the membership.
+    with django_assert_num_queries(3):
         response = client.get(f"/api/v1/patients/{patient.pk}/")
     assert response.status_code == 200
     assert response.json()["id"] == patient.pk

@@ -1,0 +1,64 @@
+"""A patient with a row in every kind of record that can belong to a patient, for the tests
+of their rights (export, erasure)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from patients.models import DoctorClearance, HighBloodPressure, Patient
+from practice.models import Practice, Role, User
+from sessions.models import Session
+from tests.factories import (
+    CheckInFactory,
+    ContraindicationFactory,
+    CourseFactory,
+    MembershipFactory,
+    PatientFactory,
+    ReminderFactory,
+    ScreeningFactory,
+    SessionRecordFactory,
+    UserFactory,
+)
+
+IDENTITY = {
+    "given_name": "Wilhelmina",
+    "family_name": "Quackenbush",
+    "email": "wilhelmina.quackenbush@example.org",
+    "phone": "+4915199988877",
+    "date_of_birth": date(1961, 3, 17),
+    "emergency_contact_name": "Ottokar Quackenbush",
+    "emergency_contact_phone": "+4915111122233",
+}
+
+
+def rich_patient(practice: Practice) -> Patient:
+    user: User = UserFactory(email="wq.portal@example.org", full_name="Wilhelmina Q. Portal")
+    MembershipFactory(practice=practice, user=user, role=Role.PATIENT)
+    patient = PatientFactory(practice=practice, user=user, **IDENTITY)
+    course = CourseFactory(patient=patient)
+    first, second = Session.objects.filter(course=course).order_by("sequence")[:2]
+    CheckInFactory(session=first)
+    SessionRecordFactory(session=second)
+    ReminderFactory(session=first)
+    screening = ScreeningFactory(patient=patient)
+    HighBloodPressure.objects.create(
+        practice=practice,
+        patient=patient,
+        day=timezone.localdate(),
+        measured_at=timezone.now(),
+        systolic=165,
+        source=HighBloodPressure.Source.SCREENING,
+    )
+    contraindication = ContraindicationFactory(practice=practice, clearable=True)
+    clearance = DoctorClearance(
+        practice=practice,
+        screening=screening,
+        contraindication=contraindication,
+        doctor_name="Dr. Ada Lind",
+        issued_on=timezone.localdate(),
+    )
+    clearance.document.save("letter.pdf", ContentFile(b"%PDF letter"), save=True)
+    return patient
