@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from patients.models import DoctorClearance, HighBloodPressure, Patient
 from practice.models import Practice, Role, User
-from sessions.models import Session
+from sessions.models import FreedSlot, Session, WaitlistEntry, WaitlistOffer
 from tests.factories import (
     CheckInFactory,
     ContraindicationFactory,
@@ -61,4 +61,29 @@ def rich_patient(practice: Practice) -> Patient:
         issued_on=timezone.localdate(),
     )
     clearance.document.save("letter.pdf", ContentFile(b"%PDF letter"), save=True)
+    # On the waitlist, with an offer of a time their own freed session left.
+    entry = WaitlistEntry.objects.create(
+        practice=practice,
+        patient=patient,
+        massage_type=course.massage_type,
+        first_day=timezone.localdate(),
+        last_day=timezone.localdate(),
+    )
+    slot = FreedSlot.objects.create(
+        practice=practice,
+        session=first,
+        schedule_version=first.schedule_version,
+        therapist=first.therapist,
+        starts_at=first.starts_at,
+        ends_at=first.ends_at,
+    )
+    WaitlistOffer.objects.create(
+        practice=practice,
+        entry=entry,
+        slot=slot,
+        therapist=first.therapist,
+        massage_type=course.massage_type,
+        starts_at=first.starts_at,
+        expires_at=first.starts_at,
+    )
     return patient
