@@ -55,6 +55,7 @@ LOCAL_APPS = [
     "patients",
     "courses",
     "sessions.apps.TherapySessionsConfig",
+    "billing",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -364,3 +365,11 @@ REMINDER_DISPATCH_TIME_BUDGET = env.float("REMINDER_DISPATCH_TIME_BUDGET", defau
 REMINDER_DISPATCH_FANOUT = env.int("REMINDER_DISPATCH_FANOUT", default=8)
 # Sends in flight at once in one send task (threads waiting on a provider or SMTP server).
 REMINDER_SEND_CONCURRENCY = env.int("REMINDER_SEND_CONCURRENCY", default=16)
+
+# Online payments (billing.online): "fake" pays locally (tests, the demo), "stripe" talks to
+# Stripe's Payment Intents. The webhook secret signs the provider's events (Stripe's "whsec_…").
+BILLING_PAYMENT_PROVIDER = env.str("BILLING_PAYMENT_PROVIDER", default="fake")
+BILLING_WEBHOOK_SECRET = env.str("BILLING_WEBHOOK_SECRET", default="whsec_local_fake_provider")
+BILLING_WEBHOOK_TOLERANCE_SECONDS = env.int("BILLING_WEBHOOK_TOLERANCE_SECONDS", default=300)
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_API_URL = env.str("STRIPE_API_URL", default="https://api.stripe.com/v1")

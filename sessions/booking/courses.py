@@ -54,6 +54,7 @@ from sessions.reminders.outbox import (
     reminders_after_course_booked,
     reminders_after_course_cancelled,
 )
+from sessions.signals import course_cancelled
 
 logger = logging.getLogger(__name__)
 
@@ -362,5 +363,6 @@ def course_cancel(
         )
         reminders_after_course_cancelled(locked, sessions_cancelled=cancelled, now=now)
         locked.refresh_from_db()
+        course_cancelled.send(sender=Course, course=locked, by=by, now=now)
     logger.info("course %s cancelled by %s with %d sessions", locked.pk, by, cancelled)
     return CourseCancellation(course=locked, sessions_cancelled=cancelled)

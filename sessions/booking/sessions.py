@@ -37,6 +37,7 @@ from sessions.reminders.outbox import (
     reminders_after_cancel,
     reminders_after_reschedule,
 )
+from sessions.signals import session_missed
 
 logger = logging.getLogger(__name__)
 
@@ -409,6 +410,8 @@ def session_cancel(
         session.refresh_from_db()
         # R22: a cancelled session gets no reminder; R21: but a notice, if the practice did it.
         reminders_after_cancel(session, notify=not (by_patient or medical), now=now)
+        if late:
+            session_missed.send(sender=Session, session=session, by=by)
         options: tuple[datetime, ...] = ()
         if session.course_id is not None:
             course = Course.objects.select_for_update().get(pk=session.course_id)
