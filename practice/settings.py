@@ -373,3 +373,7 @@ BILLING_WEBHOOK_SECRET = env.str("BILLING_WEBHOOK_SECRET", default="whsec_local_
 BILLING_WEBHOOK_TOLERANCE_SECONDS = env.int("BILLING_WEBHOOK_TOLERANCE_SECONDS", default=300)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_API_URL = env.str("STRIPE_API_URL", default="https://api.stripe.com/v1")
+
+# Panels shown on the desk's session page, by URL name (taking practice_slug and pk), served by
+# the apps above sessions and loaded with htmx: the session page never imports them.
+SESSION_PAGE_PANELS = env.list("SESSION_PAGE_PANELS", default=["billing:session-panel"])

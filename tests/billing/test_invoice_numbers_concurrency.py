@@ -25,7 +25,9 @@ def test_twenty_concurrent_issuers_get_numbers_one_to_twenty(practice: Practice)
     drafts = []
     for _ in range(THREADS):
         session = SessionFactory(practice=practice)
-        drafts.append(invoice_draft(patient=session.patient, charges=[session_charge(session=session)]))
+        drafts.append(
+            invoice_draft(patient=session.patient, charges=[session_charge(session=session)])
+        )
     barrier = threading.Barrier(THREADS)
     errors: list[str] = []
 

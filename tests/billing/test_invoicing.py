@@ -75,7 +75,9 @@ def test_numbers_run_per_practice_and_restart_each_year(
     priced(practice)
     priced(other_practice)
     first = issued_for(SessionFactory(practice=practice))
-    second = issued_for(SessionFactory(practice=practice, starts_at=first.issued_at + timedelta(hours=5)))
+    second = issued_for(
+        SessionFactory(practice=practice, starts_at=first.issued_at + timedelta(hours=5))
+    )
     elsewhere = issued_for(SessionFactory(practice=other_practice))
     assert (first.year, first.number, second.number, elsewhere.number) == (2026, 1, 2, 1)
     assert first.display_number == "INV-2026-00001"

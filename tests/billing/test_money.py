@@ -43,15 +43,21 @@ def test_line_amounts_add_up_and_credit_notes_net_to_zero(
 def test_gross_prices_keep_the_gross_and_net_prices_keep_the_net(
     price: Decimal, rate: Decimal
 ) -> None:
-    gross = line_amounts(unit_price=price, quantity=1, tax_rate=rate, gross_prices=True, currency="EUR")
-    net = line_amounts(unit_price=price, quantity=1, tax_rate=rate, gross_prices=False, currency="EUR")
+    gross = line_amounts(
+        unit_price=price, quantity=1, tax_rate=rate, gross_prices=True, currency="EUR"
+    )
+    net = line_amounts(
+        unit_price=price, quantity=1, tax_rate=rate, gross_prices=False, currency="EUR"
+    )
     assert gross.gross == price
     assert net.net == price
     assert abs(gross.net * (100 + rate) / 100 - price) <= Decimal("0.01")
 
 
 @given(total=prices, whole=st.integers(1, 15), data=st.data())
-def test_shares_of_a_package_never_exceed_it(total: Decimal, whole: int, data: st.DataObject) -> None:
+def test_shares_of_a_package_never_exceed_it(
+    total: Decimal, whole: int, data: st.DataObject
+) -> None:
     part = data.draw(st.integers(0, whole))
     assert Decimal(0) <= share(total, part, whole, "EUR") <= total
     assert share(total, whole, whole, "EUR") == total
@@ -59,7 +65,11 @@ def test_shares_of_a_package_never_exceed_it(total: Decimal, whole: int, data: s
 
 def test_tax_is_rounded_half_up_to_the_currency() -> None:
     assert line_amounts(
-        unit_price=Decimal("0.05"), quantity=1, tax_rate=Decimal(10), gross_prices=False, currency="EUR"
+        unit_price=Decimal("0.05"),
+        quantity=1,
+        tax_rate=Decimal(10),
+        gross_prices=False,
+        currency="EUR",
     ).tax == Decimal("0.01")
     assert to_currency(Decimal("1234.5"), "JPY") == Decimal(1235)
     assert to_currency(Decimal("1.2345"), "KWD") == Decimal("1.235")

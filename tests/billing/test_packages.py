@@ -44,7 +44,9 @@ def test_instalments_are_partial_payments_never_beyond_the_total(
     assert invoice_outstanding(invoice) == Decimal("300.00")
     assert patient_balance(invoice.patient).invoiced == Decimal("300.00")
     with pytest.raises(ValidationError, match="outstanding"):
-        payment_record(invoice=invoice, amount=Decimal("300.01"), method=PaymentMethod.CARD, by=desk)
+        payment_record(
+            invoice=invoice, amount=Decimal("300.01"), method=PaymentMethod.CARD, by=desk
+        )
     with pytest.raises(ValidationError, match="positive"):
         payment_record(invoice=invoice, amount=Decimal("-1"), method=PaymentMethod.CARD, by=desk)
 
