@@ -199,9 +199,9 @@ class BalanceView(APIView):
     permission_classes = [BillingStaffOrOwnPatient]
 
     @extend_schema(responses={200: BalanceSerializer})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: Request, id: int) -> Response:
         membership = request_membership(request)
-        patient = get_object_or_404(patients_visible_to(membership=membership), pk=pk)
+        patient = get_object_or_404(patients_visible_to(membership=membership), pk=id)
         balance = patient_balance(patient)
         return Response(
             BalanceSerializer(

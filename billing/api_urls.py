@@ -13,5 +13,5 @@ router.register("billing/payments", PaymentViewSet, basename="payment")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *router.urls,
-    path("billing/patients/<int:pk>/balance/", BalanceView.as_view(), name="patient-balance"),
+    path("billing/patients/<int:id>/balance/", BalanceView.as_view(), name="patient-balance"),
 ]

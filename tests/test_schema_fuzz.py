@@ -33,7 +33,15 @@ from schemathesis.specs.openapi.checks import (
 from patients.models import Contraindication, Patient, Screening
 from practice.models import Practice, Role, User
 from sessions.models import Session
-from tests.factories import CourseFactory, PatientFactory, RoomFactory, TherapistFactory
+from tests.billing.helpers import issued_for, priced
+from tests.clock import noon
+from tests.factories import (
+    CourseFactory,
+    PatientFactory,
+    RoomFactory,
+    SessionFactory,
+    TherapistFactory,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -72,13 +80,16 @@ class Rows:
     massage_type_id: int
     therapist_id: int
     room_id: int
+    invoice_id: int
 
     def path_parameters(self, path: str) -> dict[str, int]:
         if "{patient_pk}" in path:
             return {"patient_pk": self.patient.pk, "id": self.screening.pk}
         if "{id}" not in path:
             return {}
-        resource = path.removeprefix("/api/v1/").split("/")[0]
+        parts = path.removeprefix("/api/v1/").split("/")
+        # An app's own prefix (billing/invoices/) names the resource after it.
+        resource = parts[1] if parts[0] == "billing" else parts[0]
         ids = {
             "patients": self.patient.pk,
             "sessions": self.session.pk,
@@ -87,6 +98,7 @@ class Rows:
             "massage-types": self.massage_type_id,
             "therapists": self.therapist_id,
             "rooms": self.room_id,
+            "invoices": self.invoice_id,
         }
         return {"id": ids[resource]}
 
@@ -96,6 +108,7 @@ def rows(practice: Practice, member: Callable[..., User]) -> tuple[Rows, dict[st
     patient_user = member(practice, Role.PATIENT)
     patient = PatientFactory(practice=practice, user=patient_user)
     therapist = TherapistFactory(practice=practice, week=True)
+    priced(practice)
     course = CourseFactory(patient=patient, therapist=therapist)
     found = Rows(
         patient=patient,
@@ -106,6 +119,9 @@ def rows(practice: Practice, member: Callable[..., User]) -> tuple[Rows, dict[st
         massage_type_id=course.massage_type_id,
         therapist_id=therapist.pk,
         room_id=RoomFactory(practice=practice).pk,
+        invoice_id=issued_for(
+            SessionFactory(practice=practice, patient=patient, starts_at=noon(practice, days=1))
+        ).pk,
     )
     return found, {"staff": member(practice, Role.MANAGER), "patient": patient_user}
 

@@ -142,6 +142,7 @@ def test_the_stripe_adapter_posts_a_payment_intent_in_minor_units() -> None:
     request = urlopen.call_args.args[0]
     assert (intent.id, intent.client_secret) == ("pi_123", "pi_123_secret_x")
     assert request.full_url.endswith("/payment_intents")
-    assert b"amount=1250" in request.data and b"currency=eur" in request.data
+    assert b"amount=1250" in request.data
+    assert b"currency=eur" in request.data
     assert request.headers["Idempotency-key"] == "k1"
     assert SIGNATURE_HEADER == "Stripe-Signature"

@@ -118,7 +118,8 @@ def test_the_patient_pays_online_and_downloads_the_receipt(
     theirs = issued_for(SessionFactory(practice=practice))
     client = logged_in(user)
     listing = client.get("/p/linden/me/invoices/")
-    assert mine.display_number in listing.text and theirs.display_number not in listing.text
+    assert mine.display_number in listing.text
+    assert theirs.display_number not in listing.text
     assert client.get(f"/p/linden/me/invoices/{theirs.pk}/invoice.pdf").status_code == 404
     assert client.post(f"/p/linden/me/invoices/{theirs.pk}/pay/").status_code == 404
     started = client.post(f"/p/linden/me/invoices/{mine.pk}/pay/")
