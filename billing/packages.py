@@ -63,7 +63,7 @@ def package_sell(
         "type": course.massage_type.display_name,
     }
     if discount_percent:
-        description += " " + _("(%(d)s %% off)") % {"d": discount_percent.normalize()}
+        description += " " + _("(%(d)s %% off)") % {"d": format(discount_percent.normalize(), "f")}
     with transaction.atomic():
         Course.objects.select_for_update().get(pk=course.pk)
         if CoursePackage.objects.filter(course=course).exists():

@@ -15,6 +15,7 @@ from billing.models import (
     InvoiceStatus,
     Payment,
 )
+from billing.money import to_currency
 from patients.models import Patient
 from practice.models import Practice
 
@@ -28,7 +29,7 @@ def invoice_outstanding(invoice: Invoice) -> Decimal:
     payments on it (refunds add back). Negative: paid more than it asks now."""
     credited = _sum(invoice.credit_notes.filter(status=InvoiceStatus.ISSUED), "gross")
     paid = _sum(Payment.objects.filter(invoice=invoice), "amount")
-    return invoice.gross + credited - paid
+    return to_currency(invoice.gross + credited - paid, invoice.currency)
 
 
 class PatientBalance(NamedTuple):

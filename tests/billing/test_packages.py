@@ -31,6 +31,7 @@ def test_a_package_is_sold_with_its_discount_and_invoiced(practice: Practice, de
     assert (package.sessions_count, package.list_price) == (10, Decimal("500.00"))
     assert invoice.gross == Decimal("450.00")
     assert invoice.number == 1
+    assert invoice.lines.get().description == "Course package: 10 × Therapeutic (10 % off)"
     with pytest.raises(ValidationError, match="already sold"):
         package_sell(course=course, by=desk)
 

@@ -41,7 +41,7 @@ def test_the_desk_takes_a_partial_payment(invoice: Invoice, desk: User) -> None:
         {f"pay-{invoice.pk}-amount": "41.00", f"pay-{invoice.pk}-method": "card"},
     )
     assert too_much.status_code == 400
-    assert "Only 40.000 is outstanding" in too_much.text
+    assert "Only 40.00 is outstanding" in too_much.text
 
 
 def test_the_session_page_shows_what_the_patient_owes(invoice: Invoice, desk: User) -> None:
