@@ -36,7 +36,7 @@ def test_package_sold_paid_in_part_at_the_desk_and_the_rest_online(
     )
     priced(practice, "therapeutic", amount="50.00")
     policy(practice, letterhead="Linden Massage GmbH · VAT DE123456789")
-    course = CourseFactory(practice=practice, patient=patient)
+    CourseFactory(practice=practice, patient=patient)
 
     # The desk sells the course as a package with 10 % off and takes 200 in cash.
     log_in(page, live_server, "desk@example.com")
