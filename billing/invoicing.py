@@ -11,10 +11,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing.models import (
@@ -26,9 +28,10 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
 )
-from billing.money import LineAmounts
+from billing.money import LineAmounts, to_currency
 from patients.models import Patient
 from practice.models import User
+from sessions.reminders.outbox import document_issued_remind
 
 
 def invoice_draft(*, patient: Patient, charges: Iterable[Charge]) -> Invoice:
@@ -105,7 +108,25 @@ def invoice_issue(*, invoice: Invoice, by: User | None, now: datetime | None = N
         locked.issued_at = now
         locked.issued_by = by
         locked.save()
+        # R21, through the reminder outbox: committed with the invoice or not at all.
+        _tell_the_patient(locked, now)
     return locked
+
+
+def _tell_the_patient(invoice: Invoice, now: datetime) -> None:
+    practice = invoice.practice
+    with translation.override(practice.settings.language):
+        kind = _("credit note") if invoice.kind == InvoiceKind.CREDIT_NOTE else _("invoice")
+        title = f"{kind} {invoice.display_number}"
+    portal = reverse("billing-portal:my-invoices", kwargs={"practice_slug": practice.slug})
+    document_issued_remind(
+        patient=invoice.patient,
+        key=f"invoice:{invoice.pk}",
+        title=title,
+        amount=f"{to_currency(abs(invoice.gross), invoice.currency)} {invoice.currency}",
+        url=f"{settings.SITE_URL.rstrip('/')}{portal}",
+        now=now,
+    )
 
 
 def credited_total(invoice: Invoice) -> Decimal:

@@ -187,6 +187,9 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
         context["expires_on"] = date.fromisoformat(details["expires_on"])
     if "sessions_cancelled" in details:
         context["sessions_cancelled"] = details["sessions_cancelled"]
+    for key in ("document_title", "document_amount", "document_url"):
+        if key in details:
+            context[key] = details[key]
     rendered = render_reminder(
         reminder.kind,
         context,

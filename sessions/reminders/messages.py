@@ -41,6 +41,9 @@ class ReminderKind(models.TextChoices):
     SESSION_MOVED = "session_moved", _("Session moved by the practice")
     SESSION_CANCELLED = "session_cancelled", _("Session cancelled by the practice")
     COURSE_CANCELLED = "course_cancelled", _("Course cancelled by the practice")
+    # A document for the patient from an app above sessions (an invoice, a receipt): what it
+    # is, its amount and its link are fixed in the row's details when it is queued.
+    DOCUMENT_ISSUED = "document_issued", _("Document issued")
 
 
 _COMMON = frozenset({"patient_name", "practice_name"})
@@ -57,6 +60,7 @@ REQUIRED_KEYS: Mapping[str, frozenset[str]] = {
     ReminderKind.SESSION_CANCELLED: _SESSION,
     ReminderKind.COURSE_CANCELLED: _COMMON
     | {"therapist_name", "massage_type_name", "sessions_cancelled"},
+    ReminderKind.DOCUMENT_ISSUED: _COMMON | {"document_title", "document_amount", "document_url"},
 }
 
 

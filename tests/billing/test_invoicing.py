@@ -23,8 +23,11 @@ from billing.models import (
 from billing.pricing import price_set, session_charge
 from billing.selectors import invoice_outstanding, patient_balance
 from practice.models import Practice
+from sessions.models import Reminder
+from sessions.reminders.composing import reminder_message, reminder_stale_reason
+from sessions.reminders.messages import ReminderKind
 from tests.billing.helpers import issued_for, policy, priced
-from tests.factories import SessionFactory, massage_type
+from tests.factories import PatientFactory, SessionFactory, massage_type
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +162,27 @@ def test_an_empty_draft_is_not_issued(practice: Practice) -> None:
     with pytest.raises(ValidationError, match="at least one line"):
         invoice_issue(invoice=draft, by=None)
     assert Charge.objects.get().status == ChargeStatus.INVOICED
+
+
+def test_r21_an_issued_invoice_is_announced_through_the_outbox_once_per_channel(
+    practice: Practice,
+) -> None:
+    priced(practice, amount="60.00")
+    patient = PatientFactory(practice=practice, consenting=True)
+    invoice = issued_for(SessionFactory(practice=practice, patient=patient))
+    rows = Reminder.objects.filter(kind=ReminderKind.DOCUMENT_ISSUED, patient=patient)
+    assert sorted(rows.values_list("channel", flat=True)) == ["email", "sms"]
+    email = rows.get(channel="email")
+    message = reminder_message(email, now=timezone.now())
+    assert "invoice INV-2026-00001" in message.subject
+    assert "60.00 EUR" in message.text
+    assert "/p/linden/me/invoices/" in message.text
+    assert reminder_stale_reason(email, now=timezone.now()) is None
+    credit_note_issue(invoice=invoice, by=None)
+    assert rows.count() == 4  # the credit note is a document of its own
+
+
+def test_r21_no_consent_no_message(practice: Practice) -> None:
+    priced(practice)
+    issued_for(SessionFactory(practice=practice))  # the factory's patient consented to nothing
+    assert not Reminder.objects.filter(kind=ReminderKind.DOCUMENT_ISSUED).exists()

@@ -26,6 +26,9 @@ CONTEXT: dict[str, Any] = {
     "expires_on": date(2026, 3, 29),
     "practice_phone": "+49 30 123456",
     "manage_url": "https://linden.example/portal/",
+    "document_title": "invoice INV-2026-00001",
+    "document_amount": "60.00 EUR",
+    "document_url": "https://linden.example/p/linden/me/invoices/",
 }
 
 
