@@ -382,7 +382,6 @@ class PaymentMethod(models.TextChoices):
     CARD = "card", _("Card terminal")
     BANK_TRANSFER = "bank_transfer", _("Bank transfer")
     ONLINE = "online", _("Online")
-    CREDIT = "credit", _("Account credit")
 
 
 class Payment(PracticeOwned):

@@ -40,10 +40,6 @@ class PatientBalance(NamedTuple):
     to_invoice: Decimal
     drafted_fees: Decimal
 
-    @property
-    def owed(self) -> Decimal:
-        return self.invoiced + self.to_invoice
-
 
 def patient_balance(patient: Patient) -> PatientBalance:
     issued = Invoice.objects.for_practice(patient.practice_id).filter(
