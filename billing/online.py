@@ -200,6 +200,8 @@ def webhook_receive(*, provider: str, payload: bytes, signature: str) -> str:
         event: dict[str, Any] = json.loads(payload)
         event_id, kind = str(event["id"]), str(event["type"])
         intent = event["data"]["object"]
+        if not isinstance(intent, dict):
+            raise TypeError("The event's object is not an object.")
     except (ValueError, KeyError, TypeError) as exc:
         raise BadSignature("The event is not one we understand.") from exc
     with transaction.atomic():
@@ -226,11 +228,10 @@ def _apply(provider: str, kind: str, intent: dict[str, Any]) -> str:
         payment.status = OnlinePaymentStatus.FAILED
         payment.save(update_fields=["status"])
         return "failed"
-    received = Decimal(int(intent.get("amount_received", 0))).scaleb(
-        -minor_units(payment.invoice.currency)
-    )
-    if received <= 0:
+    received_minor = intent.get("amount_received")
+    if not isinstance(received_minor, int) or received_minor <= 0:
         return "ignored"
+    received = Decimal(received_minor).scaleb(-minor_units(payment.invoice.currency))
     payment.status = OnlinePaymentStatus.SUCCEEDED
     payment.save(update_fields=["status"])
     # The money was taken: it is recorded even if the desk took a payment meanwhile (the

@@ -146,3 +146,32 @@ def test_the_stripe_adapter_posts_a_payment_intent_in_minor_units() -> None:
     assert b"currency=eur" in request.data
     assert request.headers["Idempotency-key"] == "k1"
     assert SIGNATURE_HEADER == "Stripe-Signature"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"id": "evt_x", "type": "payment_intent.succeeded", "data": {"object": []}}',
+    ],
+)
+def test_a_signed_event_we_do_not_understand_is_a_400_not_a_500(body: bytes) -> None:
+    header = sign(body, secret=settings.BILLING_WEBHOOK_SECRET, timestamp=int(time.time()))
+    response = Client().post(
+        WEBHOOK, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
+    )
+    assert response.status_code == 400
+
+
+def test_a_signed_event_with_a_strange_amount_records_nothing(pending: OnlinePayment) -> None:
+    body = json.dumps(
+        {
+            "id": "evt_strange",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"id": pending.intent_id, "amount_received": "lots"}},
+        }
+    ).encode()
+    header = sign(body, secret=settings.BILLING_WEBHOOK_SECRET, timestamp=int(time.time()))
+    assert webhook_receive(provider="fake", payload=body, signature=header) == "ignored"
+    assert not Payment.objects.filter(method=PaymentMethod.ONLINE).exists()

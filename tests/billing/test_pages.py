@@ -148,3 +148,47 @@ def test_the_admin_shows_issued_invoices_read_only(
     )
     assert manager_client.get("/admin/billing/invoice/add/").status_code == 403
     assert Invoice.objects.get(pk=invoice.pk).gross == Decimal("60.000")
+
+
+def test_the_desk_invoices_a_session_from_its_panel(practice: Practice, desk: User) -> None:
+    priced(practice, amount="60.00")
+    session = SessionFactory(practice=practice)
+    client = logged_in(desk)
+    panel = client.get(f"/p/linden/billing/sessions/{session.pk}/panel/")
+    assert f"/p/linden/billing/sessions/{session.pk}/charge/" in panel.text
+    assert client.post(f"/p/linden/billing/sessions/{session.pk}/charge/").status_code == 302
+    assert client.post(f"/p/linden/billing/sessions/{session.pk}/charge/").status_code == 302
+    invoice = Invoice.objects.get()  # charging twice invoices once
+    assert invoice.gross == Decimal("60.000")
+    credited = client.post(f"/p/linden/billing/invoices/{invoice.pk}/credit/")
+    assert credited.status_code == 302
+    assert client.post(f"/p/linden/billing/invoices/{invoice.pk}/credit/").status_code == 400
+    assert Invoice.objects.filter(credits=invoice).count() == 1
+
+
+def test_a_package_session_is_drawn_not_charged(practice: Practice, desk: User) -> None:
+    priced(practice, "therapeutic", amount="50.00")
+    course = CourseFactory(practice=practice)
+    client = logged_in(desk)
+    client.post(f"/p/linden/billing/courses/{course.pk}/package/", {"discount_percent": "0"})
+    session = course.sessions.first()
+    panel = client.get(f"/p/linden/billing/sessions/{session.pk}/panel/")
+    assert "drawn from a paid course package" in panel.text
+    refused = client.post(f"/p/linden/billing/sessions/{session.pk}/charge/")
+    assert refused.status_code == 400
+    assert Invoice.objects.count() == 1
+
+
+def test_a_confirmed_fee_is_invoiced_with_the_open_charges(practice: Practice, desk: User) -> None:
+    policy(practice, late_cancel_fee=FeeKind.FIXED, late_cancel_fee_value=Decimal("20.00"))
+    session = SessionFactory(practice=practice)
+    session_cancel(session=session, by=desk)
+    fee = Charge.objects.get()
+    client = logged_in(desk)
+    nothing_open = client.post(f"/p/linden/billing/patients/{session.patient_id}/invoice/")
+    assert nothing_open.status_code == 400
+    assert client.post(f"/p/linden/billing/charges/{fee.pk}/confirm/").status_code == 302
+    assert client.post(f"/p/linden/billing/charges/{fee.pk}/confirm/").status_code == 400
+    invoiced = client.post(f"/p/linden/billing/patients/{session.patient_id}/invoice/")
+    assert invoiced.status_code == 302
+    assert Invoice.objects.get().gross == Decimal("20.000")
