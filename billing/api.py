@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from billing.invoicing import credit_note_issue, invoice_draft, invoice_issue
 from billing.models import Charge, Invoice, InvoiceLine, Payment, PaymentMethod
-from billing.payments import payment_record
+from billing.payments import payment_record, payment_refund
 from billing.selectors import invoices_of, patient_balance
 from patients.models import Patient
 from patients.selectors import patients_visible_to
@@ -105,6 +105,14 @@ class PaymentCreateSerializer(ScopedFieldsSerializer):
     reference = serializers.CharField(max_length=200, required=False, default="")
 
 
+class RefundSerializer(serializers.Serializer):
+    amount = money(min_value=Decimal("0.001"))
+    method = serializers.ChoiceField(
+        choices=[(m.value, m.label) for m in PaymentMethod if m != PaymentMethod.ONLINE]
+    )
+    reference = serializers.CharField(max_length=200, required=False, default="")
+
+
 class BalanceSerializer(serializers.Serializer):
     patient = serializers.IntegerField()
     currency = serializers.CharField()
@@ -120,7 +128,8 @@ class InvoicePagination(ListCursorPagination):
 class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Invoices and credit notes, newest first; a patient sees their own issued ones. Create
     drafts a new invoice from open charges; `issue` numbers it; `credit` corrects an issued
-    one with a credit note of all its lines. No update, no delete."""
+    one with a credit note of all its lines; `refund` pays back an overpayment. No update,
+    no delete."""
 
     permission_classes = [BillingStaffOrOwnPatient]
     serializer_class = InvoiceSerializer
@@ -159,6 +168,18 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def credit(self, request: Request, pk: str) -> Response:
         note = credit_note_issue(invoice=self.get_object(), by=practice_request(request).user)
         return Response(self._output(note.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RefundSerializer, responses={201: PaymentSerializer})
+    @action(detail=True, methods=["post"])
+    def refund(self, request: Request, pk: str) -> Response:
+        """Pay back what was paid on the invoice beyond what it asks now (after a credit
+        note), at most; recorded as a negative payment."""
+        data = RefundSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = payment_refund(
+            invoice=self.get_object(), by=practice_request(request).user, **data.validated_data
+        )
+        return Response(PaymentSerializer(refund).data, status=status.HTTP_201_CREATED)
 
     def _output(self, pk: int) -> dict:
         return dict(InvoiceSerializer(self.get_queryset().get(pk=pk)).data)

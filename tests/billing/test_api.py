@@ -157,3 +157,24 @@ def test_another_practices_rows_are_not_found(
     )
     assert paying.status_code == 400
     assert not Payment.objects.exists()
+
+
+def test_the_desk_refunds_what_a_credit_note_made_overpaid(
+    invoice: Invoice, desk: User, api_as: ApiAs
+) -> None:
+    client = api_as(desk)
+    client.post(
+        PAYMENTS, {"invoice": invoice.pk, "amount": "60.00", "method": "card"}, format="json"
+    )
+    refund_url = f"{INVOICES}{invoice.pk}/refund/"
+    nothing_over = client.post(refund_url, {"amount": "1.00", "method": "card"}, format="json")
+    assert nothing_over.status_code == 400
+    client.post(f"{INVOICES}{invoice.pk}/credit/")
+    refund = client.post(refund_url, {"amount": "60.00", "method": "card"}, format="json")
+    assert (refund.status_code, refund.json()["amount"]) == (201, "-60.000")
+    balance = client.get(f"/api/v1/billing/patients/{invoice.patient_id}/balance/").json()
+    assert balance["invoiced"] == "0.000"
+    assert (
+        client.post(refund_url, {"amount": "0.01", "method": "card"}, format="json").status_code
+        == 400
+    )
