@@ -24,12 +24,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.invoicing import credit_note_issue, invoice_draft, invoice_issue
-from billing.models import Charge, Invoice, InvoiceLine, Payment, PaymentMethod
+from billing.models import DESK_PAYMENT_METHODS, Charge, Invoice, InvoiceLine, Payment
 from billing.payments import payment_record, payment_refund
 from billing.selectors import invoices_of, patient_balance
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 from practice.api import ListCursorPagination, ScopedFieldsSerializer
+from practice.idempotency import Idempotent
 from practice.models import Role
 from practice.permissions import PracticeRole, practice_request, request_membership
 
@@ -99,17 +100,13 @@ class PaymentSerializer(serializers.ModelSerializer):
 class PaymentCreateSerializer(ScopedFieldsSerializer):
     invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.all())
     amount = money(min_value=Decimal("0.001"))
-    method = serializers.ChoiceField(
-        choices=[(m.value, m.label) for m in PaymentMethod if m != PaymentMethod.ONLINE]
-    )
+    method = serializers.ChoiceField(choices=DESK_PAYMENT_METHODS)
     reference = serializers.CharField(max_length=200, required=False, default="")
 
 
 class RefundSerializer(serializers.Serializer):
     amount = money(min_value=Decimal("0.001"))
-    method = serializers.ChoiceField(
-        choices=[(m.value, m.label) for m in PaymentMethod if m != PaymentMethod.ONLINE]
-    )
+    method = serializers.ChoiceField(choices=DESK_PAYMENT_METHODS)
     reference = serializers.CharField(max_length=200, required=False, default="")
 
 
@@ -125,7 +122,9 @@ class InvoicePagination(ListCursorPagination):
     ordering = ("-created_at", "-id")
 
 
-class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class InvoiceViewSet(
+    Idempotent, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Invoices and credit notes, newest first; a patient sees their own issued ones. Create
     drafts a new invoice from open charges; `issue` numbers it; `credit` corrects an issued
     one with a credit note of all its lines; `refund` pays back an overpayment. No update,
@@ -189,7 +188,7 @@ class PaymentPagination(ListCursorPagination):
     ordering = ("-received_at", "-id")
 
 
-class PaymentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class PaymentViewSet(Idempotent, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Payments and refunds (negative), newest first; record one taken at the desk."""
 
     permission_classes = [BillingStaffOrOwnPatient]

@@ -384,6 +384,10 @@ class PaymentMethod(models.TextChoices):
     ONLINE = "online", _("Online")
 
 
+# What the desk records by hand; an online payment only ever comes from the provider.
+DESK_PAYMENT_METHODS = [(m.value, m.label) for m in PaymentMethod if m != PaymentMethod.ONLINE]
+
+
 class Payment(PracticeOwned):
     """Money received from (positive) or paid back to (negative: a refund) a patient."""
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from billing.fees import fee_confirm, fee_waive
 from billing.invoicing import credit_note_issue, invoice_draft, invoice_issue
-from billing.models import Charge, ChargeStatus, CoursePackage, Invoice, PaymentMethod
+from billing.models import DESK_PAYMENT_METHODS, Charge, ChargeStatus, CoursePackage, Invoice
 from billing.packages import package_sell, package_usage
 from billing.payments import payment_record
 from billing.pdf import invoice_pdf, pdf_filename
@@ -48,15 +48,10 @@ NOTICES = Notices(
     }
 )
 
-DESK_METHODS = [
-    (m.value, m.label)
-    for m in (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER)
-]
-
 
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.001"), decimal_places=3)
-    method = forms.ChoiceField(label=_("Method"), choices=DESK_METHODS)
+    method = forms.ChoiceField(label=_("Method"), choices=DESK_PAYMENT_METHODS)
     reference = forms.CharField(label=_("Reference"), max_length=200, required=False)
 
 

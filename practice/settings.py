@@ -248,6 +248,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets of one field name: every payment's method, and the desk's (no "online").
+    "ENUM_NAME_OVERRIDES": {"DeskPaymentMethodEnum": "billing.models.DESK_PAYMENT_METHODS"},
 }
 
 # --- Celery ----------------------------------------------------------------------------------
