@@ -9,7 +9,7 @@ refuses, the admin shows it read-only, the API answers 405; a correction is a cr
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from practice.errors import Conflict
-from practice.models import PracticeOwned
+from practice.models import PracticeOwned, PracticeOwnedQuerySet
 
 
 def money_field(verbose_name: str | Any, **options: Any) -> models.DecimalField:
@@ -246,6 +246,22 @@ class InvoiceIssued(Conflict):
 CHANGE_REFUSED = _("An issued invoice cannot be changed or deleted: issue a credit note.")
 
 
+class InvoiceQuerySet(PracticeOwnedQuerySet["Invoice"]):
+    """Bulk updates and deletes bypass `save()` and `delete()`: they refuse issued rows too."""
+
+    def _refuse_issued(self) -> None:
+        if self.filter(status=InvoiceStatus.ISSUED).exists():
+            raise InvoiceIssued(str(CHANGE_REFUSED))
+
+    def update(self, **kwargs: Any) -> int:
+        self._refuse_issued()
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        self._refuse_issued()
+        return super().delete()
+
+
 class Invoice(PracticeOwned):
     """An invoice or credit note. Numbers are gapless per practice and year, shared by both
     kinds; a credit note's lines are the negatives of what it corrects."""
@@ -276,6 +292,8 @@ class Invoice(PracticeOwned):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects: ClassVar = InvoiceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("invoice")

@@ -103,6 +103,10 @@ def test_an_issued_invoice_cannot_be_changed_or_deleted(practice: Practice) -> N
         line.save()
     with pytest.raises(InvoiceIssued):
         line.delete()
+    with pytest.raises(InvoiceIssued):
+        Invoice.objects.filter(pk=invoice.pk).update(gross=Decimal("1.00"))
+    with pytest.raises(InvoiceIssued):
+        Invoice.objects.filter(pk=invoice.pk).delete()
     assert Invoice.objects.get(pk=invoice.pk).gross == Decimal("60.000")
 
 
