@@ -11,7 +11,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from billing.invoicing import credit_note_issue, invoice_draft, invoice_issue
+from billing.invoicing import credit_note_issue, invoice_draft, invoice_for_period, invoice_issue
 from billing.models import (
     Charge,
     ChargeStatus,
@@ -27,6 +27,7 @@ from sessions.models import Reminder
 from sessions.reminders.composing import reminder_message, reminder_stale_reason
 from sessions.reminders.messages import ReminderKind
 from tests.billing.helpers import issued_for, policy, priced
+from tests.clock import noon
 from tests.factories import PatientFactory, SessionFactory, massage_type
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +191,20 @@ def test_r21_no_consent_no_message(practice: Practice) -> None:
     priced(practice)
     issued_for(SessionFactory(practice=practice))  # the factory's patient consented to nothing
     assert not Reminder.objects.filter(kind=ReminderKind.DOCUMENT_ISSUED).exists()
+
+
+def test_an_invoice_per_period_takes_the_open_charges_of_that_period(
+    practice: Practice, clock: time_machine.Traveller
+) -> None:
+    priced(practice)
+    patient = PatientFactory(practice=practice)
+    before = session_charge(session=SessionFactory(practice=practice, patient=patient))
+    clock.shift(timedelta(days=3))
+    start = timezone.now()
+    inside = session_charge(
+        session=SessionFactory(practice=practice, patient=patient, starts_at=noon(practice))
+    )
+    invoice = invoice_for_period(patient=patient, start=start, end=start + timedelta(days=1))
+    assert [line.charge for line in invoice.lines.all()] == [inside]
+    before.refresh_from_db()
+    assert before.status == ChargeStatus.OPEN
