@@ -21,6 +21,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --url "http://$(HOST):$(PORT)"
 	$(PY) manage.py seed_demo_history
+	$(PY) manage.py seed_billing_demo
 	bin/dev-server
 
 # Uses DATABASE_URL / REDIS_URL when set, else PostgreSQL and Redis on localhost when they answer, else SQLite.

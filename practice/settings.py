@@ -57,6 +57,7 @@ LOCAL_APPS = [
     "patients",
     "courses",
     "sessions.apps.TherapySessionsConfig",
+    "billing",
     "reports",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -259,6 +260,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets of one field name: every payment's method, and the desk's (no "online").
+    "ENUM_NAME_OVERRIDES": {"DeskPaymentMethodEnum": "billing.models.DESK_PAYMENT_METHODS"},
 }
 
 # --- Celery ----------------------------------------------------------------------------------
@@ -394,3 +397,15 @@ REMINDER_DISPATCH_TIME_BUDGET = env.float("REMINDER_DISPATCH_TIME_BUDGET", defau
 REMINDER_DISPATCH_FANOUT = env.int("REMINDER_DISPATCH_FANOUT", default=8)
 # Sends in flight at once in one send task (threads waiting on a provider or SMTP server).
 REMINDER_SEND_CONCURRENCY = env.int("REMINDER_SEND_CONCURRENCY", default=16)
+
+# Online payments (billing.online): "fake" pays locally (tests, the demo), "stripe" talks to
+# Stripe's Payment Intents. The webhook secret signs the provider's events (Stripe's "whsec_…").
+BILLING_PAYMENT_PROVIDER = env.str("BILLING_PAYMENT_PROVIDER", default="fake")
+BILLING_WEBHOOK_SECRET = env.str("BILLING_WEBHOOK_SECRET", default="whsec_local_fake_provider")
+BILLING_WEBHOOK_TOLERANCE_SECONDS = env.int("BILLING_WEBHOOK_TOLERANCE_SECONDS", default=300)
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_API_URL = env.str("STRIPE_API_URL", default="https://api.stripe.com/v1")
+
+# Panels shown on the desk's session page, by URL name (taking practice_slug and pk), served by
+# the apps above sessions and loaded with htmx: the session page never imports them.
+SESSION_PAGE_PANELS = env.list("SESSION_PAGE_PANELS", default=["billing:session-panel"])

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from billing.webhooks import payment_webhook
 from patients.api import MeView
 from practice.audit.api import AuditEntryList
 from practice.catalogue_api import MassageTypeViewSet, PracticeView, RoomViewSet, TherapistViewSet
@@ -30,6 +31,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("patients.urls")),
     path("", include("sessions.api.urls")),
     path("", include("reports.api_urls")),
+    path("", include("billing.api_urls")),
 ]
 
 urlpatterns = [
@@ -40,6 +42,9 @@ urlpatterns = [
     path("p/<slug:practice_slug>/", include("sessions.pages.course_urls")),
     path("p/<slug:practice_slug>/", include("sessions.portal.urls")),
     path("p/<slug:practice_slug>/", include("reports.urls")),
+    path("p/<slug:practice_slug>/", include("billing.web_urls")),
+    path("p/<slug:practice_slug>/", include("billing.portal_urls")),
+    path("webhooks/payments/<str:provider>/", payment_webhook, name="payment-webhook"),
     path("join/staff/<str:token>/", staff_join, name="staff-join"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -33,8 +33,15 @@ from schemathesis.specs.openapi.checks import (
 from patients.models import Contraindication, Patient, Screening
 from practice.models import Practice, Role, User
 from sessions.models import Session, WaitlistEntry
-from tests.clock import today
-from tests.factories import CourseFactory, PatientFactory, RoomFactory, TherapistFactory
+from tests.billing.helpers import issued_for, priced
+from tests.clock import noon, today
+from tests.factories import (
+    CourseFactory,
+    PatientFactory,
+    RoomFactory,
+    SessionFactory,
+    TherapistFactory,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -74,6 +81,7 @@ class Rows:
     therapist_id: int
     room_id: int
     waitlist_entry_id: int
+    invoice_id: int
 
     def path_parameters(self, path: str) -> dict[str, int]:
         if "{patient_pk}" in path:
@@ -91,6 +99,7 @@ class Rows:
             "therapists": self.therapist_id,
             "rooms": self.room_id,
             "waitlist": self.waitlist_entry_id,
+            "invoices": self.invoice_id,
         }
         return {"id": ids[resource]}
 
@@ -100,6 +109,7 @@ def rows(practice: Practice, member: Callable[..., User]) -> tuple[Rows, dict[st
     patient_user = member(practice, Role.PATIENT)
     patient = PatientFactory(practice=practice, user=patient_user)
     therapist = TherapistFactory(practice=practice, week=True)
+    priced(practice)
     course = CourseFactory(patient=patient, therapist=therapist)
     found = Rows(
         patient=patient,
@@ -116,6 +126,9 @@ def rows(practice: Practice, member: Callable[..., User]) -> tuple[Rows, dict[st
             massage_type_id=course.massage_type_id,
             first_day=today(practice),
             last_day=today(practice, 7),
+        ).pk,
+        invoice_id=issued_for(
+            SessionFactory(practice=practice, patient=patient, starts_at=noon(practice, days=1))
         ).pk,
     )
     return found, {"staff": member(practice, Role.MANAGER), "patient": patient_user}

@@ -9,7 +9,7 @@ rewrite the trail: no identity value is ever stored in it (see `patients.erasure
 
 from __future__ import annotations
 
-AUDITED_APPS = frozenset({"practice", "patients", "courses", "therapy_sessions"})
+AUDITED_APPS = frozenset({"practice", "patients", "courses", "therapy_sessions", "billing"})
 
 # `Model._meta.label_lower` of the patient: this layer may not import the patients app.
 PATIENT_MODEL = "patients.patient"

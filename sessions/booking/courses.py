@@ -55,6 +55,7 @@ from sessions.reminders.outbox import (
     reminders_after_course_booked,
     reminders_after_course_cancelled,
 )
+from sessions.signals import course_cancelled
 from sessions.waitlist.freeing import waitlist_time_freed
 
 logger = logging.getLogger(__name__)
@@ -375,5 +376,6 @@ def course_cancel(
                 now=now,
             )
         locked.refresh_from_db()
+        course_cancelled.send(sender=Course, course=locked, by=by, now=now)
     logger.info("course %s cancelled by %s with %d sessions", locked.pk, by, cancelled)
     return CourseCancellation(course=locked, sessions_cancelled=cancelled)

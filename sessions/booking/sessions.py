@@ -38,6 +38,7 @@ from sessions.reminders.outbox import (
     reminders_after_cancel,
     reminders_after_reschedule,
 )
+from sessions.signals import session_missed
 from sessions.waitlist.freeing import waitlist_time_freed
 
 logger = logging.getLogger(__name__)
@@ -456,6 +457,8 @@ def session_cancel(
             schedule_version=session.schedule_version,
             now=now,
         )
+        if late:
+            session_missed.send(sender=Session, session=session, by=by)
         options: tuple[datetime, ...] = ()
         if session.course_id is not None:
             course = Course.objects.select_for_update().get(pk=session.course_id)

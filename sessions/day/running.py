@@ -33,6 +33,7 @@ from sessions.records.protocol import Note, SessionProtocol, session_protocol
 from sessions.records.techniques import direction_for
 from sessions.records.validation import BloodPressure, raise_for_violations, record_violations
 from sessions.reminders.outbox import reminders_after_session_completed
+from sessions.signals import session_missed
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ def session_no_show(*, session: Session, by: User | None, now: datetime | None =
             raise Conflict({"detail": gettext("A session is a no-show only once it has begun.")})
         locked.status = SessionStatus.NO_SHOW
         locked.save(update_fields=["status", "updated_at"])
+        session_missed.send(sender=Session, session=locked, by=by)
         interrupted = False
         options: tuple[datetime, ...] = ()
         if locked.course_id is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -278,6 +279,12 @@ def _session_page(
         # The service refuses a no-show before the session's time; the button waits for it.
         "may_no_show": session.status == SessionStatus.BOOKED
         and timezone.now() >= session.starts_at,
+        # Panels of the apps above sessions (billing's "what the patient owes"), named in
+        # settings and loaded by htmx from their own app's URL: sessions never imports them.
+        "panels": [
+            reverse(name, kwargs={"practice_slug": practice.slug, "pk": session.pk})
+            for name in settings.SESSION_PAGE_PANELS
+        ],
     }
     record = context["record"]
     if record is not None:

@@ -200,6 +200,9 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
             massage_type_name=translated_lazy(details["massage_type_name"]),
             claim_url=waitlist_offer_url(practice.slug, details["offer_id"]),
         )
+    for key in ("document_title", "document_amount", "document_url"):
+        if key in details:
+            context[key] = details[key]
     rendered = render_reminder(
         reminder.kind,
         context,

@@ -43,6 +43,9 @@ class ReminderKind(models.TextChoices):
     COURSE_CANCELLED = "course_cancelled", _("Course cancelled by the practice")
     # A freed time offered to a patient on the waitlist, with its signed claim link.
     WAITLIST_OFFER = "waitlist_offer", _("Waitlist offer")
+    # A document for the patient from an app above sessions (an invoice, a receipt): what it
+    # is, its amount and its link are fixed in the row's details when it is queued.
+    DOCUMENT_ISSUED = "document_issued", _("Document issued")
 
 
 _COMMON = frozenset({"patient_name", "practice_name"})
@@ -60,6 +63,7 @@ REQUIRED_KEYS: Mapping[str, frozenset[str]] = {
     ReminderKind.COURSE_CANCELLED: _COMMON
     | {"therapist_name", "massage_type_name", "sessions_cancelled"},
     ReminderKind.WAITLIST_OFFER: _SESSION | {"expires_at", "claim_url"},
+    ReminderKind.DOCUMENT_ISSUED: _COMMON | {"document_title", "document_amount", "document_url"},
 }
 
 

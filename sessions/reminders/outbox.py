@@ -385,6 +385,24 @@ def next_course_due_remind(*, practice: Practice, now: datetime | None = None) -
     return len(rows)
 
 
+def document_issued_remind(
+    *, patient: Patient, key: str, title: str, amount: str, url: str, now: datetime | None = None
+) -> int:
+    """R21: tell the patient, on each channel they consented to, that a document (an invoice,
+    say, from an app above sessions) is ready at `url`. `key` names the document: one message
+    per document and channel, however often this is called (R22). Call inside the
+    transaction that issues the document. Returns the rows offered."""
+    rows = _to_each_channel(
+        patient,
+        partial(_channel_key, f"document:{key}"),
+        kind=ReminderKind.DOCUMENT_ISSUED,
+        due_at=now or timezone.now(),
+        details={"document_title": title, "document_amount": amount, "document_url": url},
+    )
+    _queue(rows)
+    return len(rows)
+
+
 def courses_due_remind(*, now: datetime | None = None) -> int:
     """R11: `next_course_due_remind` for every practice, each in its own transaction. Returns
     the rows offered."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.models import PaymentMethod
+from billing.payments import payment_record
 from patients.eligibility import blood_pressure_record
 from patients.models import Contraindication, ContraindicationOptOut, HighBloodPressure
 from practice.admin import PracticeScopedAdmin
@@ -34,6 +37,7 @@ from practice.models import (
     TimeOff,
     User,
 )
+from tests.billing.helpers import issued_for, priced
 from tests.clock import today
 from tests.factories import (
     CheckInFactory,
@@ -120,6 +124,10 @@ def build(practice: Practice) -> World:
     CheckInFactory(session=first)
     SessionRecordFactory(session=course.sessions.order_by("starts_at").last(), notes=f"{name}")
     ReminderFactory(session=first)
+    # Billing: a policy (the price's tax rate comes from it), a price, an invoice paid in part.
+    priced(practice, course.massage_type.code, minutes=first.minutes)
+    invoice = issued_for(first)
+    payment_record(invoice=invoice, amount=Decimal("1.00"), method=PaymentMethod.CASH, by=None)
     StaffInvitation.objects.create(
         practice=practice, email=f"invited@{slug}.example", role=Role.FRONT_DESK
     )

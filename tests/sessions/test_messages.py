@@ -29,6 +29,9 @@ CONTEXT: dict[str, Any] = {
     "expires_at": STARTS - timedelta(hours=2),
     # As long as a signed claim link is.
     "claim_url": "https://linden.example/p/linden/waitlist/offer/12:" + "x" * 43 + "/",
+    "document_title": "invoice INV-2026-00001",
+    "document_amount": "60.00 EUR",
+    "document_url": "https://linden.example/p/linden/me/invoices/",
 }
 
 
