@@ -263,6 +263,9 @@ class InvoiceQuerySet(PracticeOwnedQuerySet["Invoice"]):
 
 
 class Invoice(PracticeOwned):
+    # Accounting records outlive a patient's erasure (`patients.erasure`): an issued invoice,
+    # the law's to keep, is never deleted, so neither is what it refers to.
+    kept_after_erasure = True
     """An invoice or credit note. Numbers are gapless per practice and year, shared by both
     kinds; a credit note's lines are the negatives of what it corrects."""
 

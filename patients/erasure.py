@@ -118,8 +118,20 @@ def patient_records_purge(*, patient: Patient) -> None:
             model._default_manager.filter(**{found[model]: patient.pk}).delete()
 
 
+def _kept_for_accounting(patient: Patient, found: dict[type[models.Model], str]) -> bool:
+    """Does an accounting record the practice must keep (a model marked
+    `kept_after_erasure`, e.g. an issued invoice) refer to the patient?"""
+    return any(
+        model._default_manager.filter(**{path: patient.pk}).exists()
+        for model, path in found.items()
+        if getattr(model, "kept_after_erasure", False)
+    )
+
+
 def erased_patients_purge(*, now: datetime) -> int:
-    """Purge the erased patients whose practice's retention has passed; returns how many."""
+    """Purge the erased patients whose practice's retention has passed; returns how many.
+    A patient an accounting record refers to stays, anonymised, with what it refers to."""
+    found = {item.model: item.path for item in patient_models()}
     purged = 0
     for practice_id, years in PracticeSettings.objects.values_list(
         "practice_id", "retention_years"
@@ -128,6 +140,8 @@ def erased_patients_purge(*, now: datetime) -> int:
             practice_id=practice_id, erased_at__lt=years_before(now, years)
         )
         for patient in due:
+            if _kept_for_accounting(patient, found):
+                continue
             patient_records_purge(patient=patient)
             purged += 1
     return purged

@@ -55,7 +55,7 @@ PRACTICE = OpenApiParameter(
     PRACTICE_HEADER,
     location=OpenApiParameter.HEADER,
     required=False,
-    pattern=SLUG.pattern,
+    pattern=f"^{SLUG.pattern}$",
     description=(
         "The practice the request acts for, by its slug: needed only by a user of several "
         "practices (without it they get a 400); a practice the user is not a member of, or "

@@ -83,7 +83,9 @@ class Rows:
     waitlist_entry_id: int
     invoice_id: int
 
-    def path_parameters(self, path: str) -> dict[str, int]:
+    def path_parameters(self, path: str) -> dict[str, int | str]:
+        if "{report}" in path:
+            return {"report": "utilisation"}
         if "{patient_pk}" in path:
             return {"patient_pk": self.patient.pk, "id": self.screening.pk}
         if "{id}" not in path:

@@ -4,13 +4,19 @@ of their rights (export, erasure)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from billing.models import PaymentMethod
+from billing.online import online_payment_start
+from billing.packages import package_sell
+from billing.payments import payment_record
 from patients.models import DoctorClearance, HighBloodPressure, Patient
 from practice.models import Practice, Role, User
 from sessions.models import FreedSlot, Session, WaitlistEntry, WaitlistOffer
+from tests.billing.helpers import priced
 from tests.factories import (
     CheckInFactory,
     ContraindicationFactory,
@@ -34,7 +40,9 @@ IDENTITY = {
 }
 
 
-def rich_patient(practice: Practice) -> Patient:
+def rich_patient(practice: Practice, *, billed: bool = True) -> Patient:
+    """A patient with rows of every kind that can belong to one; `billed`: with the invoices
+    and payments the practice must keep even after an erasure."""
     user: User = UserFactory(email="wq.portal@example.org", full_name="Wilhelmina Q. Portal")
     MembershipFactory(practice=practice, user=user, role=Role.PATIENT)
     patient = PatientFactory(practice=practice, user=user, **IDENTITY)
@@ -61,6 +69,12 @@ def rich_patient(practice: Practice) -> Patient:
         issued_on=timezone.localdate(),
     )
     clearance.document.save("letter.pdf", ContentFile(b"%PDF letter"), save=True)
+    if billed:
+        # The course sold as a package, paid in part at the desk, the rest started online.
+        priced(practice, course.massage_type.code)
+        _package, invoice = package_sell(course=course, by=None)
+        payment_record(invoice=invoice, amount=Decimal("10.00"), method=PaymentMethod.CASH, by=None)
+        online_payment_start(invoice=invoice)
     # On the waitlist, with an offer of a time their own freed session left.
     entry = WaitlistEntry.objects.create(
         practice=practice,

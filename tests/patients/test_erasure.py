@@ -164,7 +164,7 @@ def test_retained_records_are_purged_by_the_beat_task_after_the_retention(
     practice: Practice,
     clock,  # type: ignore[no-untyped-def]
 ) -> None:
-    patient = rich_patient(practice)
+    patient = rich_patient(practice, billed=False)
     kept = PatientFactory(practice=practice)
     CourseFactory(patient=kept)
     patient_erase(patient=patient, now=timezone.now())
@@ -176,3 +176,17 @@ def test_retained_records_are_purged_by_the_beat_task_after_the_retention(
     assert not Patient.objects.filter(pk=patient.pk).exists()
     assert not Session.objects.filter(patient_id=patient.pk).exists()
     assert Session.objects.filter(patient=kept).exists()
+
+
+def test_an_erased_patient_with_issued_invoices_is_kept_anonymised_after_the_retention(
+    practice: Practice,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    patient = rich_patient(practice)
+    patient_erase(patient=patient, now=timezone.now())
+    clock.shift(timedelta(days=7 * 366))
+    # Issued invoices are the practice's to keep (accounting law): so is what they refer to.
+    assert purge_erased_patients() == 0
+    kept = Patient.objects.get(pk=patient.pk)
+    assert (kept.given_name, kept.email) != (IDENTITY["given_name"], IDENTITY["email"])
+    assert Session.objects.filter(patient_id=patient.pk).exists()
