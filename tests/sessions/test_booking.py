@@ -102,8 +102,10 @@ def test_r19_a_room_holds_one_session_at_a_time(practice: Practice) -> None:
     with pytest.raises(Conflict) as caught:
         book(practice, at(MONDAY, 10), room=room)
     assert caught.value.body["conflicts_with"]["holder"] == "room"
-    # Without the room the other therapist is free.
-    assert book(practice, at(MONDAY, 10)).pk
+    # Without naming a room it is still the practice's only one: nothing is free.
+    with pytest.raises(Conflict, match="No room is free"):
+        book(practice, at(MONDAY, 10))
+    assert Session.objects.count() == 1
 
 
 def test_r23_back_to_back_after_the_buffer_is_fine(practice: Practice) -> None:
@@ -341,7 +343,7 @@ def test_booking_one_session_is_one_transaction_without_savepoints(practice: Pra
 
     verbs = [statement["sql"].split()[0].upper() for statement in statements.captured_queries]
     # The checks read (the type and the therapist's qualification, the patient's screening
-    # and high readings, the calendar's three queries); then the session and its reminders
-    # in one transaction. With the
+    # and high readings, the calendar's three queries, the practice's rooms); then the session
+    # and its reminders in one transaction. With the
     # booking's own atomic block around r19_write's there were a SAVEPOINT and its RELEASE.
-    assert verbs == [*["SELECT"] * 7, "BEGIN", "INSERT", "INSERT", "COMMIT"]
+    assert verbs == [*["SELECT"] * 8, "BEGIN", "INSERT", "INSERT", "COMMIT"]
