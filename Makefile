@@ -20,6 +20,7 @@ run: export PORT ?= 8000
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --url "http://$(HOST):$(PORT)"
+	$(PY) manage.py seed_demo_sessions
 	bin/dev-server
 
 # Uses DATABASE_URL / REDIS_URL when set, else PostgreSQL and Redis on localhost when they answer, else SQLite.
