@@ -284,6 +284,22 @@ class Membership(PracticeOwned):
     def is_staff_role(self) -> bool:
         return self.role in STAFF_ROLES
 
+    # What the pages' menu offers each role (`patients/staff_base.html`, `practice/home.html`).
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def is_therapist(self) -> bool:
+        """Lands on "My day": their own sessions; sees their own patients' records."""
+        return self.role == Role.THERAPIST
+
+    @property
+    def runs_the_desk(self) -> bool:
+        """Registers patients, plans courses and follows the courses due: the desk's work,
+        which managers do too."""
+        return self.role in (Role.MANAGER, Role.FRONT_DESK)
+
 
 class MassageType(PracticeOwned):
     code = models.SlugField(_("code"), max_length=32)

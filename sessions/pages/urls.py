@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from sessions.pages import calendar, reminders, session
+from sessions.pages import calendar, my_day, reminders, session
 
 app_name = "sessions"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("calendar/", calendar.calendar, name="calendar"),
+    path("my-day/", my_day.my_day, name="my-day"),
     path("sessions/<int:pk>/", session.session_detail, name="session-detail"),
     path("sessions/<int:pk>/check-in/", session.session_check_in_view, name="session-check-in"),
     path("sessions/<int:pk>/start/", session.session_start_view, name="session-start"),
