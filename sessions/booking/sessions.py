@@ -205,7 +205,9 @@ def session_book(
     type the practice offers online and their screening clears on that day (R1-R8). A
     course's session stays under the screening that opened the course. A new patient's first
     visit may be booked on their questionnaire (`first_visit_self_report`): the session keeps
-    it as `self_report`, "screening to confirm at check-in"."""
+    it as `self_report`, "screening to confirm at check-in". In a practice with rooms the
+    session takes `room` if it suits the type, else a free room that does (R19,
+    `sessions.booking.rooms`)."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     booking_inputs_validate(
@@ -315,7 +317,8 @@ def session_reschedule(
     by_patient: bool = False,
 ) -> Session:
     """Move a booked session, keeping its length; reminders see the new `schedule_version`.
-    The new day must allow the session as booking would (R1-R8, `patient_may_book`)."""
+    The new day must allow the session as booking would (R1-R8, `patient_may_book`). It keeps
+    its room if that is free then and still suits its type, else takes another (R19)."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     practice = session.practice

@@ -14,7 +14,7 @@ from django.db import connection
 from django.urls import reverse
 
 from practice.errors import Conflict
-from practice.models import Practice, Room
+from practice.models import Practice, Role, Room
 from sessions.booking import sessions as sessions_module
 from sessions.booking.sessions import session_book, session_reschedule
 from sessions.models import Session
@@ -22,6 +22,7 @@ from tests.clock import local, today
 from tests.factories import (
     PatientFactory,
     RoomFactory,
+    ScreeningFactory,
     SessionFactory,
     TherapistFactory,
     massage_type,
@@ -375,3 +376,34 @@ def test_r19_a_room_taken_after_the_check_is_picked_again_or_refused_cleanly(
         assert session.room is not None
         assert session.room.name == "Room 2"
         assert Session.objects.count() == 2
+
+
+# --- The patients' portal ---------------------------------------------------------------------
+
+
+def test_a_patient_booking_online_gets_a_room_or_hears_none_is_free(practice, member) -> None:
+    room = RoomFactory(practice=practice)
+    user = member(practice, Role.PATIENT, email="ann@example.com")
+    ann = PatientFactory(practice=practice, user=user)
+    ScreeningFactory(patient=ann)
+    TherapistFactory(practice=practice, week=True)
+    kind = massage_type(practice, "classical")
+    day = today(practice, days=1)
+    client = logged_in(user)
+    book_url = reverse("portal:book", kwargs={"practice_slug": practice.slug})
+
+    # Another therapist's session holds the only room at 10:00.
+    book(practice, local(practice, day, 10))
+    refused = client.post(
+        book_url,
+        {"massage_type": kind.pk, "day": day, "starts_at": local(practice, day, 10).isoformat()},
+    )
+    assert refused.status_code == 409
+    assert "No room is free at that time" in text(refused)
+
+    booked = client.post(
+        book_url,
+        {"massage_type": kind.pk, "day": day, "starts_at": local(practice, day, 11).isoformat()},
+    )
+    assert booked.status_code == 302
+    assert Session.objects.get(patient=ann).room == room
