@@ -167,3 +167,9 @@ def test_the_therapists_patient_list_has_constant_queries(
         SessionFactory(therapist=own, starts_at=noon(practice, days=days))
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(client.get(PATIENTS).json()["results"]) == 4
+
+
+def test_registering_patients_is_the_desks_work(practice, therapist_user, desk) -> None:
+    """A therapist would not see the record they had just made: the desk registers patients."""
+    assert status(logged_in(therapist_user), practice, "patients:patient-new") == 403
+    assert status(logged_in(desk), practice, "patients:patient-new") == 200
