@@ -173,3 +173,15 @@ def test_registering_patients_is_the_desks_work(practice, therapist_user, desk) 
     """A therapist would not see the record they had just made: the desk registers patients."""
     assert status(logged_in(therapist_user), practice, "patients:patient-new") == 403
     assert status(logged_in(desk), practice, "patients:patient-new") == 200
+
+
+def test_the_calendar_shows_a_therapist_their_own_patients_sessions_only(
+    practice, therapist_user, sessions
+) -> None:
+    mine, _theirs = sessions
+    day = mine.starts_at.astimezone(practice.zone).date().isoformat()
+    calendar = text(
+        logged_in(therapist_user).get(page(practice, "sessions:calendar"), {"date": day})
+    )
+    assert "Mineola" in calendar
+    assert "Otterby" not in calendar
