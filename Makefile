@@ -20,6 +20,7 @@ run: export PORT ?= 8000
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --url "http://$(HOST):$(PORT)"
+	$(PY) manage.py seed_demo_sessions
 	$(PY) manage.py seed_demo_history
 	$(PY) manage.py seed_billing_demo
 	bin/dev-server

@@ -35,7 +35,7 @@ from patients.models import (
 )
 from patients.screening import CatalogueItem, Outcome
 from practice.audit.services import record_read
-from practice.models import Membership, Practice, User
+from practice.models import Membership, Practice, Role, User
 
 
 class FullName(Func):
@@ -56,12 +56,31 @@ def _contains(expression: str, needle: str) -> Q:
     return Q(**{f"{expression}__ilike_contains": needle})
 
 
+def therapist_sees_own_patients_only(membership: Membership) -> bool:
+    """A therapist sees the records of their own patients only, unless the practice opens
+    all records to its therapists (`PracticeSettings.therapists_see_all_patients`)."""
+    return (
+        membership.role == Role.THERAPIST
+        and not membership.practice.settings.therapists_see_all_patients
+    )
+
+
 def patients_visible_to(*, membership: Membership) -> QuerySet[Patient]:
-    """Staff see their practice's patients; a patient user only their own record(s)."""
+    """The desk and managers see their practice's patients; a therapist those who have had
+    (or have booked) a session with them (`therapist_sees_own_patients_only`); a patient user
+    only their own record(s). Pages and API read patients, their screenings and their
+    sessions through this, so a record hidden here is a 404 everywhere."""
     patients = Patient.objects.for_practice(membership.practice_id)
-    if membership.is_staff_role:
-        return patients
-    return patients.filter(user_id=membership.user_id)
+    if not membership.is_staff_role:
+        return patients.filter(user_id=membership.user_id)
+    if therapist_sees_own_patients_only(membership):
+        # Through the sessions' reverse relation by name: the sessions app sits above this
+        # one, so it is never imported here. A subquery, not a join: no duplicate rows.
+        own = Patient.objects.filter(
+            practice_id=membership.practice_id, sessions__therapist__user_id=membership.user_id
+        )
+        return patients.filter(pk__in=own.values("pk"))
+    return patients
 
 
 PHONE_QUERY = re.compile(r"^[+\d][\d\s()./-]{2,}$")

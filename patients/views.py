@@ -61,7 +61,7 @@ from practice.audit.selectors import patient_access_history
 from practice.models import MassageType
 from practice.pages import Notices, errors_to_form, form_status, redirect_with_notice
 from practice.tenancy import PracticeRequest
-from practice.web import patient_page, staff_page
+from practice.web import desk_page, patient_page, staff_page
 
 PAGE_SIZE = 25
 NOTICES = Notices(
@@ -150,7 +150,7 @@ def patient_list(request: PracticeRequest) -> HttpResponse:
     )
 
 
-@staff_page
+@desk_page
 @require_http_methods(["GET", "POST"])
 def patient_new(request: PracticeRequest) -> HttpResponse:
     return _patient_form(request, patient=None)

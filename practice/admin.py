@@ -415,8 +415,9 @@ class TherapistAdmin(PracticeScopedAdmin):
 @admin.register(Room)
 class RoomAdmin(PracticeScopedAdmin):
     list_display = ("name", "active", "practice")
-    list_filter = ("practice", "active")
+    list_filter = ("practice", "active", "massage_types")
     search_fields = ("name",)
+    filter_horizontal = ("massage_types",)
 
 
 @admin.register(WorkingHours)

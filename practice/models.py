@@ -198,6 +198,13 @@ class PracticeSettings(models.Model):
         choices=PatientSignup.choices,
         default=PatientSignup.INVITATION,
     )
+    # Therapists see the records of their own patients (one session with them at least);
+    # a small practice where everyone covers for everyone may open all records to them.
+    therapists_see_all_patients = models.BooleanField(
+        _("therapists see all patients"),
+        default=False,
+        help_text=_("Otherwise a therapist sees only patients they have had a session with."),
+    )
     sender_name = models.CharField(_("sender name for reminders"), max_length=100, blank=True)
     sender_email = models.EmailField(_("sender email for reminders"), blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -293,6 +300,22 @@ class Membership(PracticeOwned):
     @property
     def is_staff_role(self) -> bool:
         return self.role in STAFF_ROLES
+
+    # What the pages' menu offers each role (`patients/staff_base.html`, `practice/home.html`).
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def is_therapist(self) -> bool:
+        """Lands on "My day": their own sessions; sees their own patients' records."""
+        return self.role == Role.THERAPIST
+
+    @property
+    def runs_the_desk(self) -> bool:
+        """Registers patients, plans courses and follows the courses due: the desk's work,
+        which managers do too."""
+        return self.role in (Role.MANAGER, Role.FRONT_DESK)
 
 
 class MassageType(PracticeOwned):
@@ -398,6 +421,15 @@ class Therapist(PracticeOwned):
 
 class Room(PracticeOwned):
     name = models.CharField(_("name"), max_length=100)
+    # A room fitted for some types only (a wet room for honey, a table for cupping): empty
+    # suits every type. Booking picks only a room that suits the session's type.
+    massage_types = models.ManyToManyField(
+        MassageType,
+        blank=True,
+        related_name="rooms",
+        verbose_name=_("suitable for"),
+        help_text=_("Leave empty if the room suits every massage type."),
+    )
     active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -12,14 +12,22 @@ from django.views.decorators.http import require_http_methods
 
 from practice.account_forms import StaffJoinExistingAccountForm, StaffJoinNewAccountForm
 from practice.invitations import InvitationInvalid, staff_invitation_accept, staff_invitation_read
-from practice.models import User
+from practice.models import Role, User
 from practice.pages import errors_to_form, form_status
 from practice.tenancy import SignedInRequest
+
+# Where a role starts on the pages, when the user belongs to one practice only: a URL name
+# (the pages live in the apps above this one). The others start on the list of practices.
+LANDING_PAGES = {Role.THERAPIST: "sessions:my-day"}
 
 
 @login_required
 def home(request: SignedInRequest) -> HttpResponse:
-    memberships = request.user.memberships.select_related("practice").order_by("practice__name")
+    memberships = list(
+        request.user.memberships.select_related("practice").order_by("practice__name")
+    )
+    if len(memberships) == 1 and (landing := LANDING_PAGES.get(Role(memberships[0].role))):
+        return redirect(landing, practice_slug=memberships[0].practice.slug)
     return render(request, "practice/home.html", {"memberships": memberships})
 
 

@@ -62,4 +62,6 @@ def practice_page(*roles: str) -> Callable[[PracticeView[P]], View]:
 
 
 staff_page = practice_page(*STAFF_ROLES)
+# The desk's work (registering patients), which managers do too; `Membership.runs_the_desk`.
+desk_page = practice_page(Role.MANAGER, Role.FRONT_DESK)
 patient_page = practice_page(Role.PATIENT)

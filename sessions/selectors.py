@@ -17,6 +17,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
 )
 from django.db.models.functions import TruncDate
 
@@ -24,9 +25,13 @@ from courses.models import Course, CourseStatus
 from courses.rules import r13_interrupts, r13_longest_missed_run
 from courses.selectors import CourseDue, patients_due_for_course
 from patients.models import Patient
-from patients.selectors import valid_screening_exists
+from patients.selectors import (
+    patients_visible_to,
+    therapist_sees_own_patients_only,
+    valid_screening_exists,
+)
 from practice.calendar import local_range
-from practice.models import Membership, Practice, Role
+from practice.models import Membership, Practice, Role, Therapist
 from sessions.models import (
     FREEING_STATUSES,
     HELD_STATUSES,
@@ -48,7 +53,8 @@ def session_list(
     last: date | None = None,
     **filters: object,
 ) -> QuerySet[Session]:
-    """The practice's sessions (a patient's own only), from local day `first` to `last`,
+    """The practice's sessions (a patient's own only, a therapist's patients' only unless the
+    practice says otherwise: `patients_visible_to`), from local day `first` to `last`,
     with what the list shows joined in, so a page costs one query however long it is."""
     practice = membership.practice
     sessions = with_screening_needed(
@@ -59,6 +65,8 @@ def session_list(
     )
     if membership.role == Role.PATIENT:
         sessions = sessions.filter(patient__user=membership.user_id)
+    elif therapist_sees_own_patients_only(membership):
+        sessions = sessions.filter(patient__in=patients_visible_to(membership=membership))
     if first is not None:
         sessions = sessions.filter(starts_at__gte=local_range(practice, first, first)[0])
     if last is not None:
@@ -121,7 +129,8 @@ def failed_reminders(*, practice: Practice, first: date, last: date) -> QuerySet
 
 
 def course_list(*, membership: Membership, with_sessions: bool = False) -> QuerySet[Course]:
-    """The practice's courses (a patient's own only) with their progress counted in SQL."""
+    """The practice's courses of the patients `patients_visible_to` shows, with their
+    progress counted in SQL."""
     freed = Q(sessions__status__in=FREEING_STATUSES)
     completed = Q(sessions__status=SessionStatus.COMPLETED)
     courses = (
@@ -137,6 +146,8 @@ def course_list(*, membership: Membership, with_sessions: bool = False) -> Query
     )
     if membership.role == Role.PATIENT:
         courses = courses.filter(patient__user=membership.user_id)
+    elif therapist_sees_own_patients_only(membership):
+        courses = courses.filter(patient__in=patients_visible_to(membership=membership))
     if with_sessions:
         # The record and the check-in ride along (one-to-one joins) for course_progress().
         courses = courses.prefetch_related(
@@ -277,3 +288,34 @@ def courses_due(*, practice: Practice, today: date) -> list[CourseDueRow]:
         )
         for row in due
     ]
+
+
+# --- A therapist's day ------------------------------------------------------------------------
+
+
+def therapist_day(*, therapist: Therapist, day: date) -> QuerySet[Session]:
+    """A therapist's sessions on local `day` but the cancelled ones, in order, with what the
+    rules of the day read (`session_clinical`) joined in, and each patient's notes from their
+    last completed session before this one (`last_notes`, with any therapist), in one query."""
+    practice = therapist.practice
+    start, end = local_range(practice, day, day)
+    last_notes = (
+        SessionRecord.objects.filter(
+            practice_id=therapist.practice_id,
+            session__patient_id=OuterRef("patient_id"),
+            session__status=SessionStatus.COMPLETED,
+            session__starts_at__lt=OuterRef("starts_at"),
+        )
+        .order_by("-session__starts_at")
+        .values("notes")[:1]
+    )
+    return (
+        Session.objects.for_practice(practice)
+        .filter(therapist=therapist, starts_at__gte=start, starts_at__lt=end)
+        .exclude(status=SessionStatus.CANCELLED)
+        .select_related(
+            "patient", "therapist", "massage_type", "room", "course__screening", "check_in"
+        )
+        .annotate(last_notes=Subquery(last_notes))
+        .order_by("starts_at", "id")
+    )

@@ -26,6 +26,7 @@ from practice.idempotency import Idempotent
 from practice.models import MassageType, Room, Therapist
 from practice.permissions import IsPracticeMember, IsStaff, practice_request, request_membership
 from practice.tenancy import PracticeAPIRequest
+from sessions.api.serializers import ROOM_HELP
 from sessions.booking.courses import course_book, course_cancel, course_plan
 from sessions.models import Session, SessionStatus
 from sessions.selectors import course_list, course_progress, courses_due
@@ -40,7 +41,10 @@ class CourseRequestSerializer(PatientScopedSerializer):
     therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all())
     massage_type = serializers.PrimaryKeyRelatedField(queryset=MassageType.objects.all())
     room = serializers.PrimaryKeyRelatedField(
-        queryset=Room.objects.all(), required=False, allow_null=True
+        queryset=Room.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=ROOM_HELP,
     )
     start_date = DayField()
     preferred_time = serializers.TimeField(help_text=_("Local wall-clock time (R24)."))

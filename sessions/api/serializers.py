@@ -28,12 +28,23 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise, StrPromise
 
 
+ROOM_HELP = _(
+    "R19: a room of this practice that suits the massage type; it must be free. Empty: a free "
+    "room that suits the type is picked (none when the practice has no rooms)."
+)
+
+
 class SessionSerializer(serializers.ModelSerializer):
     status = status_field(SessionStatus, read_only=True)
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     therapist_name = serializers.CharField(source="therapist.name", read_only=True)
     massage_type_name = serializers.CharField(source="massage_type.display_name", read_only=True)
-    room_name = serializers.CharField(source="room.name", read_only=True, allow_null=True)
+    room_name = serializers.CharField(
+        source="room.name",
+        read_only=True,
+        allow_null=True,
+        help_text=_("The session's room; null only in a practice without rooms."),
+    )
     minutes = serializers.IntegerField(read_only=True)
     confirmed_at = serializers.DateTimeField(
         read_only=True,
@@ -103,7 +114,10 @@ class SessionBookSerializer(PatientScopedSerializer):
     therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all())
     massage_type = serializers.PrimaryKeyRelatedField(queryset=MassageType.objects.all())
     room = serializers.PrimaryKeyRelatedField(
-        queryset=Room.objects.all(), required=False, allow_null=True
+        queryset=Room.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=ROOM_HELP,
     )
     starts_at = MomentField()
     minutes = serializers.IntegerField(

@@ -63,7 +63,11 @@ from sessions.models import Session
 from sessions.selectors import session_list
 
 TAKEN = OpenApiResponse(
-    description="The time is taken (R19): `conflicts_with` names the session and whose time it is."
+    description=(
+        "The time is taken (R19): `conflicts_with` names the session and whose time it is "
+        "(`holder`: therapist, room or patient); or no room that suits the massage type is "
+        "free then (`reason`: `no_room_free`)."
+    )
 )
 WRONG_STATE = OpenApiResponse(
     description="The session is not in the state this step needs; `session_status` says which."

@@ -39,16 +39,16 @@ from courses.services import (
 from patients.models import Patient
 from practice.calendar import Calendar, epoch, horizon_end
 from practice.errors import Conflict
-from practice.models import Practice, User
+from practice.models import Practice, Room, User
 from sessions.availability import calendar_load
 from sessions.booking.conflicts import (
     conflict,
     conflicting_session,
     lost_race_conflict,
-    r19_write,
     r23_refusal,
     taken_conflict,
 )
+from sessions.booking.rooms import room_suitability_validate, room_write, rooms_choose
 from sessions.booking.sessions import booking_inputs_validate, require_qualified
 from sessions.models import Session, SessionStatus
 from sessions.reminders.outbox import (
@@ -68,6 +68,21 @@ def _validate(request: CourseRequest, now: datetime) -> None:
         patient=request.patient,
         therapist=request.therapist,
         massage_type=request.massage_type,
+    )
+    if request.room is not None:
+        room_suitability_validate(request.room, request.massage_type)
+
+
+def _rooms(request: CourseRequest, planned: Sequence[PlannedSession]) -> list[Room | None]:
+    """The room of each planned session: the one asked for (the calendar found it free), or
+    a free one that suits the type, the same one whenever it can be (R19)."""
+    if request.room is not None:
+        return [request.room] * len(planned)
+    buffer = timedelta(minutes=request.practice.settings.buffer_minutes)
+    return rooms_choose(
+        practice=request.practice,
+        massage_type=request.massage_type,
+        spans=[(item.starts_at, item.ends_at + buffer) for item in planned],
     )
 
 
@@ -126,9 +141,12 @@ def course_plan(*, request: CourseRequest, now: datetime | None = None) -> Cours
     warnings, _screening_id = course_screening_findings(request)
     rule_warnings, proposed = course_rule_findings(request)
     calendar, last_day = _calendar(request, now)
+    planned = _lay_out(request, calendar, last_day)
+    # Refused now rather than at booking: no room suits the type, or none is free then.
+    _rooms(request, planned)
     return CoursePlan(
         request=request,
-        sessions=_lay_out(request, calendar, last_day),
+        sessions=planned,
         warnings=(*rule_warnings, *warnings),
         proposed_massage_type=proposed,
         override_required=bool(rule_warnings),
@@ -268,15 +286,19 @@ def course_book(
                 sequence=item.sequence,
                 patient=request.patient,
                 therapist=request.therapist,
-                room=request.room,
+                room=room,
                 massage_type=request.massage_type,
                 starts_at=item.starts_at,
                 ends_at=item.ends_at,
                 blocks_until=item.ends_at + buffer,
                 booked_by=booked_by,
             )
-            for item in planned
+            for item, room in zip(planned, _rooms(request, planned), strict=True)
         ]
+
+        def pick_rooms() -> None:
+            for row, room in zip(rows, _rooms(request, planned), strict=True):
+                row.room = room
 
         def insert() -> None:
             # Repeatable after a deadlock's rollback to the savepoint (see r19_write).
@@ -288,7 +310,11 @@ def course_book(
                 row.course = course
             Session.objects.bulk_create(rows)
 
-        r19_write(insert, lambda: _first_lost(practice, rows))
+        room_write(
+            insert,
+            lambda: _first_lost(practice, rows),
+            pick_again=pick_rooms if request.room is None else None,
+        )
         course_overrides_record(course=course, overrides=overrides)
         # R21: the course's confirmation and reminders commit with it or not at all.
         reminders_after_course_booked(course, rows, now=now)

@@ -28,10 +28,10 @@ from sessions.booking.conflicts import (
     conflict,
     conflicting_session,
     lost_race_conflict,
-    r19_write,
     r23_refusal,
 )
 from sessions.booking.interruptions import r13_flag_if_interrupted, r13_rebook_options
+from sessions.booking.rooms import room_suitability_validate, room_write, rooms_choose
 from sessions.models import ACTIVE, MAX_SESSION_MINUTES, Session, SessionStatus
 from sessions.reminders.outbox import (
     reminders_after_booking,
@@ -220,7 +220,9 @@ def session_book(
     type the practice offers online and their screening clears on that day (R1-R8). A
     course's session stays under the screening that opened the course. A new patient's first
     visit may be booked on their questionnaire (`first_visit_self_report`): the session keeps
-    it as `self_report`, "screening to confirm at check-in"."""
+    it as `self_report`, "screening to confirm at check-in". In a practice with rooms the
+    session takes `room` if it suits the type, else a free room that does (R19,
+    `sessions.booking.rooms`)."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     booking_inputs_validate(
@@ -244,8 +246,10 @@ def session_book(
     )
     if self_report is not None and allowed.screening_id != self_report.pk:
         self_report = None
-    if room is not None and (room.practice_id != practice.pk or not room.active):
-        raise ValidationError({"room": _("Choose an active room of this practice.")})
+    if room is not None:
+        if room.practice_id != practice.pk or not room.active:
+            raise ValidationError({"room": _("Choose an active room of this practice.")})
+        room_suitability_validate(room, massage_type)
     minutes = minutes if minutes is not None else massage_type.default_minutes
     if course is not None:
         if course.practice_id != practice.pk or course.patient_id != patient.pk:
@@ -287,6 +291,16 @@ def session_book(
     # the one-query-per-foreign-key existence checks are skipped too.
     session.full_clean(exclude=RELATIONS, validate_constraints=False)
 
+    def pick_room() -> None:
+        (session.room,) = rooms_choose(
+            practice=practice,
+            massage_type=massage_type,
+            spans=[(session.starts_at, session.blocks_until)],
+        )
+
+    if room is None:
+        pick_room()
+
     def insert() -> None:
         if self_report is not None:
             # Only one first visit: the patient's row lock queues two bookings sent at once,
@@ -302,7 +316,11 @@ def session_book(
 
     # Everything above only read, so r19_write's block is the whole transaction: no savepoint
     # of its own unless a caller holds a transaction open around the booking.
-    r19_write(insert, lambda: lost_race_conflict(practice, session))
+    room_write(
+        insert,
+        lambda: lost_race_conflict(practice, session),
+        pick_again=pick_room if room is None else None,
+    )
     return session
 
 
@@ -321,7 +339,8 @@ def session_reschedule(
     column, or drags its end); reminders see the new `schedule_version`. The new day must
     allow the session as booking would (R1-R8, `patient_may_book`), a new therapist must be
     active and qualified for its type, and the time is checked as booking checks it (R19,
-    R23, R10)."""
+    R23, R10). It keeps its room if that is free then and still suits its type, else takes
+    another (R19)."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     practice = session.practice
@@ -366,7 +385,7 @@ def session_reschedule(
             therapist=locked.therapist,
             massage_type=locked.massage_type,
             patient=locked.patient,
-            room=locked.room,
+            room=None,
             starts_at=starts_at,
             minutes=minutes,
             now=now,
@@ -377,6 +396,19 @@ def session_reschedule(
         locked.starts_at = starts_at
         locked.ends_at = starts_at + timedelta(minutes=minutes)
         locked.blocks_until = locked.ends_at + timedelta(minutes=practice.settings.buffer_minutes)
+        kept_room = locked.room
+
+        def pick_room() -> None:
+            # Its own room if that is still free and suits the type, else another (R19).
+            (locked.room,) = rooms_choose(
+                practice=practice,
+                massage_type=locked.massage_type,
+                spans=[(locked.starts_at, locked.blocks_until)],
+                keep=kept_room,
+                exclude_ids=[locked.pk],
+            )
+
+        pick_room()
         locked.schedule_version += 1
         # The patient confirmed the earlier time, not this one.
         locked.confirmed_at = None
@@ -385,12 +417,15 @@ def session_reschedule(
             "starts_at",
             "ends_at",
             "blocks_until",
+            "room",
             "schedule_version",
             "confirmed_at",
             "updated_at",
         ]
-        r19_write(
-            lambda: locked.save(update_fields=fields), lambda: lost_race_conflict(practice, locked)
+        room_write(
+            lambda: locked.save(update_fields=fields),
+            lambda: lost_race_conflict(practice, locked),
+            pick_again=pick_room,
         )
         # R22: the old time's pending reminders go, the new time's come, in this transaction;
         # R21: moved by the practice, the patient is told.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from sessions.pages import booking, calendar, calendar_grid, reminders, session, waitlist
+from sessions.pages import booking, calendar, calendar_grid, my_day, reminders, session, waitlist
 
 app_name = "sessions"
 
@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("calendar/", calendar.calendar, name="calendar"),
     path("calendar/grid/", calendar_grid.calendar_grid, name="calendar-grid"),
     path("sessions/book/", booking.session_book_view, name="session-book"),
+    path("my-day/", my_day.my_day, name="my-day"),
     path("sessions/<int:pk>/", session.session_detail, name="session-detail"),
     path("sessions/<int:pk>/check-in/", session.session_check_in_view, name="session-check-in"),
     path("sessions/<int:pk>/start/", session.session_start_view, name="session-start"),

@@ -113,6 +113,12 @@ def test_staff_of_another_practice_get_404(
 def test_both_staff_roles_open_the_course_pages(practice, member, desk, ann, therapist) -> None:
     course = CourseFactory(practice=practice, patient=ann, therapist=therapist)
     clinician = member(practice, Role.THERAPIST, email="t@example.com")
+    # Ann is a patient of the clinician's: a therapist sees their own patients' records.
+    SessionFactory(
+        patient=ann,
+        therapist=TherapistFactory(practice=practice, user=clinician, week=True),
+        starts_at=course.sessions.get(sequence=1).starts_at - timedelta(days=7),
+    )
     for user in (desk, clinician):
         client = logged_in(user)
         assert "Ann Berg" in text(client.get(url("course-list", practice)))

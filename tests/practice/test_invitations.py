@@ -61,7 +61,7 @@ def test_admin_invitation_a_new_person_joins_after_accepting(
     membership = Membership.objects.get(user__email="nina@example.org")
     assert (membership.practice, membership.role) == (practice, Role.THERAPIST)
     assert membership.user.full_name == "Nina Newcomer"
-    assert client.get(reverse("home")).status_code == 200  # logged in
+    assert client.get(reverse("home"), follow=True).status_code == 200  # logged in
     invitation = StaffInvitation.objects.get()
     assert invitation.accepted_by == membership.user
     assert invitation.accepted_at is not None

@@ -74,7 +74,7 @@ def test_seed_demo_loads_two_practices_and_is_idempotent(capsys) -> None:
     linden = Practice.objects.get(slug="linden")
     assert Practice.objects.count() == 2
     assert Therapist.objects.for_practice(linden).count() == 3
-    assert Room.objects.for_practice(linden).count() == 2
+    assert Room.objects.for_practice(linden).count() == 3
     assert WorkingHours.objects.for_practice(linden).count() == 3 * 5 * 2
     assert Patient.objects.for_practice(linden).count() == 20
     assert linden.settings.time_zone == "Europe/Berlin"

@@ -103,8 +103,10 @@ def test_r19_a_room_holds_one_session_at_a_time(practice: Practice) -> None:
     with pytest.raises(Conflict) as caught:
         book(practice, at(MONDAY, 10), room=room)
     assert caught.value.body["conflicts_with"]["holder"] == "room"
-    # Without the room the other therapist is free.
-    assert book(practice, at(MONDAY, 10)).pk
+    # Without naming a room it is still the practice's only one: nothing is free.
+    with pytest.raises(Conflict, match="No room is free"):
+        book(practice, at(MONDAY, 10))
+    assert Session.objects.count() == 1
 
 
 def test_r23_back_to_back_after_the_buffer_is_fine(practice: Practice) -> None:
@@ -329,7 +331,7 @@ def test_r23_the_booking_check_refuses_exactly_what_availability_does_not_offer(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_booking_one_session_is_six_round_trips_in_one_transaction_without_savepoints(
+def test_booking_one_session_is_seven_round_trips_in_one_transaction_without_savepoints(
     practice: Practice,
 ) -> None:
     practice = Practice.objects.select_related("settings").get(pk=practice.pk)
@@ -344,11 +346,12 @@ def test_booking_one_session_is_six_round_trips_in_one_transaction_without_savep
         )
 
     verbs = [statement["sql"].split()[0].upper() for statement in statements.captured_queries]
-    # The checks read twice: the patient's screening, then the calendar with the therapist's
-    # qualification (one union); a day ahead holds no blood-pressure reading to read (R8).
-    # Then the session and its reminders in one transaction. With the booking's own atomic
-    # block around r19_write's there were a SAVEPOINT and its RELEASE.
-    assert verbs == ["SELECT", "SELECT", "BEGIN", "INSERT", "INSERT", "COMMIT"]
+    # The checks read three times: the patient's screening, the calendar with the
+    # therapist's qualification (one union; a day ahead holds no blood-pressure reading to
+    # read, R8), the practice's rooms (none here). Then the session and its reminders in one
+    # transaction. With the booking's own atomic block around r19_write's there were a
+    # SAVEPOINT and its RELEASE.
+    assert verbs == ["SELECT", "SELECT", "SELECT", "BEGIN", "INSERT", "INSERT", "COMMIT"]
 
 
 def test_r23_an_unqualified_therapist_is_refused_a_course_too(practice: Practice) -> None:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.models import Course
-from practice.models import Practice, Role
+from practice.models import Practice, Role, Therapist
 from sessions.models import Session, SessionStatus
 from tests.clock import local, today
 from tests.factories import (
@@ -98,6 +98,8 @@ def test_it_refuses_the_calendar_pages_to_patients(practice, member, booked) -> 
 def test_both_staff_roles_see_the_calendar(
     practice, desk, therapist_user, booked, tomorrow
 ) -> None:
+    # A therapist sees their own patients' sessions (tests/patients/test_therapist_visibility.py).
+    Therapist.objects.filter(pk=booked.therapist_id).update(user=therapist_user)
     for user in (desk, therapist_user):
         response = logged_in(user).get(url("calendar", practice), {"date": tomorrow.isoformat()})
         assert response.status_code == 200

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from courses.models import CourseStatus
-from practice.models import Practice, Role
+from practice.models import Practice, PracticeSettings, Role
 from sessions.models import CheckIn, SessionRecord, SessionStatus
 from tests.factories import (
     CourseFactory,
@@ -227,6 +227,8 @@ def test_a_therapist_starts_their_own_sessions_only(
     )
     mine = now_session(practice, therapist=own_therapist, status=SessionStatus.CHECKED_IN)
     theirs = now_session(practice, therapist=colleague, status=SessionStatus.CHECKED_IN)
+    # The colleague's patient's record is open to this therapist: refused for not being theirs.
+    PracticeSettings.objects.filter(practice=practice).update(therapists_see_all_patients=True)
     client = api_as(therapist_user)
     refused = client.post(url(theirs, "start"))
     assert refused.status_code == 403

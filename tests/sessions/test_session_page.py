@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from practice.models import Practice, Role, Therapist, User
+from practice.models import Practice, PracticeSettings, Role, Therapist, User
 from sessions.day.check_in import SAME_DAY_QUESTIONS, session_check_in
 from sessions.day.running import session_start
 from sessions.models import Session, SessionRecord, SessionStatus
@@ -199,6 +199,8 @@ def test_a_therapist_starts_only_their_own_sessions_and_a_manager_any(
     )
     for session in (mine, theirs):
         session_check_in(session=session, answers=all_no(), by=None)
+    # The colleague's patient's record is open to this therapist: refused for not being theirs.
+    PracticeSettings.objects.filter(practice=practice).update(therapists_see_all_patients=True)
     client = logged_in(therapist_user)
 
     assert client.post(url("session-start", theirs)).status_code == 403

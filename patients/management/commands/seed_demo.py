@@ -64,6 +64,10 @@ class Command(BaseCommand):
         ]
         [Room.objects.get_or_create(practice=linden, name=name)[0] for name in ("Room 1", "Room 2")]
         all_types = list(MassageType.objects.for_practice(linden))
+        # A room fitted for the oily and sticky types only: booking never puts others there.
+        wet_room, created = Room.objects.get_or_create(practice=linden, name="Honey room")
+        if created:
+            wet_room.massage_types.set(t for t in all_types if t.code in ("honey", "cupping"))
         # Prices grow with the type's default length: a demo needs them on the pages and the API.
         for massage_type in all_types:
             if massage_type.price is None:
