@@ -8,13 +8,23 @@ from django.http import HttpResponse
 from django.test import Client
 
 from practice.models import User
+from practice.second_factor import PENDING, VERIFIED
 
 
-def logged_in(user: User, *, enforce_csrf_checks: bool = False) -> Client:
+def logged_in(
+    user: User, *, enforce_csrf_checks: bool = False, second_factor: bool = True
+) -> Client:
     """A test client with `user` logged in (checking CSRF tokens as browsers send them only
-    when asked: Django's test client skips the check by default)."""
+    when asked: Django's test client skips the check by default), having given the code of
+    their second factor unless `second_factor` is False (as if they had set one up: managers
+    may reach no staff page without)."""
     client = Client(enforce_csrf_checks=enforce_csrf_checks)
     client.force_login(user)
+    if second_factor:
+        session = client.session
+        session.pop(PENDING, None)
+        session[VERIFIED] = True
+        session.save()
     return client
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +44,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.browser)
+
+
+# Chromium logs every refusal as "Refused to … because it violates the following Content
+# Security Policy directive …"; the listener adds the securitypolicyviolation events, which
+# also name the directive and the blocked source.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI} `
+    + `at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """Every browser test fails if any page it opened broke the Content-Security-Policy."""
+    violations: list[str] = []
+    if "page" not in request.fixturenames:
+        yield violations
+        return
+    page: Page = request.getfixturevalue("page")
+    page.add_init_script(REPORT_CSP_VIOLATIONS)
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text or message.text.startswith("CSP violation")
+            else None
+        ),
+    )
+    yield violations
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture(scope="session")
