@@ -183,9 +183,7 @@ def token(email: str, **extra: str):
     )
 
 
-def test_the_token_endpoint_asks_a_user_with_a_second_factor_for_a_code(
-    boss: User, clock
-) -> None:
+def test_the_token_endpoint_asks_a_user_with_a_second_factor_for_a_code(boss: User, clock) -> None:
     device = authenticator(boss)
 
     missing = token(boss.email)

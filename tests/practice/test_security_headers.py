@@ -19,9 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def directives(response) -> dict[str, str]:
     header = response["Content-Security-Policy"]
-    return dict(
-        part.strip().split(" ", 1) for part in header.split(";") if " " in part.strip()
-    )
+    return dict(part.strip().split(" ", 1) for part in header.split(";") if " " in part.strip())
 
 
 @pytest.mark.parametrize("path", ["/accounts/login/", "/p/linden/patients/", "/admin/login/"])
@@ -55,8 +53,10 @@ def test_the_session_and_csrf_cookies_are_http_only_and_same_site(desk) -> None:
 
     csrf = login_page.cookies["csrftoken"]
     session = signed_in.cookies["sessionid"]
-    assert csrf["httponly"] and csrf["samesite"] == "Lax"
-    assert session["httponly"] and session["samesite"] == "Lax"
+    assert csrf["httponly"]
+    assert csrf["samesite"] == "Lax"
+    assert session["httponly"]
+    assert session["samesite"] == "Lax"
 
 
 # Emails are no pages: the CSP does not apply to them, and mail clients want inline styles.
