@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from tests.conftest import CHROMIUM
 from tests.factories import PASSWORD
+from tests.second_factor import code_now
 
 # The live server runs in a thread of this process while Playwright's sync API runs an event
 # loop here too; Django would otherwise refuse database access from "async" code.
@@ -30,9 +32,24 @@ def log_in(page: Page, live_server, email: str, password: str = PASSWORD) -> Non
     page.get_by_role("button", name="Log in").click()
 
 
-def logged_in(page: Page, live_server, email: str, password: str = PASSWORD) -> None:
+def logged_in(
+    page: Page,
+    live_server,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    authenticator: TOTPDevice | None = None,
+) -> None:
+    """Logged in, with the current code of `authenticator` when the user has one."""
     log_in(page, live_server, email, password)
+    if authenticator is not None:
+        give_code(page, code_now(authenticator))
     expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+
+
+def give_code(page: Page, code: str) -> None:
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name="Continue").click()
 
 
 def fits_the_phone(page: Page) -> bool:
