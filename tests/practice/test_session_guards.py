@@ -17,7 +17,7 @@ PATIENTS = "/p/linden/patients/"
 
 
 def test_a_staff_session_ends_after_thirty_idle_minutes(desk, clock) -> None:
-    client = logged_in(desk)
+    client = logged_in(desk, idle_limit=True)
     assert client.get(PATIENTS).status_code == 200
 
     clock.shift(timedelta(minutes=31))
@@ -32,7 +32,7 @@ def test_a_staff_session_ends_after_thirty_idle_minutes(desk, clock) -> None:
 
 
 def test_activity_keeps_a_staff_session_alive(desk, clock) -> None:
-    client = logged_in(desk)
+    client = logged_in(desk, idle_limit=True)
 
     for _ in range(3):
         clock.shift(timedelta(minutes=20))
@@ -42,7 +42,7 @@ def test_activity_keeps_a_staff_session_alive(desk, clock) -> None:
 def test_the_practice_sets_the_idle_minutes(practice, desk, clock) -> None:
     practice.settings.staff_idle_minutes = 10
     practice.settings.save()
-    client = logged_in(desk)
+    client = logged_in(desk, idle_limit=True)
 
     clock.shift(timedelta(minutes=11))
 
@@ -55,7 +55,7 @@ def test_the_shortest_limit_of_a_users_practices_applies(
     other_practice.settings.staff_idle_minutes = 10
     other_practice.settings.save()
     MembershipFactory(practice=other_practice, user=desk, role=Role.THERAPIST)
-    client = logged_in(desk)
+    client = logged_in(desk, idle_limit=True)
 
     clock.shift(timedelta(minutes=11))
 
@@ -63,7 +63,7 @@ def test_the_shortest_limit_of_a_users_practices_applies(
 
 
 def test_an_idle_staff_session_is_refused_by_the_api_with_401(desk, clock) -> None:
-    client = logged_in(desk)
+    client = logged_in(desk, idle_limit=True)
 
     clock.shift(timedelta(minutes=31))
 
@@ -72,7 +72,7 @@ def test_an_idle_staff_session_is_refused_by_the_api_with_401(desk, clock) -> No
 
 def test_a_patients_portal_session_is_not_cut_short(practice, member, clock) -> None:
     patient = PatientFactory(practice=practice, user=member(practice, Role.PATIENT))
-    client = logged_in(patient.user)
+    client = logged_in(patient.user, idle_limit=True)
     portal = reverse("patients:portal", kwargs={"practice_slug": practice.slug})
     assert client.get(portal).status_code == 200
 
