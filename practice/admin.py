@@ -17,6 +17,8 @@ from django.forms.models import BaseInlineFormSet, ModelChoiceField, ModelMultip
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from practice.admin_site import managed_practice_ids
 from practice.invitations import staff_invitation_send, staff_invitation_token, staff_invite
@@ -38,6 +40,7 @@ from practice.models import (
     WorkingHours,
 )
 from practice.services import practice_create
+from practice.sign_in_limits import sign_in_unlock
 
 if TYPE_CHECKING:
     # The stubs' names for `list_filter` and its entries (a field name, a field, a filter).
@@ -292,6 +295,24 @@ class MembershipAdmin(PracticeScopedAdmin):
     search_fields = ("user__email", "user__full_name")
     list_select_related = ("user", "practice")
     readonly_fields = ("practice", "user")
+    actions = ("unlock_sign_in",)
+
+    @admin.action(description=_("Unlock sign-in (after too many failed attempts)"))
+    def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        # The queryset is this manager's practices' memberships only (PracticeScopedAdmin).
+        memberships = list(queryset.select_related("practice", "user"))
+        for membership in memberships:
+            sign_in_unlock(practice=membership.practice, user=membership.user)
+        self.message_user(
+            request,
+            ngettext(
+                "Signing in is unlocked for %(count)d account.",
+                "Signing in is unlocked for %(count)d accounts.",
+                len(memberships),
+            )
+            % {"count": len(memberships)},
+            messages.SUCCESS,
+        )
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
@@ -444,6 +465,11 @@ class TimeOffAdmin(PracticeScopedAdmin):
     search_fields = ("therapist__name", "reason")
     date_hierarchy = "starts_at"
     list_select_related = ("therapist", "practice")
+
+
+# django-otp's own admin shows every user's authenticator and its secret: not in this back
+# office, where a user resets their own (the enrolment page) and the secret is never shown again.
+admin.site.unregister(TOTPDevice)
 
 
 @admin.register(User)

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from practice.models import PracticeSettings, Role
+from practice.second_factor import is_verified
+from practice.web import enrolment_redirect
 
 # Where managed_practice_ids() keeps its answer on the request (an attribute of our own).
 _MANAGED_PRACTICE_IDS = "_managed_practice_ids"
@@ -88,6 +90,9 @@ class PracticeAdminSite(admin.AdminSite):
         def in_practice_zone(
             request: HttpRequest, *args: object, **kwargs: object
         ) -> HttpResponseBase:
+            if may_use_admin(request) and not is_verified(request):
+                # ASVS 2.8: the back office only after setting up a second factor.
+                return enrolment_redirect(request)
             zone = managed_zone(request) if request.user.is_authenticated else None
             with timezone.override(zone):
                 return guarded(request, *args, **kwargs)

@@ -10,6 +10,10 @@ class PracticeConfig(AppConfig):
     verbose_name = _("Practice")
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        # Connects the sign-in receiver that notes a session's second factor and idle limit.
+        from practice import session_guards  # noqa: F401
+
 
 class PracticeAdminConfig(admin_apps.AdminConfig):
     """The admin with the manager-aware site of practice.admin_site."""

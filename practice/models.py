@@ -239,6 +239,20 @@ class PracticeSettings(models.Model):
             "Audit entries and erased patients' retained records older than this are purged."
         ),
     )
+    # ASVS 4.0 2.8: managers always sign in with a second factor; the practice decides for the
+    # rest of its staff. Patients never need one.
+    staff_second_factor_required = models.BooleanField(
+        _("second factor required for all staff"),
+        default=False,
+        help_text=_("Managers always need one; this asks it of front desk and therapists too."),
+    )
+    # Minutes without a request after which a staff member's session ends (a shared desk
+    # computer left signed in); patients' portal sessions are not affected.
+    staff_idle_minutes = models.PositiveSmallIntegerField(
+        _("staff sessions end after (minutes idle)"),
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(720)],
+    )
 
     class Meta:
         verbose_name = _("practice settings")
@@ -595,3 +609,21 @@ class IdempotencyKey(PracticeOwned):
 
     def __str__(self) -> str:
         return self.key
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator app (a lost phone). Only a hash is
+    kept; `lookup`, the code's first characters, finds the one row to check without hashing
+    every code of the user."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    lookup = models.CharField(max_length=4)
+    code_hash = models.CharField(max_length=128)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "lookup"])]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.lookup}… of {self.user}"

@@ -50,6 +50,10 @@ THIRD_PARTY_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "pgtrigger",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
 ]
 LOCAL_APPS = [
     "practice",
@@ -74,6 +78,11 @@ MIDDLEWARE = [
     "practice.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "practice.session_guards.SecondFactorMiddleware",
+    "practice.session_guards.StaffIdleTimeoutMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "practice.urls"
@@ -119,9 +128,18 @@ PGTRIGGER_INSTALL_ON_MIGRATE = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "practice.User"
+# django-axes first: it refuses a locked account (or client) before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # ASVS 4.0 2.1.1: at least 12 characters.
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -187,7 +205,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="practice@localhost")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # Security: the values `check --deploy` asks for, on whenever DEBUG is off.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a TLS-terminating proxy of our own (README, "Deploying behind a proxy") the app hears
+# plain HTTP and trusts the proxy's X-Forwarded-Proto; exposed directly, a client could send
+# that header itself, so it is read only when BEHIND_TLS_PROXY says a proxy sets it.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=True) else None
+)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
@@ -196,6 +219,53 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 315
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Pages send the CSRF token from the form or the hx-headers attribute, never from the cookie,
+# so no script needs to read it.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Content-Security-Policy (django-csp): scripts, styles and everything else from our own origin
+# only; no inline script, handler or style attribute. Therapist colours are set from data-*
+# attributes by static/js/therapist-colours.js; htmx's indicator style is switched off by the
+# htmx-config meta tag in base.html. Swagger UI alone adds inline styles (practice/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --- Sign-in limits (django-axes, ASVS 4.0 2.2.1) ----------------------------------------------
+# Failed sign-ins are counted per account (the email, whether or not it exists, so a lock says
+# nothing about which addresses have accounts) and per client address, on the web login, the
+# admin's and the API's token endpoint alike. At the limit the account (or address) is refused,
+# the right password included, until the cool-off passes or a manager unlocks it.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A locked-out attempt does not restart the cool-off: the lock ends when it said it would.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "practice.sign_in_limits.attempted_email"
+AXES_CLIENT_IP_CALLABLE = "practice.sign_in_limits.client_address"
+AXES_LOCKOUT_CALLABLE = "practice.sign_in_limits.lockout_response"
+# Axes' own admin would list every practice's attempts to any manager; managers unlock their
+# own practice's staff and patients from the memberships list instead.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# --- Second factor (django-otp TOTP, ASVS 4.0 2.8) ---------------------------------------------
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Massage practice")
 
 LOGGING = {
     "version": 1,

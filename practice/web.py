@@ -11,15 +11,18 @@ import zoneinfo
 from collections.abc import Callable
 from functools import wraps
 from typing import Concatenate, ParamSpec, cast
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.urls import reverse
 from django.utils import timezone
 
 from practice.audit.context import bind_practice
 from practice.models import STAFF_ROLES, Role
+from practice.second_factor import is_verified, membership_requires_second_factor
 from practice.tenancy import NotAMember, PracticeRequest, membership_for
 
 P = ParamSpec("P")
@@ -29,6 +32,11 @@ PracticeView = Callable[Concatenate[PracticeRequest, P], HttpResponseBase]
 
 View = Callable[..., HttpResponseBase]
 """What the URLconf calls: Django's request and the URL's keyword arguments."""
+
+
+def enrolment_redirect(request: HttpRequest) -> HttpResponseRedirect:
+    query = urlencode({"next": request.get_full_path()})
+    return HttpResponseRedirect(f"{reverse('second-factor-enrol')}?{query}")
 
 
 def practice_page(*roles: str) -> Callable[[PracticeView[P]], View]:
@@ -50,6 +58,10 @@ def practice_page(*roles: str) -> Callable[[PracticeView[P]], View]:
                 raise Http404(str(exc)) from exc
             if roles and membership.role not in roles:
                 raise PermissionDenied
+            if membership_requires_second_factor(membership) and not is_verified(request):
+                # ASVS 2.8: set up the second factor first (a user who has one gave its code
+                # at sign-in: practice.session_guards holds the session until then).
+                return enrolment_redirect(request)
             page_request.membership = membership
             page_request.practice = membership.practice
             bind_practice(membership.practice_id)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from tests.conftest import CHROMIUM
 from tests.factories import PASSWORD
+from tests.second_factor import code_now
 
 # The live server runs in a thread of this process while Playwright's sync API runs an event
 # loop here too; Django would otherwise refuse database access from "async" code.
@@ -30,10 +32,25 @@ def log_in(page: Page, live_server, email: str, password: str = PASSWORD) -> Non
     page.get_by_role("button", name="Log in").click()
 
 
-def logged_in(page: Page, live_server, email: str, password: str = PASSWORD) -> None:
+def logged_in(
+    page: Page,
+    live_server,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    authenticator: TOTPDevice | None = None,
+) -> None:
+    """Logged in, with the current code of `authenticator` when the user has one."""
     log_in(page, live_server, email, password)
+    if authenticator is not None:
+        give_code(page, code_now(authenticator))
     # A therapist of one practice lands on their day, everyone else on their practices.
     expect(page.get_by_role("heading", name=re.compile("Welcome|My day"))).to_be_visible()
+
+
+def give_code(page: Page, code: str) -> None:
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name="Continue").click()
 
 
 def fits_the_phone(page: Page) -> bool:
@@ -45,6 +62,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.browser)
+
+
+# Chromium logs every refusal as "Refused to … because it violates the following Content
+# Security Policy directive …"; the listener adds the securitypolicyviolation events, which
+# also name the directive and the blocked source.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI} `
+    + `at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """Every browser test fails if any page it opened broke the Content-Security-Policy."""
+    violations: list[str] = []
+    if "page" not in request.fixturenames:
+        yield violations
+        return
+    page: Page = request.getfixturevalue("page")
+    page.add_init_script(REPORT_CSP_VIOLATIONS)
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text or message.text.startswith("CSP violation")
+            else None
+        ),
+    )
+    yield violations
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture(scope="session")

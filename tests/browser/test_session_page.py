@@ -17,6 +17,7 @@ from sessions.models import Session, SessionRecord, SessionStatus
 from tests.browser.conftest import PHONE, fits_the_phone, logged_in
 from tests.clock import noon
 from tests.factories import SessionFactory, TherapistFactory, all_no, good_record
+from tests.second_factor import authenticator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -214,7 +215,7 @@ def test_the_session_page_renders_in_russian_in_every_state_on_a_phone(
 
     # Russian labels run longer: every state is checked at phone width too.
     page.set_viewport_size(PHONE)
-    logged_in(page, live_server, "manager@example.com")
+    logged_in(page, live_server, "manager@example.com", authenticator=authenticator(manager))
     page.goto(session_url(live_server, booked))
     page.get_by_label("Language").select_option("ru")
     page.get_by_role("button", name="Change").click()

@@ -13,6 +13,7 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 from tests.pages import logged_in
+from tests.second_factor import authenticator, code_now
 
 pytestmark = pytest.mark.django_db
 
@@ -76,14 +77,16 @@ def test_a_patient_cannot_log_in_to_the_admin(client, practice, member) -> None:
 
 def test_a_manager_logs_in_without_the_staff_flag(client, practice, member) -> None:
     user = member(practice, Role.MANAGER, email="boss@example.com")
+    device = authenticator(user)
     assert not user.is_staff
 
     response = client.post(
         reverse("admin:login") + "?next=/admin/",
         {"username": user.email, "password": PASSWORD},
     )
-
     assert response.status_code == 302
+    client.post(reverse("second-factor-verify"), {"code": code_now(device)})
+
     assert client.get(reverse("admin:index")).status_code == 200
 
 

@@ -9,6 +9,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from patients.api import PatientPagination
 from practice.models import Membership, Role, User
+from practice.second_factor import VERIFIED
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +24,11 @@ def with_token(user: User) -> APIClient:
 def with_session(user: User) -> APIClient:
     client = APIClient()
     client.force_login(user)
+    # Signed in with the second factor too (practice.session_guards refuses the API to a
+    # session whose user must have one and has not given it).
+    session = client.session
+    session[VERIFIED] = True
+    session.save()
     return client
 
 

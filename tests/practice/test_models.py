@@ -1,16 +1,22 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError
+from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 
+from patients.management.commands.seed_demo import DEMO_PASSWORD
 from patients.models import Patient
 from practice.catalogue import DEFAULT_MASSAGE_TYPES
 from practice.models import MassageType, Practice, Role, Room, Therapist, WorkingHours
 from practice.services import massage_types_install_defaults
 from tests.factories import RoomFactory, TherapistFactory, WorkingHoursFactory
+from tests.second_factor import code_for_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +88,19 @@ def test_seed_demo_loads_two_practices_and_is_idempotent(capsys) -> None:
     output = capsys.readouterr().out
     assert "manager@linden.example" in output
     assert "patient@linden.example" in output
+
+
+def test_seed_demo_managers_sign_in_with_the_printed_authenticator_key(capsys) -> None:
+    call_command("seed_demo")
+    key = re.search(r"authenticator key ([A-Z2-7]+)", capsys.readouterr().out)
+    assert key is not None
+    client = Client()
+    client.post(reverse("login"), {"username": "manager@linden.example", "password": DEMO_PASSWORD})
+
+    response = client.post(reverse("second-factor-verify"), {"code": code_for_secret(key.group(1))})
+
+    assert response.status_code == 302
+    assert client.get("/p/linden/patients/").status_code == 200
 
 
 def test_seed_demo_links_to_the_port_the_server_runs_on(capsys) -> None:

@@ -18,6 +18,7 @@ from sessions.models import Reminder, ReminderStatus, SessionStatus
 from sessions.reminders.dispatch import reminders_dispatch
 from sessions.reminders.messages import ReminderKind
 from tests.factories import PatientFactory
+from tests.pages import logged_in
 from tests.sessions.outbox import NOW, book_course
 
 # The pages and the API read the clock; the course is booked for the days after NOW.
@@ -183,10 +184,10 @@ def test_the_page_says_why_a_finished_course_is_not_cancelled(
 
 
 def test_the_admin_shows_status_read_only_and_cancels_with_an_action(
-    practice: Practice, member, client
+    practice: Practice, member
 ) -> None:
     course = book_course(practice)
-    client.force_login(member(practice, Role.MANAGER))
+    client = logged_in(member(practice, Role.MANAGER))
     change = client.get(f"/admin/courses/course/{course.pk}/change/")
     assert change.status_code == 200
     assert 'name="status"' not in change.text

@@ -8,12 +8,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from patients.models import Patient, Sex
 from practice.models import MassageType, Practice, Role, Room, Therapist, User, WorkingHours
+from practice.second_factor import totp_secret
 from practice.services import membership_grant, practice_create
 
 DEMO_PASSWORD = "demo-massage-2026"
+# Managers sign in with a second factor (ASVS 2.8); the demo managers' authenticator key is
+# fixed and printed, so `make run` works with any TOTP app (or `oathtool --totp -b <key>`).
+# Demo data only: a real account's key is made at enrolment and never shown again.
+DEMO_TOTP_KEY_HEX = "3132333435363738393031323334353637383930"
 
 GIVEN_NAMES = [
     "Anna",
@@ -138,6 +144,18 @@ class Command(BaseCommand):
         )
         for email, role in logins:
             self.stdout.write(f"  {email:32} {Role(role).label}")
+        demo_device = TOTPDevice(key=DEMO_TOTP_KEY_HEX)
+        for email, role in logins:
+            if role == Role.MANAGER:
+                TOTPDevice.objects.get_or_create(
+                    user=User.objects.get(email=email),
+                    name="Demo authenticator",
+                    defaults={"key": DEMO_TOTP_KEY_HEX, "confirmed": True},
+                )
+        self.stdout.write(
+            f"  Managers' second factor: authenticator key {totp_secret(demo_device)} "
+            "(add it to a TOTP app, or run `oathtool --totp -b <key>`)"
+        )
         url = options["url"].rstrip("/")
         self.stdout.write(f"  Admin: {url}/admin/  API docs: {url}/api/docs/")
 
