@@ -90,7 +90,9 @@ class BillingSettings(PracticeOwned):
             ("no_show_fee", self.no_show_fee_value),
         ):
             if value < 0 or (getattr(self, kind) == FeeKind.PERCENT and value > 100):
-                raise ValidationError({f"{kind}_value": _("Use a percentage from 0 to 100, or a positive amount.")})
+                raise ValidationError(
+                    {f"{kind}_value": _("Use a percentage from 0 to 100, or a positive amount.")}
+                )
 
 
 class Price(PracticeOwned):

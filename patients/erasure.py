@@ -29,6 +29,7 @@ from patients.models import Patient
 from practice.audit.models import Action
 from practice.audit.services import record, scrub_actor, years_before
 from practice.models import Membership, PracticeSettings
+from practice.sign_in_limits import sign_in_records_forget
 
 ERASED_NAME = "Erased"
 
@@ -42,6 +43,7 @@ def _forget_account(patient: Patient) -> None:
     scrub_actor(user_id=user.pk)
     if Membership.objects.filter(user=user).exists():
         return  # the account is also another practice's: theirs to keep
+    sign_in_records_forget(email=user.email)
     user.email = f"erased-user-{user.pk}@erased.invalid"
     user.full_name = ""
     user.is_active = False

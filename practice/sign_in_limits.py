@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -64,3 +65,9 @@ def sign_in_unlock(*, practice: Practice, user: User) -> int:
     if not Membership.objects.filter(practice=practice, user=user).exists():
         raise NotInPractice
     return axes_reset(username=user.email.lower())
+
+
+def sign_in_records_forget(*, email: str) -> None:
+    """An erased account's sign-in records name it by its email: forget them."""
+    for model in (AccessAttempt, AccessFailureLog, AccessLog):
+        model.objects.filter(username__iexact=email).delete()

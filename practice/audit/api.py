@@ -49,7 +49,7 @@ class AuditQuerySerializer(serializers.Serializer):
     model = serializers.CharField(
         required=False, default="", max_length=100, help_text=_("app_label.modelname")
     )
-    action = serializers.ChoiceField(choices=Action.choices, required=False, default="")
+    action = serializers.ChoiceField(choices=Action.choices, required=False)
     since = serializers.DateField(required=False, help_text=_("First day (practice's zone)."))
     until = serializers.DateField(required=False, help_text=_("Last day (practice's zone)."))
     patient = serializers.IntegerField(
@@ -88,7 +88,7 @@ class AuditEntryList(generics.ListAPIView):
             only=EntryFilter(
                 user_id=given.get("user"),
                 model=given["model"],
-                action=given["action"],
+                action=given.get("action", ""),
                 since=given.get("since"),
                 until=given.get("until"),
                 patient_id=given.get("patient"),

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 from practice.models import Role
 from tests.browser.conftest import PHONE, fits_the_phone, logged_in
 from tests.factories import PatientFactory, ScreeningFactory
+from tests.second_factor import authenticator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,12 +17,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_manager_reads_the_log_the_access_history_and_the_export(
     page: Page, live_server, practice, member, assert_accessible, screenshot
 ) -> None:
-    member(practice, Role.MANAGER, email="manager@example.com")
+    manager = member(practice, Role.MANAGER, email="manager@example.com")
     ScreeningFactory(
         patient=PatientFactory(practice=practice, given_name="Ann", family_name="Berg")
     )
     page.set_viewport_size(PHONE)
-    logged_in(page, live_server, "manager@example.com")
+    logged_in(page, live_server, "manager@example.com", authenticator=authenticator(manager))
 
     page.get_by_role("link", name="Patients").click()
     page.get_by_role("link", name="Berg, Ann").click()

@@ -12,6 +12,7 @@ from practice.models import Role
 from tests.browser.conftest import logged_in
 from tests.clock import today
 from tests.reports.conftest import build_history
+from tests.second_factor import authenticator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,9 +20,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_manager_reads_a_report_and_exports_it_as_csv(
     page: Page, live_server, practice, member, assert_accessible, screenshot
 ) -> None:
-    member(practice, Role.MANAGER, email="manager@example.com")
+    manager = member(practice, Role.MANAGER, email="manager@example.com")
     build_history(practice, 3)
-    logged_in(page, live_server, "manager@example.com")
+    logged_in(page, live_server, "manager@example.com", authenticator=authenticator(manager))
 
     page.goto(f"{live_server.url}/p/{practice.slug}/patients/")
     page.get_by_role("link", name="Reports").click()
