@@ -16,7 +16,7 @@ from tests.second_factor import code_for_secret
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_manager_sets_up_totp_and_signs_in_with_a_code(
+def test_a_manager_sets_up_totp_signs_in_with_a_code_and_reads_the_access_history(
     page: Page, live_server, practice, member, clock, assert_accessible, screenshot
 ) -> None:
     member(practice, Role.MANAGER, email="boss@example.com", full_name="Maria Manager")
@@ -59,3 +59,10 @@ def test_a_manager_sets_up_totp_and_signs_in_with_a_code(
 
     expect(page).to_have_url(record)
     expect(page.get_by_role("heading", name=re.compile("Ann Berg"))).to_be_visible()
+
+    # And, signed in with the second factor, they read who has opened the patient's record.
+    page.get_by_role("link", name="Access history").click()
+    expect(page.get_by_role("heading", name="Access history: Ann Berg")).to_be_visible()
+    expect(page.get_by_role("cell", name="boss@example.com").first).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "access-history")
