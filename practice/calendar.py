@@ -2,16 +2,18 @@
 
 `Calendar` is pure data (working hours in local wall-clock time, closures, time off, busy
 spans) plus arithmetic on epoch seconds: no database, so course planning
-(`courses.planning`), availability (`sessions.availability`, which loads it in three queries)
+(`courses.planning`), availability (`sessions.availability`, which loads it in one query)
 and the property tests all call it directly.
 
 A start `s` for `d` minutes is free when
 - `[s, s + d)` lies inside one of the therapist's working intervals that day (local wall-clock
   time, converted per day so daylight-saving changes keep the local hours, R24);
 - `[s, s + d)` overlaps no closure, no time off of the therapist and no session of the patient;
-- `[s, s + d + buffer)` overlaps no `[start, end + buffer)` of a session of the therapist or
-  room: so there is a buffer before and after every session (R23), exactly as the database's
+- `[s, s + d + buffer)` overlaps no `[start, end + buffer)` of a session of the therapist:
+  so there is a buffer before and after every session (R23), exactly as the database's
   exclusion constraints see it (R19);
+- in a practice with rooms, one of the rooms the session may take is free in the same sense
+  for `[s, s + d + buffer)` (R19: every session there has a room);
 - `s` is on the practice's grid (`Calendar.on_grid`), not in the past and not beyond the
   booking horizon.
 
@@ -141,6 +143,33 @@ def _overlapping(spans: list[Span], ends: list[int], lo: int, hi: int) -> Iterab
         yield span
 
 
+def _open_union(intervals: Iterable[Span]) -> list[Span]:
+    """Sorted, disjoint open intervals covering the same points: unlike `merge`, two that
+    only touch stay apart, for the point between them belongs to neither."""
+    union: list[list[int]] = []
+    for lo, hi in sorted(intervals):
+        if union and lo < union[-1][1]:
+            union[-1][1] = max(union[-1][1], hi)
+        else:
+            union.append([lo, hi])
+    return [(lo, hi) for lo, hi in union]
+
+
+def _intersect(first: list[Span], second: list[Span]) -> list[Span]:
+    """The points in both of two sorted, disjoint lists of open intervals."""
+    both: list[Span] = []
+    i = j = 0
+    while i < len(first) and j < len(second):
+        lo, hi = max(first[i][0], second[j][0]), min(first[i][1], second[j][1])
+        if lo < hi:
+            both.append((lo, hi))
+        if first[i][1] < second[j][1]:
+            i += 1
+        else:
+            j += 1
+    return both
+
+
 def subtract(window: Span, forbidden: Sequence[Span]) -> list[Span]:
     """Closed intervals of `window` ([a, b], both inclusive) minus open intervals (lo, hi).
 
@@ -184,9 +213,14 @@ class Calendar:
     time_off: dict[int, list[Span]] = field(default_factory=dict)
     # therapist id -> [(start, end + buffer)] of its active sessions
     sessions: dict[int, list[Span]] = field(default_factory=dict)
-    # [(start, end + buffer)] of the room's sessions; [(start, end)] of the patient's
-    room_sessions: list[Span] = field(default_factory=list)
+    # [(start, end)] of the patient's sessions
     patient_sessions: list[Span] = field(default_factory=list)
+    # R19 in a practice with rooms: the rooms a session may take (those that suit the massage
+    # type the calendar was read for, or the one room asked for), in the order a booking
+    # prefers them, each with the [(start, end + buffer)] of its sessions. None: the practice
+    # has no active room, so rooms constrain nothing; empty: no room will do.
+    rooms: dict[int, list[Span]] | None = None
+    room_names: dict[int, str] = field(default_factory=dict)
     # earliest allowed start and the instant the booking horizon ends (both epoch seconds)
     not_before: int = 0
     not_after: int = 2**62
@@ -208,6 +242,7 @@ class Calendar:
         self._buffered: dict[int, tuple[list[Span], list[int]]] = {}
         self._closures = merge(self.closures)
         self._closure_ends = [end for _start, end in self._closures]
+        self._room_holds = {room: merge(spans) for room, spans in (self.rooms or {}).items()}
 
     # -- inputs, merged once per therapist --------------------------------------------------
     def _busy(self, therapist_id: int) -> tuple[list[Span], list[int], list[Span], list[int]]:
@@ -215,7 +250,7 @@ class Calendar:
             plain = merge(
                 [*self.closures, *self.time_off.get(therapist_id, ()), *self.patient_sessions]
             )
-            buffered = merge([*self.sessions.get(therapist_id, ()), *self.room_sessions])
+            buffered = merge(self.sessions.get(therapist_id, ()))
             self._plain[therapist_id] = (plain, [end for _s, end in plain])
             self._buffered[therapist_id] = (buffered, [end for _s, end in buffered])
         plain, plain_ends = self._plain[therapist_id]
@@ -340,6 +375,10 @@ class Calendar:
                         ),
                     ]
                 )
+                if self.rooms is not None:
+                    if not self.rooms:
+                        continue
+                    forbidden = sorted([*forbidden, *self._no_room_free(window, length + buffer)])
                 offsets = self.day_offsets(day)
                 changing = changing or len(offsets) > 1
                 for lo, hi in subtract(window, forbidden):
@@ -350,6 +389,21 @@ class Calendar:
             # back across midnight would interleave two days' instants in real time.
             found.sort()
         return found
+
+    def _no_room_free(self, window: Span, held_for: int) -> list[Span]:
+        """The starts in `window` at which every room the session may take is held, as
+        open intervals: a room is held at `s` when one of its sessions' `[a, b)` overlaps
+        `[s, s + held_for)`, i.e. for `s` in `(a - held_for, b)`."""
+        lo, hi = window
+        blocked: list[Span] | None = None
+        for holds in self._room_holds.values():
+            room_blocked = _open_union(
+                (a - held_for, b) for a, b in holds if a < hi + held_for and b > lo
+            )
+            blocked = room_blocked if blocked is None else _intersect(blocked, room_blocked)
+            if not blocked:
+                return []
+        return blocked or []
 
     def is_free(self, therapist_id: int, start: int, minutes: int) -> bool:
         day = datetime.fromtimestamp(start, tz=self.zone).date()

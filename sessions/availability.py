@@ -35,6 +35,7 @@ SQLParam: TypeAlias = int | str | datetime | None
 
 # A union's columns take their types from its first part, where a bare NULL would be text.
 NO_ID = "CAST(NULL AS bigint)"
+NO_NAME = "CAST(NULL AS text)"
 
 
 def _in(values: Sequence[object]) -> str:
@@ -91,12 +92,12 @@ def _background_parts(
     span = f"{_epoch('starts_at')}, {_epoch('ends_at')}"
     parts = [
         f"SELECT 'h', therapist_id, {NO_ID}, {NO_ID}, weekday, {_seconds_of_day('starts')}, "
-        f"{_seconds_of_day('ends')} FROM {WorkingHours._meta.db_table} "
+        f"{_seconds_of_day('ends')}, {NO_NAME} FROM {WorkingHours._meta.db_table} "
         f"WHERE practice_id = %s AND {therapists}",
-        f"SELECT 'c', {NO_ID}, {NO_ID}, {NO_ID}, {span}, {NO_ID} "
+        f"SELECT 'c', {NO_ID}, {NO_ID}, {NO_ID}, {span}, {NO_ID}, {NO_NAME} "
         f"FROM {Closure._meta.db_table} "
         "WHERE practice_id = %s AND starts_at < %s AND ends_at > %s",
-        f"SELECT 't', therapist_id, {NO_ID}, {NO_ID}, {span}, {NO_ID} "
+        f"SELECT 't', therapist_id, {NO_ID}, {NO_ID}, {span}, {NO_ID}, {NO_NAME} "
         f"FROM {TimeOff._meta.db_table} WHERE practice_id = %s AND {therapists} "
         "AND starts_at < %s AND ends_at > %s",
     ]
@@ -110,10 +111,9 @@ def _background_parts(
 
 @dataclass
 class _Rows:
-    """What the union's rows say, sorted by kind ('h', 'c', 't', 's', 'q')."""
+    """What the union's rows say, sorted by kind ('h', 'c', 't', 's', 'q', 'r')."""
 
     therapist_ids: set[int]
-    room_id: int | None = None
     patient_id: int | None = None
     hours: dict[int, dict[int, list[tuple[time, time]]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
@@ -121,12 +121,16 @@ class _Rows:
     closures: list[Span] = field(default_factory=list)
     time_off: dict[int, list[Span]] = field(default_factory=lambda: defaultdict(list))
     sessions: dict[int, list[Span]] = field(default_factory=lambda: defaultdict(list))
-    room_sessions: list[Span] = field(default_factory=list)
+    room_holds: dict[int, list[Span]] = field(default_factory=lambda: defaultdict(list))
     patient_sessions: list[Span] = field(default_factory=list)
     qualified: set[int] = field(default_factory=set)
+    # The practice's active rooms: (kept for some types only, suits the type asked for, name).
+    rooms: dict[int, tuple[bool, bool, str]] = field(default_factory=dict)
 
     def read(self, sql: str, params: Sequence[SQLParam]) -> _Rows:
-        for kind, therapist_id, room_of, patient_of, first, second, third in _fetch(sql, params):
+        for kind, therapist_id, room_of, patient_of, first, second, third, name in _fetch(
+            sql, params
+        ):
             if kind == "h":
                 self.hours[therapist_id][first].append((_wall_clock(second), _wall_clock(third)))
             elif kind == "c":
@@ -135,17 +139,43 @@ class _Rows:
                 self.time_off[therapist_id].append((first, second))
             elif kind == "q":
                 self.qualified.add(therapist_id)
+            elif kind == "r":
+                self.rooms[room_of] = (bool(first), bool(second), name)
             else:
                 starts_at, ends_at, blocks_until = first, second, third
                 if therapist_id in self.therapist_ids:
                     self.sessions[therapist_id].append((starts_at, blocks_until))
-                if self.room_id is not None and room_of == self.room_id:
-                    self.room_sessions.append((starts_at, blocks_until))
+                if room_of is not None:
+                    self.room_holds[room_of].append((starts_at, blocks_until))
                 if self.patient_id is not None and patient_of == self.patient_id:
                     self.patient_sessions.append((starts_at, ends_at))
         return self
 
-    def calendar(self, practice: Practice, **limits: int) -> Calendar:
+    def bookable_rooms(self, room_id: int | None, type_known: bool) -> dict[int, list[Span]]:
+        """The rooms a session may take, in the order a booking prefers them (R19): the one
+        asked for if it suits; else the rooms kept for a few types this one is among first
+        (so rooms for every type stay free for the other types), then the rest, by name."""
+        suitable = {
+            room: restricted
+            for room, (restricted, listed, _name) in self.rooms.items()
+            if listed or not restricted or not type_known
+        }
+        if room_id is not None:
+            order = [room_id] if room_id in suitable else []
+        else:
+            order = sorted(
+                suitable, key=lambda room: (not suitable[room], self.rooms[room][2], room)
+            )
+        return {room: self.room_holds.get(room, []) for room in order}
+
+    def calendar(
+        self,
+        practice: Practice,
+        *,
+        room_id: int | None = None,
+        type_known: bool = False,
+        **limits: int,
+    ) -> Calendar:
         settings = practice.settings
         return Calendar(
             zone=practice.zone,
@@ -158,9 +188,10 @@ class _Rows:
             closures=self.closures,
             time_off=dict(self.time_off),
             sessions=dict(self.sessions),
-            room_sessions=self.room_sessions,
             patient_sessions=self.patient_sessions,
             qualified=frozenset(self.qualified),
+            rooms=self.bookable_rooms(room_id, type_known) if self.rooms else None,
+            room_names={room: name for room, (_r, _l, name) in self.rooms.items()},
             **limits,
         )
 
@@ -209,13 +240,15 @@ def calendar_load(
     massage_type_id: int | None = None,
 ) -> Calendar:
     """Read what `Calendar` needs for `first`..`last` (local days) in one query: working
-    hours, closures, time off and the sessions that overlap the range, as one union whose
-    rows say their kind; with `massage_type_id`, also which of the therapists are qualified
-    for that type (a booking's check, which would otherwise cost a round trip of its own).
+    hours, closures, time off, the practice's active rooms and the sessions that hold the
+    therapists, the rooms or the patient over the range, as one union whose rows say their
+    kind. With `massage_type_id`, also which of the therapists are qualified for that type
+    and which rooms suit it (a booking's checks, which would otherwise cost round trips of
+    their own); without it, every room will do. `room`: the session must take that room.
 
     Plain SQL rather than the ORM: this runs for every availability request and every
     booking, and building the querysets cost more than running them (see `make bench`);
-    one statement rather than three spares two round trips on each. The statements only
+    one statement rather than several spares round trips on each. The statements only
     filter on indexed columns; `tests/sessions/test_availability.py` pins their results and
     their count.
     """
@@ -225,11 +258,23 @@ def calendar_load(
     start_p, end_p = adapt(start), adapt(end)
     parts, params = _background_parts(practice, ids, start_p, end_p)
 
-    holders = [f"therapist_id IN ({_in(ids)})"]
-    holder_params: list[SQLParam] = [*ids]
-    if room is not None:
-        holders.append("room_id = %s")
-        holder_params.append(room.pk)
+    rooms = Room._meta.db_table
+    kept_for = Room.massage_types.through._meta.db_table
+    parts.append(
+        f"SELECT 'r', {NO_ID}, id, {NO_ID}, "
+        f"CASE WHEN EXISTS (SELECT 1 FROM {kept_for} WHERE room_id = {rooms}.id) "
+        "THEN 1 ELSE 0 END, "
+        f"CASE WHEN EXISTS (SELECT 1 FROM {kept_for} WHERE room_id = {rooms}.id "
+        "AND massagetype_id = %s) THEN 1 ELSE 0 END, "
+        f"{NO_ID}, name FROM {rooms} WHERE practice_id = %s AND active"
+    )
+    params += [massage_type_id, practice.pk]
+
+    holders = [
+        f"therapist_id IN ({_in(ids)})",
+        f"room_id IN (SELECT id FROM {rooms} WHERE practice_id = %s AND active)",
+    ]
+    holder_params: list[SQLParam] = [*ids, practice.pk]
     if patient_id is not None:
         holders.append("patient_id = %s")
         holder_params.append(patient_id)
@@ -237,7 +282,8 @@ def calendar_load(
     # an index range scan over the range's days, however many years of history precede them.
     sessions = (
         f"SELECT 's', therapist_id, room_id, patient_id, {_epoch('starts_at')}, "
-        f"{_epoch('ends_at')}, {_epoch('blocks_until')} FROM {Session._meta.db_table} "
+        f"{_epoch('ends_at')}, {_epoch('blocks_until')}, {NO_NAME} "
+        f"FROM {Session._meta.db_table} "
         f"WHERE practice_id = %s AND status NOT IN ({_in(FREEING_STATUSES)}) "
         f"AND ({' OR '.join(holders)}) "
         "AND starts_at < %s AND starts_at > %s AND blocks_until > %s"
@@ -257,18 +303,20 @@ def calendar_load(
     if massage_type_id is not None:
         qualifications = Therapist.massage_types.through._meta.db_table
         parts.append(
-            f"SELECT 'q', therapist_id, {NO_ID}, {NO_ID}, {NO_ID}, {NO_ID}, {NO_ID} "
+            f"SELECT 'q', therapist_id, {NO_ID}, {NO_ID}, {NO_ID}, {NO_ID}, {NO_ID}, {NO_NAME} "
             f"FROM {qualifications} WHERE massagetype_id = %s AND therapist_id IN ({_in(ids)})"
         )
         params += [massage_type_id, *ids]
 
-    rows = _Rows(
-        therapist_ids=set(ids),
-        room_id=room.pk if room is not None else None,
-        patient_id=patient_id,
-    ).read(" UNION ALL ".join(parts), params)
+    rows = _Rows(therapist_ids=set(ids), patient_id=patient_id).read(
+        " UNION ALL ".join(parts), params
+    )
     return rows.calendar(
-        practice, not_before=epoch(now), not_after=epoch(horizon_end(practice, now))
+        practice,
+        room_id=room.pk if room is not None else None,
+        type_known=massage_type_id is not None,
+        not_before=epoch(now),
+        not_after=epoch(horizon_end(practice, now)),
     )
 
 
@@ -283,10 +331,13 @@ def availability(
     room: Room | None = None,
     patient_id: int | None = None,
     exclude_session_id: int | None = None,
+    massage_type_id: int | None = None,
 ) -> list[Slot]:
     """Bookable starts for `minutes`, merged over the therapists given ("any qualified").
     With `patient_id`, times the patient already has a session are not offered (R19); a
-    session being moved (`exclude_session_id`) does not hold its own time."""
+    session being moved (`exclude_session_id`) does not hold its own time. In a practice
+    with rooms a start is offered only while a room is free for it: `room` if given, else
+    one that suits `massage_type_id` (any room when no type is given)."""
     calendar = calendar_load(
         practice=practice,
         therapist_ids=therapist_ids,
@@ -296,6 +347,7 @@ def availability(
         room=room,
         patient_id=patient_id,
         exclude_session_id=exclude_session_id,
+        massage_type_id=massage_type_id,
     )
     by_start: dict[int, list[int]] = defaultdict(list)
     for therapist_id in therapist_ids:

@@ -117,6 +117,7 @@ class AvailabilityView(GenericAPIView):
             minutes=minutes,
             now=timezone.now(),
             room=data.get("room"),
+            massage_type_id=data["massage_type"].pk if data.get("massage_type") else None,
         )
         body = {"time_zone": practice.settings.time_zone, "duration": minutes, "slots": slots}
         return Response(AvailabilitySerializer(body).data)

@@ -69,17 +69,18 @@ def _validate(request: CourseRequest, now: datetime) -> None:
         therapist=request.therapist,
         massage_type=request.massage_type,
     )
-    if request.room is not None:
-        room_suitability_validate(request.room, request.massage_type)
 
 
-def _rooms(request: CourseRequest, planned: Sequence[PlannedSession]) -> list[Room | None]:
+def _rooms(
+    request: CourseRequest, planned: Sequence[PlannedSession], calendar: Calendar
+) -> list[Room | None]:
     """The room of each planned session: the one asked for (the calendar found it free), or
-    a free one that suits the type, the same one whenever it can be (R19)."""
+    a free one that suits the type (R19)."""
     if request.room is not None:
         return [request.room] * len(planned)
     buffer = timedelta(minutes=request.practice.settings.buffer_minutes)
     return rooms_choose(
+        calendar,
         practice=request.practice,
         massage_type=request.massage_type,
         spans=[(item.starts_at, item.ends_at + buffer) for item in planned],
@@ -102,6 +103,7 @@ def _calendar(request: CourseRequest, now: datetime) -> tuple[Calendar, date]:
         massage_type_id=request.massage_type.pk,
     )
     require_qualified(calendar.qualified, request.therapist)
+    room_suitability_validate(calendar, request.massage_type, request.room)
     return calendar, last_day
 
 
@@ -143,7 +145,7 @@ def course_plan(*, request: CourseRequest, now: datetime | None = None) -> Cours
     calendar, last_day = _calendar(request, now)
     planned = _lay_out(request, calendar, last_day)
     # Refused now rather than at booking: no room suits the type, or none is free then.
-    _rooms(request, planned)
+    _rooms(request, planned, calendar)
     return CoursePlan(
         request=request,
         sessions=planned,
@@ -293,11 +295,13 @@ def course_book(
                 blocks_until=item.ends_at + buffer,
                 booked_by=booked_by,
             )
-            for item, room in zip(planned, _rooms(request, planned), strict=True)
+            for item, room in zip(planned, _rooms(request, planned, calendar), strict=True)
         ]
 
         def pick_rooms() -> None:
-            for row, room in zip(rows, _rooms(request, planned), strict=True):
+            # A concurrent booking took a room picked: the calendar as it is now.
+            now_calendar, _last_day = _calendar(request, now)
+            for row, room in zip(rows, _rooms(request, planned, now_calendar), strict=True):
                 row.room = room
 
         def insert() -> None:

@@ -71,8 +71,8 @@ def r13_rebook_options(
         first=day,
         last=last,
         now=now,
-        room=session.room,
         patient_id=session.patient_id,
+        massage_type_id=session.massage_type_id,
     )
     taken_days = set(booked_days)
     options = []

@@ -5,26 +5,27 @@ that names no room gets a free one that suits its type; one that names a room ge
 room suits the type (whether it is free is the calendar's question, as for the therapist). A
 moved session keeps its room when it can. A practice without rooms books without one.
 
-The exclusion constraint `session_room_no_overlap` decides a race: a booking whose room was
-taken by a concurrent one that committed first picks again (`room_write`) and, when no room
-is left, hears the same "no room is free" as if it had come second.
+The rooms, which suit the type and what holds each, come with the booking's calendar
+(`sessions.availability.calendar_load`, one query for everything), in the order a booking
+prefers them. The exclusion constraint `session_room_no_overlap` decides a race: a booking
+whose room was taken by a concurrent one that committed first reads the calendar again and
+picks again (`room_write`) and, when no room is left, hears the same "no room is free" as if
+it had come second.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
+from django.db import DEFAULT_DB_ALIAS
 from django.utils.translation import gettext_lazy as _
 
+from practice.calendar import Calendar, epoch
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Room
 from sessions.booking.conflicts import r19_write
-from sessions.models import ACTIVE, MAX_SPAN, Session
 
 # A span a room is held for: [starts_at, blocks_until), the session with its buffer (R23).
 RoomSpan = tuple[datetime, datetime]
@@ -34,47 +35,24 @@ RoomSpan = tuple[datetime, datetime]
 ROOM_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    room: Room
-    # Kept for a few types (this one among them) rather than suiting every type.
-    specialised: bool
-
-
-def _candidates(practice: Practice, massage_type: MassageType) -> tuple[bool, list[_Candidate]]:
-    """Whether the practice has an active room at all, and its active rooms that suit
-    `massage_type`, by name: one query."""
-    kept_for = Room.massage_types.through.objects.filter(room_id=OuterRef("pk"))
-    rooms = (
-        Room.objects.for_practice(practice)
-        .filter(active=True)
-        .annotate(
-            restricted=Exists(kept_for),
-            listed=Exists(kept_for.filter(massagetype_id=massage_type.pk)),
-        )
-        .order_by("name", "pk")
-    )
-    any_room = False
-    suitable = []
-    for room in rooms:
-        any_room = True
-        # The annotations, which the model's type does not know.
-        restricted, listed = vars(room)["restricted"], vars(room)["listed"]
-        if listed or not restricted:
-            suitable.append(_Candidate(room, specialised=restricted))
-    return any_room, suitable
-
-
-def room_suitability_validate(room: Room, massage_type: MassageType) -> None:
-    """A room asked for by name must suit the session's type."""
-    restricted = room.massage_types.exists()
-    if restricted and not room.massage_types.filter(pk=massage_type.pk).exists():
+def room_suitability_validate(
+    calendar: Calendar, massage_type: MassageType, room: Room | None = None
+) -> None:
+    """A room asked for by name must suit the session's type, and a practice with rooms must
+    have one that suits it: the calendar, read for the type (and that room), has them among
+    the rooms the session may take."""
+    if calendar.rooms is None or calendar.rooms:
+        return
+    if room is not None:
         raise ValidationError(
             {
                 "room": _("%(room)s does not suit %(type)s.")
                 % {"room": room.name, "type": massage_type.display_name}
             }
         )
+    raise ValidationError(
+        {"massage_type": _("No room suits %(type)s.") % {"type": massage_type.display_name}}
+    )
 
 
 def no_room_free(practice: Practice, starts_at: datetime) -> Conflict:
@@ -90,59 +68,44 @@ def no_room_free(practice: Practice, starts_at: datetime) -> Conflict:
 
 
 def rooms_choose(
+    calendar: Calendar,
     *,
     practice: Practice,
     massage_type: MassageType,
     spans: Sequence[RoomSpan],
     keep: Room | None = None,
-    exclude_ids: Collection[int] = (),
 ) -> list[Room | None]:
-    """A room for each span (none when the practice has no active room), all in two queries.
+    """A room for each span (none when the practice has no active room), from the
+    `calendar` read for the type, with no query of its own.
 
-    `keep` is tried first (a moved session's room, a course's previous session's); then
-    the rooms kept for a few types this one is among, so that rooms for every type stay free
-    for the other types; then the rest by name. `exclude_ids`: sessions whose own time does
-    not count (the session being moved). Raises a ValidationError when no room suits the
-    type and a Conflict when no suitable room is free for a span.
+    `keep` is tried first (a moved session's room); then the rooms in the calendar's order,
+    each span avoiding the rooms the spans before it took (a course's sessions). Raises a
+    ValidationError when no room suits the type and a Conflict when no suitable room is free
+    for a span.
     """
-    any_room, candidates = _candidates(practice, massage_type)
-    if not any_room:
+    if calendar.rooms is None:
         return [None] * len(spans)
-    if not candidates:
-        raise ValidationError(
-            {"massage_type": _("No room suits %(type)s.") % {"type": massage_type.display_name}}
-        )
+    room_suitability_validate(calendar, massage_type)
+    held = {room: list(holds) for room, holds in calendar.rooms.items()}
     kept = keep.pk if keep is not None else None
-    candidates.sort(key=lambda c: (c.room.pk != kept, not c.specialised))
-    suitable = [c.room for c in candidates]
-    held: dict[int, list[RoomSpan]] = defaultdict(list)
-    first = min(start for start, _end in spans)
-    last = max(end for _start, end in spans)
-    for room_id, starts_at, blocks_until in (
-        Session.objects.for_practice(practice)
-        .filter(
-            ACTIVE,
-            room_id__in=[room.pk for room in suitable],
-            starts_at__lt=last,
-            blocks_until__gt=first,
-            # No row spans more than MAX_SPAN: an index range scan (see calendar_load).
-            starts_at__gt=first - MAX_SPAN,
-        )
-        .exclude(pk__in=exclude_ids)
-        .values_list("room_id", "starts_at", "blocks_until")
-    ):
-        held[room_id].append((starts_at, blocks_until))
+    order = sorted(held, key=lambda room: room != kept)
     chosen: list[Room | None] = []
-    for start, end in spans:
-        room = next(
-            (r for r in suitable if not any(a < end and b > start for a, b in held[r.pk])),
-            None,
+    for starts_at, blocks_until in spans:
+        start, end = epoch(starts_at), epoch(blocks_until)
+        room_id = next(
+            (r for r in order if not any(a < end and b > start for a, b in held[r])), None
         )
-        if room is None:
-            raise no_room_free(practice, start)
-        # The next spans (a course's sessions) must not be put in this one again.
-        held[room.pk].append((start, end))
-        chosen.append(room)
+        if room_id is None:
+            raise no_room_free(practice, starts_at)
+        held[room_id].append((start, end))
+        chosen.append(
+            # The row as the calendar read it: the rest of its fields load if asked for.
+            Room.from_db(
+                DEFAULT_DB_ALIAS,
+                ["id", "practice_id", "name", "active"],
+                [room_id, practice.pk, calendar.room_names[room_id], True],
+            )
+        )
     return chosen
 
 

@@ -20,7 +20,7 @@ from courses.models import Course
 from patients.eligibility import patient_may_book
 from patients.models import Patient, Screening
 from patients.selectors import pending_self_report
-from practice.calendar import epoch
+from practice.calendar import Calendar, epoch
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Room, Therapist, User
 from sessions.availability import calendar_load
@@ -31,7 +31,12 @@ from sessions.booking.conflicts import (
     r23_refusal,
 )
 from sessions.booking.interruptions import r13_flag_if_interrupted, r13_rebook_options
-from sessions.booking.rooms import room_suitability_validate, room_write, rooms_choose
+from sessions.booking.rooms import (
+    no_room_free,
+    room_suitability_validate,
+    room_write,
+    rooms_choose,
+)
 from sessions.models import ACTIVE, MAX_SESSION_MINUTES, Session, SessionStatus
 from sessions.reminders.outbox import (
     reminders_after_booking,
@@ -98,6 +103,33 @@ def require_qualified(qualified: Collection[int], therapist: Therapist) -> None:
         )
 
 
+def _day_calendar(
+    *,
+    practice: Practice,
+    therapist: Therapist,
+    massage_type: MassageType,
+    patient: Patient,
+    room: Room | None,
+    starts_at: datetime,
+    now: datetime,
+    exclude_id: int | None,
+) -> Calendar:
+    """The session's day as a booking sees it: the therapist's, the patient's and the
+    rooms' sessions, with the therapist's qualification and the rooms that suit the type."""
+    day = starts_at.astimezone(practice.zone).date()
+    return calendar_load(
+        practice=practice,
+        therapist_ids=[therapist.pk],
+        first=day,
+        last=day,
+        now=now,
+        room=room,
+        patient_id=patient.pk,
+        exclude_session_id=exclude_id,
+        massage_type_id=massage_type.pk,
+    )
+
+
 def _check_time(
     *,
     practice: Practice,
@@ -109,27 +141,27 @@ def _check_time(
     minutes: int,
     now: datetime,
     exclude_id: int | None = None,
-) -> None:
-    """The therapist's qualification, then R23 and R19 for one session: 400 for a time never
-    bookable, 409 for a taken one."""
+) -> Calendar:
+    """The therapist's qualification and the room's suitability, then R23 and R19 for one
+    session: 400 for a time never bookable, 409 for a taken one. Returns the day's calendar,
+    from which the session's room is picked."""
     if error := minutes_error(minutes):
         raise ValidationError({"minutes": error})
-    day = starts_at.astimezone(practice.zone).date()
-    calendar = calendar_load(
+    calendar = _day_calendar(
         practice=practice,
-        therapist_ids=[therapist.pk],
-        first=day,
-        last=day,
-        now=now,
+        therapist=therapist,
+        massage_type=massage_type,
+        patient=patient,
         room=room,
-        patient_id=patient.pk,
-        exclude_session_id=exclude_id,
-        massage_type_id=massage_type.pk,
+        starts_at=starts_at,
+        now=now,
+        exclude_id=exclude_id,
     )
     require_qualified(calendar.qualified, therapist)
+    room_suitability_validate(calendar, massage_type, room)
     start = epoch(starts_at)
     if calendar.is_free(therapist.pk, start, minutes):
-        return
+        return calendar
     if refusal := r23_refusal(calendar, therapist.pk, start, minutes):
         raise ValidationError({"starts_at": refusal})
     taken = conflicting_session(
@@ -150,6 +182,8 @@ def _check_time(
             room_id=room.pk if room else None,
             patient_id=patient.pk,
         )
+    if calendar.rooms is not None and room is None:
+        raise no_room_free(practice, starts_at)
     raise Conflict({"detail": str(_("This time is no longer free."))})
 
 
@@ -246,10 +280,8 @@ def session_book(
     )
     if self_report is not None and allowed.screening_id != self_report.pk:
         self_report = None
-    if room is not None:
-        if room.practice_id != practice.pk or not room.active:
-            raise ValidationError({"room": _("Choose an active room of this practice.")})
-        room_suitability_validate(room, massage_type)
+    if room is not None and (room.practice_id != practice.pk or not room.active):
+        raise ValidationError({"room": _("Choose an active room of this practice.")})
     minutes = minutes if minutes is not None else massage_type.default_minutes
     if course is not None:
         if course.practice_id != practice.pk or course.patient_id != patient.pk:
@@ -261,7 +293,7 @@ def session_book(
         if course.sessions.filter(ACTIVE, sequence=sequence).exists():
             raise ValidationError({"sequence": _("This session of the course is booked already.")})
         _r10_same_day_error(course, starts_at.astimezone(practice.zone).date(), practice, None)
-    _check_time(
+    calendar = _check_time(
         practice=practice,
         therapist=therapist,
         massage_type=massage_type,
@@ -291,15 +323,31 @@ def session_book(
     # the one-query-per-foreign-key existence checks are skipped too.
     session.full_clean(exclude=RELATIONS, validate_constraints=False)
 
-    def pick_room() -> None:
+    def pick_room(calendar: Calendar) -> None:
         (session.room,) = rooms_choose(
+            calendar,
             practice=practice,
             massage_type=massage_type,
             spans=[(session.starts_at, session.blocks_until)],
         )
 
+    def pick_room_again() -> None:
+        # A concurrent booking took the room picked: the day as it is now.
+        pick_room(
+            _day_calendar(
+                practice=practice,
+                therapist=therapist,
+                massage_type=massage_type,
+                patient=patient,
+                room=None,
+                starts_at=starts_at,
+                now=now,
+                exclude_id=None,
+            )
+        )
+
     if room is None:
-        pick_room()
+        pick_room(calendar)
 
     def insert() -> None:
         if self_report is not None:
@@ -319,7 +367,7 @@ def session_book(
     room_write(
         insert,
         lambda: lost_race_conflict(practice, session),
-        pick_again=pick_room if room is None else None,
+        pick_again=pick_room_again if room is None else None,
     )
     return session
 
@@ -380,7 +428,7 @@ def session_reschedule(
             _r10_same_day_error(
                 locked.course, starts_at.astimezone(practice.zone).date(), practice, locked.pk
             )
-        _check_time(
+        day = _check_time(
             practice=practice,
             therapist=locked.therapist,
             massage_type=locked.massage_type,
@@ -398,17 +446,32 @@ def session_reschedule(
         locked.blocks_until = locked.ends_at + timedelta(minutes=practice.settings.buffer_minutes)
         kept_room = locked.room
 
-        def pick_room() -> None:
+        def pick_room(calendar: Calendar) -> None:
             # Its own room if that is still free and suits the type, else another (R19).
             (locked.room,) = rooms_choose(
+                calendar,
                 practice=practice,
                 massage_type=locked.massage_type,
                 spans=[(locked.starts_at, locked.blocks_until)],
                 keep=kept_room,
-                exclude_ids=[locked.pk],
             )
 
-        pick_room()
+        def pick_room_again() -> None:
+            # A concurrent booking took the room picked: the day as it is now.
+            pick_room(
+                _day_calendar(
+                    practice=practice,
+                    therapist=locked.therapist,
+                    massage_type=locked.massage_type,
+                    patient=locked.patient,
+                    room=None,
+                    starts_at=starts_at,
+                    now=now,
+                    exclude_id=locked.pk,
+                )
+            )
+
+        pick_room(day)
         locked.schedule_version += 1
         # The patient confirmed the earlier time, not this one.
         locked.confirmed_at = None
@@ -425,7 +488,7 @@ def session_reschedule(
         room_write(
             lambda: locked.save(update_fields=fields),
             lambda: lost_race_conflict(practice, locked),
-            pick_again=pick_room,
+            pick_again=pick_room_again,
         )
         # R22: the old time's pending reminders go, the new time's come, in this transaction;
         # R21: moved by the practice, the patient is told.

@@ -194,8 +194,8 @@ def _rebook_after_block(
         first=first,
         last=last,
         now=now,
-        room=session.room,
         patient_id=session.patient_id,
+        massage_type_id=session.massage_type_id,
     )
     found = []
     for start in calendar.free_starts(session.therapist_id, first, last, session.minutes):

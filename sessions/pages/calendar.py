@@ -327,17 +327,18 @@ def _session(request: PracticeRequest, pk: int) -> Session:
 
 
 def _free_starts(practice: Practice, session: Session, day: date, now: datetime) -> list[datetime]:
-    """Where this session could move on `day`: its therapist, room, patient and length, its
-    own current time not counted as taken."""
+    """Where this session could move on `day`: its therapist, patient and length, with a
+    room that suits its type free (moving keeps its room or picks another), its own current
+    time not counted as taken."""
     calendar = calendar_load(
         practice=practice,
         therapist_ids=[session.therapist_id],
         first=day,
         last=day,
         now=now,
-        room=session.room,
         patient_id=session.patient_id,
         exclude_session_id=session.pk,
+        massage_type_id=session.massage_type_id,
     )
     return [
         from_epoch(start)

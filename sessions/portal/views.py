@@ -115,6 +115,7 @@ def open_starts(
     *,
     practice: Practice,
     therapist_ids: list[int],
+    massage_type: MassageType,
     day: date,
     minutes: int,
     patient: Patient,
@@ -122,8 +123,8 @@ def open_starts(
     session: Session | None = None,
 ) -> list[Slot]:
     """Free starts on `day` for any of the therapists: `availability()`, with the patient's
-    own sessions counted (a time that would overlap one of theirs is not offered) and, when
-    moving `session`, its own time freed and its room kept."""
+    own sessions counted (a time that would overlap one of theirs is not offered), a room
+    that suits the type free (R19) and, when moving `session`, its own time freed."""
     if not therapist_ids:
         return []
     return availability(
@@ -133,9 +134,9 @@ def open_starts(
         last=day,
         minutes=minutes,
         now=now,
-        room=session.room if session is not None else None,
         patient_id=patient.pk,
         exclude_session_id=session.pk if session is not None else None,
+        massage_type_id=massage_type.pk,
     )
 
 
@@ -349,6 +350,7 @@ def book(request: PracticeRequest) -> HttpResponse:
             openings = open_starts(
                 practice=practice,
                 therapist_ids=[chosen.pk] if chosen is not None else therapist_ids,
+                massage_type=kind,
                 day=day,
                 minutes=kind.default_minutes,
                 patient=patient,
@@ -448,6 +450,7 @@ def session_move(request: PracticeRequest, pk: int) -> HttpResponse:
                 for o in open_starts(
                     practice=practice,
                     therapist_ids=[session.therapist_id],
+                    massage_type=session.massage_type,
                     day=day,
                     minutes=session.minutes,
                     patient=session.patient,

@@ -88,8 +88,8 @@ def _may_take(entry: WaitlistEntry, slot: FreedSlot, now: datetime) -> bool:
         first=day,
         last=day,
         now=now,
-        room=slot.room,
         patient_id=entry.patient_id,
+        massage_type_id=entry.massage_type_id,
     )
     if not calendar.is_free(slot.therapist_id, epoch(slot.starts_at), minutes):
         return False

@@ -176,11 +176,14 @@ def test_r19_cancelled_and_no_show_sessions_free_their_time(practice: Practice) 
 
 
 @pytest.mark.django_db
-def test_r23_room_sessions_block_every_therapist_using_the_room(practice: Practice) -> None:
-    room = RoomFactory(practice=practice)
-    one = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
-    other = TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
-    SessionFactory(therapist=other, starts_at=at(MONDAY, 9), minutes=60, room=room)
+def test_r19_a_start_is_offered_only_while_a_room_is_free_for_it(practice: Practice) -> None:
+    first_room = RoomFactory(practice=practice, name="A")
+    second_room = RoomFactory(practice=practice, name="B")
+    one, other, third = (
+        TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
+        for _ in range(3)
+    )
+    SessionFactory(therapist=other, starts_at=at(MONDAY, 9), minutes=60, room=first_room)
     kwargs = {
         "practice": practice,
         "therapist_ids": [one.pk],
@@ -189,8 +192,55 @@ def test_r23_room_sessions_block_every_therapist_using_the_room(practice: Practi
         "minutes": 60,
         "now": NOW,
     }
+    # One room of two is taken: the other is free.
     assert len(availability(**kwargs)) == 1
-    assert availability(**kwargs, room=room) == []
+    # Asked for the taken room by name, nothing.
+    assert availability(**kwargs, room=first_room) == []
+    SessionFactory(therapist=third, starts_at=at(MONDAY, 9), minutes=60, room=second_room)
+    # Both rooms taken: the therapist is free, but no room is.
+    assert availability(**kwargs) == []
+
+
+@pytest.mark.django_db
+def test_r19_only_rooms_that_suit_the_type_count_for_its_free_times(practice: Practice) -> None:
+    classical = massage_type(practice, "classical")
+    honey = massage_type(practice, "honey")
+    wet_room = RoomFactory(practice=practice, name="Wet room")
+    wet_room.massage_types.set([honey])
+    table_room = RoomFactory(practice=practice, name="Table room")
+    one, other = (
+        TherapistFactory(practice=practice, week__starts=time(9), week__ends=time(10))
+        for _ in range(2)
+    )
+    SessionFactory(therapist=other, starts_at=at(MONDAY, 9), minutes=60, room=table_room)
+    kwargs = {
+        "practice": practice,
+        "therapist_ids": [one.pk],
+        "first": MONDAY,
+        "last": MONDAY,
+        "minutes": 60,
+        "now": NOW,
+    }
+    # The wet room is free, but suits honey massage only.
+    assert availability(**kwargs, massage_type_id=classical.pk) == []
+    assert len(availability(**kwargs, massage_type_id=honey.pk)) == 1
+    # No type given: any room will do.
+    assert len(availability(**kwargs)) == 1
+
+
+def test_r19_no_room_free_is_where_every_room_is_held() -> None:
+    # Each room's sessions as [start, end + buffer): the buffer is 10 minutes.
+    rooms = {
+        10: [(epoch(at(MONDAY, 9)), epoch(at(MONDAY, 10)))],
+        11: [(epoch(at(MONDAY, 9, 30)), epoch(at(MONDAY, 11)))],
+    }
+    starts = local_times(calendar(rooms=rooms).free_starts(1, MONDAY, MONDAY, 30))
+    # Room 10 is held until 10:00, room 11 from 09:30 less the 40 minutes a session holds:
+    # the first start is 10:00, touching the end of room 10's hold, as the exclusion
+    # constraint sees it.
+    assert starts[:2] == ["10:00", "10:15"]
+    # Rooms exist but none may be taken: nothing is free.
+    assert calendar(rooms={}).free_starts(1, MONDAY, MONDAY, 30) == []
 
 
 @pytest.mark.django_db
@@ -305,7 +355,8 @@ def test_calendar_load_reads_moments_as_the_epoch_seconds_of_the_rows(practice: 
 
     held = (epoch(session.starts_at), epoch(session.blocks_until))
     assert loaded.sessions == {therapist.pk: [held]}
-    assert loaded.room_sessions == [held]
+    assert loaded.rooms == {room.pk: [held]}
+    assert loaded.room_names == {room.pk: room.name}
     assert loaded.patient_sessions == [(epoch(session.starts_at), epoch(session.ends_at))]
     assert loaded.closures == [(epoch(closure.starts_at), epoch(closure.ends_at))]
     assert loaded.time_off == {therapist.pk: [(epoch(leave.starts_at), epoch(leave.ends_at))]}

@@ -331,9 +331,12 @@ def test_r23_the_booking_check_refuses_exactly_what_availability_does_not_offer(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_booking_one_session_is_seven_round_trips_in_one_transaction_without_savepoints(
-    practice: Practice,
+@pytest.mark.parametrize("rooms", [0, 2])
+def test_booking_one_session_is_six_round_trips_in_one_transaction_without_savepoints(
+    practice: Practice, rooms: int
 ) -> None:
+    for number in range(rooms):
+        RoomFactory(practice=practice, name=f"Room {number + 1}")
     practice = Practice.objects.select_related("settings").get(pk=practice.pk)
     # Read afresh, as a request reads them: nothing related is cached on them.
     patient = Patient.objects.get(pk=PatientFactory(practice=practice, consenting=True).pk)
@@ -341,17 +344,19 @@ def test_booking_one_session_is_seven_round_trips_in_one_transaction_without_sav
     classical = massage_type(practice, "classical")
 
     with CaptureQueriesContext(connection) as statements:
-        book(
+        session = book(
             practice, at(TUESDAY, 10), patient=patient, therapist=therapist, massage_type=classical
         )
+        room_name = session.room.name if session.room is not None else None
 
     verbs = [statement["sql"].split()[0].upper() for statement in statements.captured_queries]
-    # The checks read three times: the patient's screening, the calendar with the
-    # therapist's qualification (one union; a day ahead holds no blood-pressure reading to
-    # read, R8), the practice's rooms (none here). Then the session and its reminders in one
+    # The checks read twice: the patient's screening, then the calendar with the therapist's
+    # qualification and the rooms that suit the type (one union; a day ahead holds no
+    # blood-pressure reading to read, R8). Then the session and its reminders in one
     # transaction. With the booking's own atomic block around r19_write's there were a
-    # SAVEPOINT and its RELEASE.
-    assert verbs == ["SELECT", "SELECT", "SELECT", "BEGIN", "INSERT", "INSERT", "COMMIT"]
+    # SAVEPOINT and its RELEASE; the rooms were two reads of their own.
+    assert verbs == ["SELECT", "SELECT", "BEGIN", "INSERT", "INSERT", "COMMIT"]
+    assert room_name == ("Room 1" if rooms else None)
 
 
 def test_r23_an_unqualified_therapist_is_refused_a_course_too(practice: Practice) -> None:

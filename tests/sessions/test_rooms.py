@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,7 +16,7 @@ from django.urls import reverse
 from practice.errors import Conflict
 from practice.models import Practice, Role, Room
 from sessions.booking import sessions as sessions_module
-from sessions.booking.sessions import session_book, session_reschedule
+from sessions.booking.sessions import session_book, session_cancel, session_reschedule
 from sessions.models import Session
 from tests.clock import local, today
 from tests.factories import (
@@ -87,6 +87,28 @@ def test_r19_a_two_room_practice_refuses_a_third_simultaneous_session_in_the_api
     assert third.status_code == 409
     assert "No room is free at that time" in third.json()["detail"]
     assert Session.objects.count() == 2
+
+
+def test_r19_the_api_offers_no_time_at_which_every_room_is_taken(
+    practice, desk, api_as, two_rooms, day
+) -> None:
+    """Free times are room-aware: two rooms held at 10:00 by other therapists' sessions, a
+    free therapist is not offered 10:00, and is offered it again once a room frees."""
+    therapist = TherapistFactory(practice=practice, week=True)
+    kind = massage_type(practice, "classical")
+    at_ten = local(practice, day, 10)
+    held = [book(practice, at_ten) for _room in two_rooms]
+    query = {"therapist": therapist.pk, "massage_type": kind.pk, "from": day, "to": day}
+
+    def offered() -> set[datetime]:
+        response = api_as(desk).get("/api/v1/availability/", query)
+        assert response.status_code == 200
+        return {datetime.fromisoformat(slot["starts_at"]) for slot in response.json()["slots"]}
+
+    assert at_ten not in offered()
+    assert local(practice, day, 12) in offered()
+    session_cancel(session=held[0], by=None)
+    assert at_ten in offered()
 
 
 def test_r19_a_two_room_practice_refuses_a_third_simultaneous_session_on_the_desk_pages(
@@ -359,8 +381,8 @@ def test_r19_a_room_taken_after_the_check_is_picked_again_or_refused_cleanly(
     choose = sessions_module.rooms_choose
     calls = []
 
-    def choose_then_lose_the_room(**kwargs):
-        chosen = choose(**kwargs)
+    def choose_then_lose_the_room(calendar, **kwargs):
+        chosen = choose(calendar, **kwargs)
         if not calls:
             SessionFactory(room=chosen[0], starts_at=starts_at)
         calls.append(chosen)
@@ -398,8 +420,12 @@ def test_a_patient_booking_online_gets_a_room_or_hears_none_is_free(practice, me
         book_url,
         {"massage_type": kind.pk, "day": day, "starts_at": local(practice, day, 10).isoformat()},
     )
+    # The page offered 10:00 to nobody (no room is free then), so a posted 10:00 is taken.
     assert refused.status_code == 409
-    assert "No room is free at that time" in text(refused)
+    assert "This time is no longer free" in text(refused)
+    offered = client.get(book_url, {"massage_type": kind.pk, "day": day})
+    assert local(practice, day, 11).astimezone(UTC).isoformat() in text(offered)
+    assert local(practice, day, 10).astimezone(UTC).isoformat() not in text(offered)
 
     booked = client.post(
         book_url,
