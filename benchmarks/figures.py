@@ -148,6 +148,12 @@ def booked_month(world: World) -> Iterator[str]:
     """The "any therapist" month once it is fully booked: 2,400 sessions (8 a day for each of
     the 10 therapists over 30 days), which the calendar reads as epoch seconds."""
     first = today(world) + timedelta(days=1)
+    # The month starts empty, whatever an interrupted run or another figure left in it.
+    Session.objects.filter(
+        practice=world.practice,
+        starts_at__gte=local(world, first, 0),
+        starts_at__lt=local(world, first + timedelta(days=30), 0),
+    ).delete()
     rows = []
     for offset in range(30):
         day = first + timedelta(days=offset)

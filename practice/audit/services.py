@@ -10,7 +10,7 @@ import pgtrigger
 from django.db import models, transaction
 
 from practice.audit.capture import APPEND_ONLY
-from practice.audit.context import current
+from practice.audit.context import commit_without_waiting, current
 from practice.audit.models import Action, AuditEntry
 from practice.audit.policy import DEFAULT_RETENTION_YEARS
 from practice.models import PracticeSettings
@@ -43,8 +43,10 @@ def record(
 
 
 def record_read(subject: models.Model, *, patient_id: int) -> AuditEntry:
-    """A read of a patient's health data: call it once where the data is served."""
-    return record(action=Action.READ, subject=subject, patient_id=patient_id)
+    """A read of a patient's health data: call it once where the data is served. Committed
+    without waiting for the disk (`practice.audit.context`)."""
+    with commit_without_waiting():
+        return record(action=Action.READ, subject=subject, patient_id=patient_id)
 
 
 def years_before(moment: datetime, years: int) -> datetime:

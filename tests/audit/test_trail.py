@@ -11,7 +11,9 @@ from django.db.utils import DatabaseError
 from django.test import override_settings
 from django.urls import reverse
 
+from practice.audit.context import Actor, acting
 from practice.audit.models import Action, AuditEntry
+from practice.audit.services import record_read
 from practice.models import Practice, Role, User
 from tests.factories import (
     CourseFactory,
@@ -182,3 +184,41 @@ def test_listing_a_patients_screenings_through_the_api_writes_one_entry(
     assert api_as(desk).get(url).status_code == 200  # type: ignore[attr-defined]
     [read] = entries(action=Action.READ)
     assert (read.model, read.patient_id) == ("patients.patient", patient.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_entry_commits_without_waiting_for_the_disk_but_a_write_waits(
+    practice: Practice,
+) -> None:
+    """Read entries alone commit with `synchronous_commit` off (practice.audit.context); a
+    write, a read entry inside a transaction (which may hold writes), and the entries the
+    database captures for writes always wait for the flush."""
+    patient = PatientFactory(practice=practice)
+    sent: list[str] = []
+
+    def spy(execute: Callable[..., object], sql: str, *args: object) -> object:
+        sent.append(sql)
+        return execute(sql, *args)
+
+    def statements(block: Callable[[], object]) -> list[str]:
+        sent.clear()
+        # The spy is registered inside the actor's wrapper, so it sees the statements as sent.
+        with acting(Actor()), connection.execute_wrapper(spy):
+            block()
+        return [sql for sql in sent if "INSERT" in sql or "UPDATE" in sql]
+
+    relaxed = "set_config('synchronous_commit', 'off', true)"
+    [read] = statements(lambda: record_read(patient, patient_id=patient.pk))
+    assert relaxed in read
+
+    def read_in_a_transaction() -> None:
+        with transaction.atomic():
+            record_read(patient, patient_id=patient.pk)
+
+    [read_inside] = statements(read_in_a_transaction)
+    assert relaxed not in read_inside
+    patient.notes = "sore neck"
+    [write] = statements(lambda: patient.save(update_fields=["notes"]))
+    assert "set_config('audit.actor'" in write
+    assert relaxed not in write
+    assert len(entries(patient_id=patient.pk, action=Action.READ)) == 2
