@@ -12,4 +12,10 @@ class TherapySessionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from sessions.booking.waitlist_courses import waitlist_course_plan
         from sessions.reminders import checks  # noqa: F401  (registers the deploy check)
+        from sessions.waitlist.offers import waitlist_course_planner_set
+
+        # The waitlist sits below booking, yet offering a whole course needs booking's course
+        # planning: handed to it here rather than imported upward.
+        waitlist_course_planner_set(waitlist_course_plan)

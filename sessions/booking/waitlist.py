@@ -1,5 +1,6 @@
 """Joining the waitlist and taking an offer from it: both are bookings in the making, so they
-go through booking's rules (`booking_inputs_validate`, `patient_may_book`, `session_book`).
+go through booking's rules (`booking_inputs_validate`, `patient_may_book`, `session_book`,
+and for a whole course `course_book`).
 The offers themselves are made by `sessions.waitlist.offers`.
 
 Claiming is the patient's booking through the signed link of the offer's message
@@ -19,14 +20,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from courses.models import Cadence, Course
 from patients.eligibility import patient_may_book
 from patients.models import Patient
 from practice.models import MassageType, Practice, Therapist, User
 from sessions.booking.sessions import booking_inputs_validate, require_qualified, session_book
+from sessions.booking.waitlist_courses import waitlist_course_book
 from sessions.models import (
     FreedSlot,
     Session,
     WaitlistEntry,
+    WaitlistEntryKind,
     WaitlistEntryStatus,
     WaitlistOffer,
     WaitlistOfferStatus,
@@ -54,15 +58,22 @@ def waitlist_entry_add(
     latest: time | None = None,
     weekdays: list[int] | None = None,
     note: str = "",
+    kind: WaitlistEntryKind | str = WaitlistEntryKind.SESSION,
+    sessions_count: int | None = None,
+    cadence: Cadence | str = "",
     by: User | None = None,
     by_patient: bool = False,
     now: datetime | None = None,
 ) -> WaitlistEntry:
-    """Put a patient on the waitlist. The type must be one patients may book themselves (the
-    patient takes the offer), and what a screening blocks is refused now rather than at the
-    offer (R2-R8); a patient adding themselves needs a screening that clears the type on the
-    first day (R1), as when booking."""
+    """Put a patient on the waitlist, for one session or (`kind` course) for a course of
+    `sessions_count` sessions at `cadence` to start between `first_day` and `last_day`. The
+    type must be one patients may book themselves (the patient takes the offer), and what a
+    screening blocks is refused now rather than at the offer (R2-R8); a patient adding
+    themselves needs a screening that clears the type on the first day (R1), as when
+    booking. A course's shape is checked here (R9, R10); the rest of its rules (R11, R12)
+    when a time is offered, for the course that time starts."""
     now = now or timezone.now()
+    for_course = kind == WaitlistEntryKind.COURSE
     if therapist is not None:
         booking_inputs_validate(
             practice=practice, patient=patient, therapist=therapist, massage_type=massage_type
@@ -82,6 +93,10 @@ def waitlist_entry_add(
         latest=latest,
         weekdays=sorted(set(weekdays or [])),
         note=note[:300],
+        kind=kind,
+        # One session has no course's shape, whatever a form left in those fields.
+        sessions_count=sessions_count if for_course else None,
+        cadence=cadence if for_course else "",
         created_by=by,
     )
     entry.full_clean(exclude=["created_by"])
@@ -155,7 +170,7 @@ def waitlist_offer_from_link(
     unknown as a forged link."""
     now = now or timezone.now()
     offers = WaitlistOffer.objects.for_practice(practice).select_related(
-        "entry__patient", "therapist", "massage_type", "slot__room"
+        "entry__patient", "entry__practice__settings", "therapist", "massage_type", "slot__room"
     )
     if lock:
         offers = offers.select_for_update(of=("self",))
@@ -167,29 +182,40 @@ def waitlist_offer_from_link(
     return offer
 
 
-def waitlist_offer_claim(*, practice: Practice, token: str, now: datetime | None = None) -> Session:
-    """Book the offered time for the entry's patient with `session_book`, as the patient's own
-    booking (every rule applies; R19's constraints refuse a time taken meanwhile with a
-    Conflict). The offer is claimed, its entry booked and its slot closed, in one transaction."""
+def waitlist_offer_claim(
+    *, practice: Practice, token: str, now: datetime | None = None
+) -> Session | Course:
+    """Book what the offer holds for the entry's patient, as the patient's own booking: the
+    time with `session_book`, or a course entry's whole course with `course_book` at the
+    times the offer planned (`waitlist_course_book`). Every rule applies; a time taken
+    meanwhile is a Conflict (R19), and nothing of a course is booked then. The offer is
+    claimed, its entry booked and its slot closed, in one transaction."""
     now = now or timezone.now()
     with transaction.atomic():
         offer = waitlist_offer_from_link(practice=practice, token=token, now=now, lock=True)
         entry = offer.entry
-        session = session_book(
-            practice=practice,
-            patient=entry.patient,
-            therapist=offer.therapist,
-            massage_type=offer.massage_type,
-            starts_at=offer.starts_at,
-            room=offer.slot.room,
-            now=now,
-            by_patient=True,
-        )
+        booked: Session | Course
+        if entry.for_course:
+            booked = waitlist_course_book(offer, now=now)
+        else:
+            booked = session_book(
+                practice=practice,
+                patient=entry.patient,
+                therapist=offer.therapist,
+                massage_type=offer.massage_type,
+                starts_at=offer.starts_at,
+                room=offer.slot.room,
+                now=now,
+                by_patient=True,
+            )
         waitlist_offer_close(offer, status=WaitlistOfferStatus.CLAIMED, now=now)
-        WaitlistOffer.objects.filter(pk=offer.pk).update(session=session)
+        WaitlistOffer.objects.filter(pk=offer.pk).update(
+            session=booked if isinstance(booked, Session) else None,
+            course=booked if isinstance(booked, Course) else None,
+        )
         WaitlistEntry.objects.filter(pk=entry.pk).update(
             status=WaitlistEntryStatus.BOOKED, closed_at=now
         )
         FreedSlot.objects.filter(pk=offer.slot_id).update(closed_at=now)
-    logger.info("waitlist offer %s claimed as session %s", offer.pk, session.pk)
-    return session
+    logger.info("waitlist offer %s claimed as %s %s", offer.pk, booked._meta.model_name, booked.pk)
+    return booked

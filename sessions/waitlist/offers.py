@@ -9,6 +9,12 @@ holds for the practice's `waitlist_offer_hours` (never past the slot's start) an
 through the reminder outbox (R21, R22). An offer that runs out passes the slot on to the next
 entry (`waitlist_offers_sweep`, from beat).
 
+An entry waiting for a whole course is offered the freed time when a whole course can start
+at it: planned by the course planning service (all sessions free, R1-R12, R14, R23, nothing
+R12 would ask the patient to override), its first session at the freed time and every
+session inside the entry's time of day. The offer keeps the plan's times, which claiming
+books as they are.
+
 Safe to run twice, or beside the sweep: the slot's row lock queues the callers, and the
 database allows one open offer per slot and per entry.
 """
@@ -16,13 +22,16 @@ database allows one open offer per slot and per entry.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from courses.planning import PlannedSession
+from courses.rules import r14_minutes
 from patients.eligibility import patient_may_book
 from practice.calendar import epoch
 from sessions.availability import calendar_load
@@ -41,16 +50,36 @@ from sessions.reminders.outbox import (
 logger = logging.getLogger(__name__)
 
 
-def _fits_the_day(entry: WaitlistEntry, starts_at: datetime, minutes: int) -> bool:
-    """The entry's weekdays and time of day, in the practice's wall-clock time (R24)."""
+# Plans the course an entry could start at a freed slot's time (None: no whole course fits).
+CoursePlanner = Callable[[WaitlistEntry, FreedSlot, datetime], Sequence[PlannedSession] | None]
+
+# Planning a course is booking's (`sessions.booking.waitlist_courses`), a layer above this
+# one, which must not be imported from here: `sessions.apps` hands the planner over when the
+# app is ready.
+_course_planner: CoursePlanner | None = None
+
+
+def waitlist_course_planner_set(planner: CoursePlanner) -> None:
+    global _course_planner
+    _course_planner = planner
+
+
+def _in_time_of_day(entry: WaitlistEntry, starts_at: datetime, minutes: int) -> bool:
+    """The entry's time of day, in the practice's wall-clock time (R24)."""
     local = starts_at.astimezone(entry.practice.zone)
-    if entry.weekdays and local.weekday() not in entry.weekdays:
-        return False
     if entry.earliest is not None and local.time() < entry.earliest:
         return False
     ends = local + timedelta(minutes=minutes)
     # A window ending at midnight or past it is no window a session would cross.
     return entry.latest is None or (ends.date() == local.date() and ends.time() <= entry.latest)
+
+
+def _fits_the_day(entry: WaitlistEntry, starts_at: datetime, minutes: int) -> bool:
+    """The entry's weekdays and time of day, in the practice's wall-clock time (R24)."""
+    local = starts_at.astimezone(entry.practice.zone)
+    if entry.weekdays and local.weekday() not in entry.weekdays:
+        return False
+    return _in_time_of_day(entry, starts_at, minutes)
 
 
 def _candidates(slot: FreedSlot) -> list[WaitlistEntry]:
@@ -103,7 +132,26 @@ def _may_take(entry: WaitlistEntry, slot: FreedSlot, now: datetime) -> bool:
     return True
 
 
-def _offer(entry: WaitlistEntry, slot: FreedSlot, now: datetime) -> WaitlistOffer | None:
+def _course_from(entry: WaitlistEntry, slot: FreedSlot, now: datetime) -> list[datetime] | None:
+    """The starts of the course the entry could begin at the slot's time, or None. Its
+    weekdays say which days the course may start on; its time of day holds for every
+    session, whose time the plan may move on a busy day."""
+    # R14: the first session is shorter than the type's default.
+    if not _fits_the_day(entry, slot.starts_at, r14_minutes(1, entry.massage_type.default_minutes)):
+        return None
+    if _course_planner is None:
+        raise ImproperlyConfigured("The waitlist has no course planner: see sessions.apps.")
+    planned = _course_planner(entry, slot, now)
+    if planned is None or planned[0].starts_at != slot.starts_at:
+        return None
+    if not all(_in_time_of_day(entry, item.starts_at, item.minutes) for item in planned):
+        return None
+    return [item.starts_at for item in planned]
+
+
+def _offer(
+    entry: WaitlistEntry, slot: FreedSlot, now: datetime, course: list[datetime] | None
+) -> WaitlistOffer | None:
     hold = timedelta(hours=slot.practice.settings.waitlist_offer_hours)
     offer = WaitlistOffer(
         practice_id=slot.practice_id,
@@ -113,6 +161,7 @@ def _offer(entry: WaitlistEntry, slot: FreedSlot, now: datetime) -> WaitlistOffe
         massage_type=entry.massage_type,
         starts_at=slot.starts_at,
         expires_at=min(now + hold, slot.starts_at),
+        course_starts=[start.isoformat() for start in course or ()],
     )
     try:
         with transaction.atomic():
@@ -140,7 +189,12 @@ def waitlist_offer_slot(*, slot_id: int, now: datetime | None = None) -> Waitlis
             return None
         if slot.starts_at > now:
             for entry in _candidates(slot):
-                if _may_take(entry, slot, now) and (offer := _offer(entry, slot, now)):
+                if entry.for_course:
+                    course = _course_from(entry, slot, now)
+                    fits = course is not None
+                else:
+                    course, fits = None, _may_take(entry, slot, now)
+                if fits and (offer := _offer(entry, slot, now, course)):
                     logger.info("slot %s offered to waitlist entry %s", slot.pk, entry.pk)
                     return offer
         slot.closed_at = now

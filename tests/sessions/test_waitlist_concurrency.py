@@ -1,6 +1,6 @@
 """Claiming waitlist offers under real concurrency: threads with their own PostgreSQL
 connections claim at once. One booking wins; the other claim is a clean refusal (a Conflict
-or the offer's ValidationError), never a second booking or an error."""
+or the offer's ValidationError), never a second booking, a half-booked course or an error."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from django.core.exceptions import ValidationError
 
+from courses.models import Course
 from practice.models import Practice
 from sessions.booking.sessions import session_book, session_cancel
 from sessions.booking.waitlist import waitlist_offer_claim
@@ -17,7 +18,7 @@ from sessions.reminders.links import waitlist_offer_token
 from sessions.waitlist.offers import waitlist_offer_slot
 from tests.factories import PatientFactory
 from tests.sessions.test_concurrency import race
-from tests.sessions.waitlist import booked_session, waiting
+from tests.sessions.waitlist import booked_session, waiting, waiting_for_course
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -46,11 +47,9 @@ def refused_cleanly(outcomes: list[str]) -> list[str]:
     return ["refused" if o.startswith("ValidationError") else o for o in outcomes]
 
 
-def test_two_patients_claiming_one_freed_time_at_once_book_it_once(practice: Practice) -> None:
-    # A time freed twice: the first cancel offers it to the first entry; it is booked again
-    # and cancelled again before she answers, so the second entry is offered it too.
-    first_session = booked_session(practice)
-    first, second = waiting(practice), waiting(practice)
+def offered_twice(practice: Practice, first_session: Session) -> list[WaitlistOffer]:
+    """A time freed twice: the first cancel offers it to the first entry; it is booked again
+    and cancelled again before she answers, so the second entry is offered it too."""
     session_cancel(session=first_session, by=None)
     again = session_book(
         practice=practice,
@@ -61,8 +60,15 @@ def test_two_patients_claiming_one_freed_time_at_once_book_it_once(practice: Pra
     )
     session_cancel(session=again, by=None)
     offers = list(WaitlistOffer.objects.filter(status=WaitlistOfferStatus.OPEN))
-    assert {o.entry_id for o in offers} == {first.pk, second.pk}
     assert len({(o.therapist_id, o.starts_at) for o in offers}) == 1
+    return offers
+
+
+def test_two_patients_claiming_one_freed_time_at_once_book_it_once(practice: Practice) -> None:
+    first_session = booked_session(practice)
+    first, second = waiting(practice), waiting(practice)
+    offers = offered_twice(practice, first_session)
+    assert {o.entry_id for o in offers} == {first.pk, second.pk}
 
     outcomes = race([claiming(practice, offer) for offer in offers])
 
@@ -85,3 +91,36 @@ def test_one_offer_claimed_twice_at_once_books_once(practice: Practice) -> None:
     assert Session.objects.filter(status=SessionStatus.BOOKED).count() == 1
     with pytest.raises(ValidationError):
         claiming(practice, offer)()
+
+
+def test_two_patients_claiming_one_course_at_once_book_one_course_and_nothing_of_the_other(
+    practice: Practice,
+) -> None:
+    first_session = booked_session(practice)
+    first, second = waiting_for_course(practice), waiting_for_course(practice)
+    offers = offered_twice(practice, first_session)
+    assert {o.entry_id for o in offers} == {first.pk, second.pk}
+    # The same plan: every session of one course collides with the other's.
+    assert len({tuple(o.course_starts) for o in offers}) == 1
+
+    outcomes = race([claiming(practice, offer) for offer in offers])
+
+    assert sorted(outcomes) == ["booked", "conflict"]
+    course = Course.objects.get()
+    booked = Session.objects.filter(status=SessionStatus.BOOKED)
+    assert booked.count() == course.sessions_count
+    assert set(booked.values_list("patient_id", flat=True)) == {course.patient_id}
+    assert WaitlistOffer.objects.filter(status=WaitlistOfferStatus.CLAIMED).count() == 1
+
+
+def test_one_course_offer_claimed_twice_at_once_books_one_course(practice: Practice) -> None:
+    session = booked_session(practice)
+    waiting_for_course(practice)
+    session_cancel(session=session, by=None)
+    offer = WaitlistOffer.objects.get(slot=FreedSlot.objects.get())
+
+    outcomes = refused_cleanly(race([claiming(practice, offer), claiming(practice, offer)]))
+
+    assert sorted(outcomes) == ["booked", "refused"]
+    assert Course.objects.count() == 1
+    assert Session.objects.filter(status=SessionStatus.BOOKED).count() == 10
