@@ -226,16 +226,9 @@ class WaitlistOffer(PracticeOwned):
         related_name="+",
         verbose_name=_("booked session"),
     )
-    # ISO times, the first being `starts_at`; empty for one session.
+    # ISO times, the first being `starts_at`; empty for one session. A claimed course's
+    # `session` is its first, which holds the freed time; the course is that session's.
     course_starts = models.JSONField(_("course's session starts"), default=list, blank=True)
-    course = models.ForeignKey(
-        "courses.Course",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("booked course"),
-    )
     created_at = models.DateTimeField(_("offered at"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 

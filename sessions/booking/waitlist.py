@@ -209,10 +209,9 @@ def waitlist_offer_claim(
                 by_patient=True,
             )
         waitlist_offer_close(offer, status=WaitlistOfferStatus.CLAIMED, now=now)
-        WaitlistOffer.objects.filter(pk=offer.pk).update(
-            session=booked if isinstance(booked, Session) else None,
-            course=booked if isinstance(booked, Course) else None,
-        )
+        # A course's first session is the one at the freed time.
+        session = booked if isinstance(booked, Session) else booked.sessions.get(sequence=1)
+        WaitlistOffer.objects.filter(pk=offer.pk).update(session=session)
         WaitlistEntry.objects.filter(pk=entry.pk).update(
             status=WaitlistEntryStatus.BOOKED, closed_at=now
         )
