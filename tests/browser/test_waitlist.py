@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from courses.models import Course
+from patients.models import Patient
 from sessions.booking.sessions import session_cancel
 from sessions.models import Session, SessionStatus, WaitlistEntry, WaitlistEntryStatus
 from sessions.reminders.dispatch import reminders_dispatch
@@ -23,6 +24,9 @@ from tests.sessions.waitlist import booked_session, screened_patient, waiting
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+ERIKA = "erika@example.com"
+
+
 class OfferAtOnce:
     """Stands in for the Celery task after commit: the offer is made right away."""
 
@@ -31,29 +35,35 @@ class OfferAtOnce:
         waitlist_offer_slot(slot_id=slot_id)
 
 
-def test_a_patient_books_a_freed_time_from_the_offer_and_the_desk_sees_it(
-    page: Page,
-    live_server,
-    practice,
-    desk,
-    settings,
-    mailoutbox,
-    monkeypatch,
-    assert_accessible,
-    screenshot,
-) -> None:
+@pytest.fixture(autouse=True)
+def _offers_sent_at_once(settings, live_server, monkeypatch) -> None:
     settings.SITE_URL = live_server.url
     monkeypatch.setattr("sessions.waitlist.freeing.offer_freed_slot", OfferAtOnce)
-    session = booked_session(practice)
-    erika = screened_patient(practice, email="erika@example.com", consent_sms=False)
-    entry = waiting(practice, patient=erika)
-    session_cancel(session=session, by=desk)
+
+
+@pytest.fixture
+def erika(practice) -> Patient:
+    return screened_patient(practice, email=ERIKA, consent_sms=False)
+
+
+def offer_mail(mailoutbox) -> tuple[str, str]:
+    """The offer's email to Erika, sent now, and its claim link."""
     reminders_dispatch(now=timezone.now())
-    mail = next(m for m in mailoutbox if m.to == ["erika@example.com"])
+    mail = next(m for m in mailoutbox if m.to == [ERIKA])
     link = re.search(r"(http://\S+/waitlist/offer/\S+/)", mail.body)
     assert link, mail.body
+    return mail.body, link.group(1)
 
-    page.goto(link.group(1))
+
+def test_a_patient_books_a_freed_time_from_the_offer_and_the_desk_sees_it(
+    page: Page, live_server, practice, desk, erika, mailoutbox, assert_accessible, screenshot
+) -> None:
+    session = booked_session(practice)
+    entry = waiting(practice, patient=erika)
+    session_cancel(session=session, by=desk)
+    _body, link = offer_mail(mailoutbox)
+
+    page.goto(link)
     expect(page.get_by_role("heading", name="A time is free for you")).to_be_visible()
     assert_accessible(page)
     screenshot(page, "waitlist-offer")
@@ -73,20 +83,9 @@ def test_a_patient_books_a_freed_time_from_the_offer_and_the_desk_sees_it(
 
 
 def test_the_desk_puts_a_patient_on_for_a_course_and_the_patient_books_the_whole_course(
-    page: Page,
-    live_server,
-    practice,
-    desk,
-    settings,
-    mailoutbox,
-    monkeypatch,
-    assert_accessible,
-    screenshot,
+    page: Page, live_server, practice, desk, erika, mailoutbox, assert_accessible, screenshot
 ) -> None:
-    settings.SITE_URL = live_server.url
-    monkeypatch.setattr("sessions.waitlist.freeing.offer_freed_slot", OfferAtOnce)
     session = booked_session(practice)
-    erika = screened_patient(practice, email="erika@example.com", consent_sms=False)
 
     logged_in(page, live_server, desk.email)
     page.goto(f"{live_server.url}/p/{practice.slug}/waitlist/")
@@ -104,13 +103,10 @@ def test_the_desk_puts_a_patient_on_for_a_course_and_the_patient_books_the_whole
     assert_accessible(page)
 
     session_cancel(session=session, by=desk)
-    reminders_dispatch(now=timezone.now())
-    mail = next(m for m in mailoutbox if m.to == ["erika@example.com"])
-    assert "The course you were waiting for can start" in mail.body
-    link = re.search(r"(http://\S+/waitlist/offer/\S+/)", mail.body)
-    assert link, mail.body
+    body, link = offer_mail(mailoutbox)
+    assert "The course you were waiting for can start" in body
 
-    page.goto(link.group(1))
+    page.goto(link)
     expect(page.get_by_role("heading", name="A course can start for you")).to_be_visible()
     expect(page.locator("#course-sessions li")).to_have_count(10)
     assert_accessible(page)

@@ -79,16 +79,22 @@ def test_two_patients_claiming_one_freed_time_at_once_book_it_once(practice: Pra
     assert WaitlistOffer.objects.filter(status=WaitlistOfferStatus.CLAIMED).count() == 1
 
 
-def test_one_offer_claimed_twice_at_once_books_once(practice: Practice) -> None:
+@pytest.mark.parametrize(
+    ("wait", "courses", "sessions"), [(waiting, 0, 1), (waiting_for_course, 1, 10)]
+)
+def test_one_offer_claimed_twice_at_once_books_once(
+    practice: Practice, wait: Callable[[Practice], object], courses: int, sessions: int
+) -> None:
     session = booked_session(practice)
-    waiting(practice)
+    wait(practice)
     session_cancel(session=session, by=None)
     offer = WaitlistOffer.objects.get(slot=FreedSlot.objects.get())
 
     outcomes = refused_cleanly(race([claiming(practice, offer), claiming(practice, offer)]))
 
     assert sorted(outcomes) == ["booked", "refused"]
-    assert Session.objects.filter(status=SessionStatus.BOOKED).count() == 1
+    assert Course.objects.count() == courses
+    assert Session.objects.filter(status=SessionStatus.BOOKED).count() == sessions
     with pytest.raises(ValidationError):
         claiming(practice, offer)()
 
@@ -111,16 +117,3 @@ def test_two_patients_claiming_one_course_at_once_book_one_course_and_nothing_of
     assert booked.count() == course.sessions_count
     assert set(booked.values_list("patient_id", flat=True)) == {course.patient_id}
     assert WaitlistOffer.objects.filter(status=WaitlistOfferStatus.CLAIMED).count() == 1
-
-
-def test_one_course_offer_claimed_twice_at_once_books_one_course(practice: Practice) -> None:
-    session = booked_session(practice)
-    waiting_for_course(practice)
-    session_cancel(session=session, by=None)
-    offer = WaitlistOffer.objects.get(slot=FreedSlot.objects.get())
-
-    outcomes = refused_cleanly(race([claiming(practice, offer), claiming(practice, offer)]))
-
-    assert sorted(outcomes) == ["booked", "refused"]
-    assert Course.objects.count() == 1
-    assert Session.objects.filter(status=SessionStatus.BOOKED).count() == 10
