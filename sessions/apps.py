@@ -12,9 +12,9 @@ class TherapySessionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from sessions.booking.waitlist_courses import waitlist_course_plan
         from sessions.reminders import checks  # noqa: F401  (registers the deploy check)
         from sessions.waitlist import reactions  # noqa: F401  (booking announces freed time)
+        from sessions.waitlist.courses import waitlist_course_plan
         from sessions.waitlist.offers import waitlist_course_planner_set
 
         # The waitlist sits below booking, yet offering a whole course needs booking's course

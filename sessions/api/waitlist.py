@@ -1,6 +1,6 @@
 """The waitlist API: the entries of the practice (a patient sees their own) with the offers
 made from them, adding one and taking one off. Thin: input serializer, one service
-(`sessions.booking.waitlist`), output serializer. Offers are claimed through the link of
+(`sessions.waitlist.entries`), output serializer. Offers are claimed through the link of
 their message (`portal:waitlist-offer`), not here."""
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from practice.idempotency import Idempotent
 from practice.models import MassageType, Therapist, Weekday
 from practice.permissions import IsPracticeMember, practice_request
 from practice.tenancy import PracticeAPIRequest
-from sessions.booking.waitlist import waitlist_entry_add, waitlist_entry_withdraw
 from sessions.models import (
     WaitlistEntry,
     WaitlistEntryKind,
@@ -29,6 +28,7 @@ from sessions.models import (
     WaitlistOffer,
     WaitlistOfferStatus,
 )
+from sessions.waitlist.entries import waitlist_entry_add, waitlist_entry_withdraw
 from sessions.waitlist.selectors import waitlist_entries
 
 

@@ -22,15 +22,11 @@ from practice.models import MassageType, Practice, Therapist
 from practice.pages import Notices, errors_to_form, form_status, redirect_with_notice
 from practice.tenancy import PracticeRequest
 from practice.web import patient_page
-from sessions.booking.waitlist import (
-    waitlist_entry_add,
-    waitlist_entry_withdraw,
-    waitlist_offer_claim,
-    waitlist_offer_from_link,
-)
 from sessions.models import WaitlistEntry, WaitlistOfferStatus
 from sessions.portal.access import own_patient
 from sessions.reminders.links import waitlist_offer_token
+from sessions.waitlist.claims import waitlist_offer_claim, waitlist_offer_from_link
+from sessions.waitlist.entries import waitlist_entry_add, waitlist_entry_withdraw
 from sessions.waitlist.forms import WaitlistEntryForm
 from sessions.waitlist.selectors import waitlist_entries
 

@@ -1,7 +1,7 @@
 """The waitlist entry form of the desk's page and the portal, for one session or a whole
 course: shapes only (a day is a day, a type one of the practice's). The rules (the type
 bookable online, the screening, the days ahead, a course's R9 and R10) are
-`sessions.booking.waitlist.waitlist_entry_add`'s, whose errors the pages put next to these
+`sessions.waitlist.entries.waitlist_entry_add`'s, whose errors the pages put next to these
 fields."""
 
 from __future__ import annotations

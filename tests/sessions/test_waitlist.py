@@ -15,12 +15,6 @@ from practice.models import Practice, PracticeSettings
 from sessions.booking.courses import course_cancel
 from sessions.booking.replies import session_cancel_by_link
 from sessions.booking.sessions import session_book, session_cancel, session_reschedule
-from sessions.booking.waitlist import (
-    OFFER_CLOSED,
-    OFFER_EXPIRED,
-    waitlist_entry_withdraw,
-    waitlist_offer_claim,
-)
 from sessions.models import (
     FreedSlot,
     Reminder,
@@ -34,6 +28,8 @@ from sessions.models import (
 from sessions.reminders.composing import reminder_message
 from sessions.reminders.links import session_link_token
 from sessions.reminders.messages import ReminderKind
+from sessions.waitlist.claims import OFFER_CLOSED, OFFER_EXPIRED, waitlist_offer_claim
+from sessions.waitlist.entries import waitlist_entry_withdraw
 from sessions.waitlist.offers import waitlist_offers_sweep
 from sessions.waitlist.tasks import offer_freed_slot, sweep_waitlist_offers
 from tests.clock import local, today

@@ -9,7 +9,6 @@ import pytest
 from courses.models import Cadence
 from practice.models import Practice, Role
 from sessions.booking.sessions import session_cancel
-from sessions.booking.waitlist import waitlist_offer_claim
 from sessions.models import (
     FreedSlot,
     WaitlistEntry,
@@ -18,6 +17,7 @@ from sessions.models import (
     WaitlistOfferStatus,
 )
 from sessions.reminders.links import waitlist_offer_token
+from sessions.waitlist.claims import waitlist_offer_claim
 from sessions.waitlist.offers import waitlist_offer_slot
 from tests.clock import today
 from tests.factories import PatientFactory, TherapistFactory, massage_type

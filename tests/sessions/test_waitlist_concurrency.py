@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError
 from courses.models import Course
 from practice.models import Practice
 from sessions.booking.sessions import session_book, session_cancel
-from sessions.booking.waitlist import waitlist_offer_claim
 from sessions.models import FreedSlot, Session, SessionStatus, WaitlistOffer, WaitlistOfferStatus
 from sessions.reminders.links import waitlist_offer_token
+from sessions.waitlist.claims import waitlist_offer_claim
 from sessions.waitlist.offers import waitlist_offer_slot
 from tests.factories import PatientFactory
 from tests.sessions.test_concurrency import race
@@ -34,7 +34,7 @@ class OfferAtOnce:
 @pytest.fixture(autouse=True)
 def _offers_without_a_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sessions.waitlist.freeing.offer_freed_slot", OfferAtOnce)
-    monkeypatch.setattr("sessions.booking.waitlist.offer_freed_slot", OfferAtOnce)
+    monkeypatch.setattr("sessions.waitlist.entries.offer_freed_slot", OfferAtOnce)
 
 
 def claiming(practice: Practice, offer: WaitlistOffer) -> Callable[[], object]:

@@ -14,7 +14,6 @@ from courses.models import Cadence, Course, CourseStatus
 from practice.errors import Conflict
 from practice.models import Practice, PracticeSettings
 from sessions.booking.sessions import session_book
-from sessions.booking.waitlist import OFFER_EXPIRED, waitlist_offer_claim
 from sessions.models import (
     Reminder,
     ReminderStatus,
@@ -27,6 +26,7 @@ from sessions.models import (
 )
 from sessions.reminders.composing import reminder_message
 from sessions.reminders.messages import ReminderKind
+from sessions.waitlist.claims import OFFER_EXPIRED, waitlist_offer_claim
 from sessions.waitlist.offers import waitlist_offers_sweep
 from tests.clock import local, today
 from tests.factories import CourseFactory, PatientFactory, ScreeningFactory, massage_type

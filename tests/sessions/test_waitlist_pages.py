@@ -11,7 +11,6 @@ from courses.models import Cadence, Course
 from patients.models import Patient
 from practice.models import Practice, Role
 from sessions.booking.sessions import session_book, session_cancel
-from sessions.booking.waitlist import waitlist_offer_claim
 from sessions.models import (
     FreedSlot,
     Session,
@@ -22,6 +21,7 @@ from sessions.models import (
     WaitlistOffer,
 )
 from sessions.reminders.links import waitlist_offer_token
+from sessions.waitlist.claims import waitlist_offer_claim
 from sessions.waitlist.offers import waitlist_offer_slot
 from tests.clock import today
 from tests.factories import PatientFactory, massage_type

@@ -12,7 +12,6 @@ from courses.models import Cadence
 from patients.models import Patient
 from practice.models import Practice, Therapist
 from sessions.booking.sessions import session_book, session_cancel
-from sessions.booking.waitlist import waitlist_entry_add
 from sessions.models import (
     FreedSlot,
     Reminder,
@@ -24,6 +23,7 @@ from sessions.models import (
 )
 from sessions.reminders.links import waitlist_offer_token
 from sessions.reminders.messages import ReminderKind
+from sessions.waitlist.entries import waitlist_entry_add
 from sessions.waitlist.tasks import offer_freed_slot
 from tests.clock import local, today
 from tests.factories import PatientFactory, ScreeningFactory, TherapistFactory, massage_type
