@@ -14,9 +14,3 @@ class TherapySessionsConfig(AppConfig):
     def ready(self) -> None:
         from sessions.reminders import checks  # noqa: F401  (registers the deploy check)
         from sessions.waitlist import reactions  # noqa: F401  (booking announces freed time)
-        from sessions.waitlist.courses import waitlist_course_plan
-        from sessions.waitlist.offers import waitlist_course_planner_set
-
-        # The waitlist sits below booking, yet offering a whole course needs booking's course
-        # planning: handed to it here rather than imported upward.
-        waitlist_course_planner_set(waitlist_course_plan)

@@ -1,8 +1,8 @@
 """Waiting for a whole course: the course a freed time could start, planned for the waitlist's
-offers (`sessions.waitlist.offers` calls `waitlist_course_plan`, handed to it by
-`sessions.apps`), and booked when its offer is claimed. Both go through the course services
-(`course_plan`, `course_book`), so every rule of a course holds at the offer and again at the
-claim, and the booking is all of its sessions or none.
+offers (`sessions.waitlist.offers`), and booked when its offer is claimed
+(`sessions.waitlist.claims`). Both go through the course services (`course_plan`,
+`course_book`), so every rule of a course holds at the offer and again at the claim, and the
+booking is all of its sessions or none.
 """
 
 from __future__ import annotations

@@ -1,19 +1,19 @@
 """Offering freed time to the waitlist: first come, first offered.
 
 A freed time (`FreedSlot`, written by `sessions.waitlist.freeing` in the transaction that
-freed it) is offered to the oldest active entry it fits: the entry's massage type, with the
-slot's therapist (or any, if the entry says so), on one of its days and weekdays, inside its
-time of day, still free for the type's length (the one availability computation,
-`calendar_load`) and open to the patient's screening (`patient_may_book`, R1-R8). The offer
-holds for the practice's `waitlist_offer_hours` (never past the slot's start) and is sent
-through the reminder outbox (R21, R22). An offer that runs out passes the slot on to the next
-entry (`waitlist_offers_sweep`, from beat).
+freed it, when booking announces it) is offered to the oldest active entry it fits: the
+entry's massage type, with the slot's therapist (or any, if the entry says so), on one of its
+days and weekdays, inside its time of day, still free for the type's length (the one
+availability computation, `calendar_load`) and open to the patient's screening
+(`patient_may_book`, R1-R8). The offer holds for the practice's `waitlist_offer_hours` (never
+past the slot's start) and is sent through the reminder outbox (R21, R22). An offer that runs
+out passes the slot on to the next entry (`waitlist_offers_sweep`, from beat).
 
 An entry waiting for a whole course is offered the freed time when a whole course can start
-at it: planned by the course planning service (all sessions free, R1-R12, R14, R23, nothing
-R12 would ask the patient to override), its first session at the freed time and every
-session inside the entry's time of day. The offer keeps the plan's times, which claiming
-books as they are.
+at it: planned by booking's course planning (`sessions.waitlist.courses`: all sessions free,
+R1-R12, R14, R23, nothing R12 would ask the patient to override), its first session at the
+freed time and every session inside the entry's time of day. The offer keeps the plan's
+times, which claiming books as they are.
 
 Safe to run twice, or beside the sweep: the slot's row lock queues the callers, and the
 database allows one open offer per slot and per entry.
@@ -22,15 +22,13 @@ database allows one open offer per slot and per entry.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from courses.planning import PlannedSession
 from courses.rules import r14_minutes
 from patients.eligibility import patient_may_book
 from practice.calendar import epoch
@@ -46,22 +44,9 @@ from sessions.reminders.outbox import (
     reminders_after_waitlist_offer_closed,
     reminders_for_waitlist_offer,
 )
+from sessions.waitlist.courses import waitlist_course_plan
 
 logger = logging.getLogger(__name__)
-
-
-# Plans the course an entry could start at a freed slot's time (None: no whole course fits).
-CoursePlanner = Callable[[WaitlistEntry, FreedSlot, datetime], Sequence[PlannedSession] | None]
-
-# Planning a course is booking's (`sessions.booking.waitlist_courses`), a layer above this
-# one, which must not be imported from here: `sessions.apps` hands the planner over when the
-# app is ready.
-_course_planner: CoursePlanner | None = None
-
-
-def waitlist_course_planner_set(planner: CoursePlanner) -> None:
-    global _course_planner
-    _course_planner = planner
 
 
 def _in_time_of_day(entry: WaitlistEntry, starts_at: datetime, minutes: int) -> bool:
@@ -139,9 +124,7 @@ def _course_from(entry: WaitlistEntry, slot: FreedSlot, now: datetime) -> list[d
     # R14: the first session is shorter than the type's default.
     if not _fits_the_day(entry, slot.starts_at, r14_minutes(1, entry.massage_type.default_minutes)):
         return None
-    if _course_planner is None:
-        raise ImproperlyConfigured("The waitlist has no course planner: see sessions.apps.")
-    planned = _course_planner(entry, slot, now)
+    planned = waitlist_course_plan(entry, slot, now)
     if planned is None or planned[0].starts_at != slot.starts_at:
         return None
     if not all(_in_time_of_day(entry, item.starts_at, item.minutes) for item in planned):
