@@ -13,3 +13,4 @@ class TherapySessionsConfig(AppConfig):
 
     def ready(self) -> None:
         from sessions.reminders import checks  # noqa: F401  (registers the deploy check)
+        from sessions.waitlist import reactions  # noqa: F401  (booking announces freed time)

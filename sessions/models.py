@@ -25,6 +25,7 @@ from sessions.reminders.messages import ReminderKind
 from sessions.waitlist_models import (  # noqa: F401  (registered with the app here)
     FreedSlot,
     WaitlistEntry,
+    WaitlistEntryKind,
     WaitlistEntryStatus,
     WaitlistOffer,
     WaitlistOfferStatus,

@@ -1,10 +1,12 @@
-"""What the sessions app tells the apps above it, without knowing them.
+"""What the sessions app tells the apps above it, and its own booking tells the waitlist,
+without knowing them.
 
 Apps higher in the layers (billing, reports) must not be imported from here, yet some of them
 react to what happens to a session: a late cancellation or no-show may cost a fee, a cancelled
-course may refund what was paid for it. These signals are sent by the services *inside* their
-transaction, so a receiver's writes commit with the change or not at all; a receiver that
-raises rolls the change back, as it should when its own rule cannot be kept.
+course may refund what was paid for it. Inside sessions, the waitlist offers the time a
+booking change frees. These signals are sent by the services *inside* their transaction, so a
+receiver's writes commit with the change or not at all; a receiver that raises rolls the
+change back, as it should when its own rule cannot be kept.
 """
 
 from __future__ import annotations
@@ -17,3 +19,8 @@ session_missed = Signal()
 
 # A course was called off as a whole. Sent with `course`, `by` and `now`.
 course_cancelled = Signal()
+
+# Booked time came free: a session cancelled (alone or with its course) or moved away from its
+# time. Sent with `session`, the freed `starts_at` and `ends_at`, the `schedule_version` the
+# session held them at, and `now`. The waitlist offers the time (`sessions.waitlist.reactions`).
+session_time_freed = Signal()

@@ -1,5 +1,6 @@
-"""The waitlist's rows: who waits for what (`WaitlistEntry`), which booked time came free
-(`FreedSlot`) and who was offered it (`WaitlistOffer`). Imported by `sessions.models`, so
+"""The waitlist's rows: who waits for what (`WaitlistEntry`: one session, or a whole course
+to start in a window of days), which booked time came free (`FreedSlot`) and who was offered
+it (`WaitlistOffer`). Imported by `sessions.models`, so
 Django registers them with the app; kept apart because the session models are long enough.
 
 The database decides the races: a slot is offered to one entry at a time, an entry holds one
@@ -9,13 +10,22 @@ delivered twice or a sweep running beside it offers nothing twice.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from courses.models import MAX_SESSIONS, MIN_SESSIONS, Cadence
+from courses.rules import r9_sessions_count_error
 from practice.models import PracticeOwned, Weekday
+
+
+class WaitlistEntryKind(models.TextChoices):
+    SESSION = "session", _("One session")
+    COURSE = "course", _("A whole course")
 
 
 class WaitlistEntryStatus(models.TextChoices):
@@ -26,11 +36,24 @@ class WaitlistEntryStatus(models.TextChoices):
 
 class WaitlistEntry(PracticeOwned):
     """A patient waiting for a time: a massage type, a therapist (or any qualified), a range
-    of days and, optionally, a time of day and weekdays."""
+    of days and, optionally, a time of day and weekdays. A course entry waits for a whole
+    course (`sessions_count` sessions at `cadence`, R9, R10) whose first session falls in the
+    days and weekdays; every session of it must keep to the time of day."""
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.CASCADE, related_name="waitlist_entries"
     )
+    kind = models.CharField(
+        _("waits for"),
+        max_length=8,
+        choices=WaitlistEntryKind.choices,
+        default=WaitlistEntryKind.SESSION,
+    )
+    # A course entry's shape (R9, R10); empty for one session.
+    sessions_count = models.PositiveSmallIntegerField(
+        _("number of sessions"), null=True, blank=True
+    )
+    cadence = models.CharField(_("cadence"), max_length=20, choices=Cadence.choices, blank=True)
     massage_type = models.ForeignKey(
         "practice.MassageType", on_delete=models.PROTECT, related_name="+"
     )
@@ -84,10 +107,26 @@ class WaitlistEntry(PracticeOwned):
                 | Q(latest__gt=F("earliest")),
                 name="waitlist_times_in_order",
             ),
+            # An offer of a course books it as it stands: the entry must be a course R9 and
+            # R10 allow, and one session carries no course's shape.
+            models.CheckConstraint(
+                condition=Q(kind="session", sessions_count__isnull=True, cadence="")
+                | Q(
+                    kind="course",
+                    sessions_count__gte=MIN_SESSIONS,
+                    sessions_count__lte=MAX_SESSIONS,
+                    cadence__in=Cadence.values,
+                ),
+                name="waitlist_course_shape",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.patient} · {self.massage_type} · {self.first_day}–{self.last_day}"
+
+    @property
+    def for_course(self) -> bool:
+        return self.kind == WaitlistEntryKind.COURSE
 
     def clean(self) -> None:
         super().clean()
@@ -99,6 +138,13 @@ class WaitlistEntry(PracticeOwned):
         valid_days = set(Weekday.values)
         if not isinstance(self.weekdays, list) or not set(self.weekdays) <= valid_days:
             errors["weekdays"] = str(_("Give weekdays as numbers from 0 (Monday) to 6."))
+        if self.for_course:
+            if self.sessions_count is None:
+                errors["sessions_count"] = str(_("Give the number of sessions of the course."))
+            elif finding := r9_sessions_count_error(self.sessions_count):
+                errors["sessions_count"] = f"{finding.rule}: {finding.message}"
+            if self.cadence not in Cadence.values:
+                errors["cadence"] = str(_("Choose daily or every other day (R10)."))
         if errors:
             raise ValidationError(errors)
 
@@ -155,7 +201,8 @@ class WaitlistOfferStatus(models.TextChoices):
 
 class WaitlistOffer(PracticeOwned):
     """A freed time offered to one waiting patient until `expires_at`: the entry's massage
-    type with the slot's therapist at the slot's start."""
+    type with the slot's therapist at the slot's start. For a course entry, the course
+    planned from that start: `course_starts` are its sessions' times, booked as they are."""
 
     entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
     slot = models.ForeignKey(FreedSlot, on_delete=models.CASCADE, related_name="offers")
@@ -179,6 +226,9 @@ class WaitlistOffer(PracticeOwned):
         related_name="+",
         verbose_name=_("booked session"),
     )
+    # ISO times, the first being `starts_at`; empty for one session. A claimed course's
+    # `session` is its first, which holds the freed time; the course is that session's.
+    course_starts = models.JSONField(_("course's session starts"), default=list, blank=True)
     created_at = models.DateTimeField(_("offered at"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
@@ -211,3 +261,7 @@ class WaitlistOffer(PracticeOwned):
 
     def __str__(self) -> str:
         return f"{self.entry} · {self.starts_at:%Y-%m-%d %H:%M} · {self.status}"
+
+    @property
+    def course_start_times(self) -> list[datetime]:
+        return [datetime.fromisoformat(start) for start in self.course_starts]

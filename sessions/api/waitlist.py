@@ -1,6 +1,6 @@
 """The waitlist API: the entries of the practice (a patient sees their own) with the offers
 made from them, adding one and taking one off. Thin: input serializer, one service
-(`sessions.booking.waitlist`), output serializer. Offers are claimed through the link of
+(`sessions.waitlist.entries`), output serializer. Offers are claimed through the link of
 their message (`portal:waitlist-offer`), not here."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from courses.models import Cadence
 from patients.api import PatientScopedSerializer
 from patients.models import Patient
 from practice.api import DayField, ListCursorPagination, is_patient, status_field
@@ -20,13 +21,14 @@ from practice.idempotency import Idempotent
 from practice.models import MassageType, Therapist, Weekday
 from practice.permissions import IsPracticeMember, practice_request
 from practice.tenancy import PracticeAPIRequest
-from sessions.booking.waitlist import waitlist_entry_add, waitlist_entry_withdraw
 from sessions.models import (
     WaitlistEntry,
+    WaitlistEntryKind,
     WaitlistEntryStatus,
     WaitlistOffer,
     WaitlistOfferStatus,
 )
+from sessions.waitlist.entries import waitlist_entry_add, waitlist_entry_withdraw
 from sessions.waitlist.selectors import waitlist_entries
 
 
@@ -34,6 +36,22 @@ class WaitlistOfferSerializer(serializers.ModelSerializer):
     status = status_field(WaitlistOfferStatus, read_only=True)
     therapist_name = serializers.CharField(source="therapist.name", read_only=True)
     massage_type_name = serializers.CharField(source="massage_type.display_name", read_only=True)
+    course_starts = serializers.ListField(
+        child=serializers.DateTimeField(),
+        source="course_start_times",
+        read_only=True,
+        help_text=_(
+            "A course entry's offer: the planned course's session starts, the first being "
+            "`starts_at`; claiming books them all. Empty for one session."
+        ),
+    )
+    course = serializers.IntegerField(
+        source="session.course_id",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text=_("The course booked from a course entry's offer (`session` is its first)."),
+    )
 
     class Meta:
         model = WaitlistOffer
@@ -44,9 +62,11 @@ class WaitlistOfferSerializer(serializers.ModelSerializer):
             "massage_type",
             "massage_type_name",
             "starts_at",
+            "course_starts",
             "expires_at",
             "status",
             "session",
+            "course",
             "created_at",
             "closed_at",
         ]
@@ -55,6 +75,9 @@ class WaitlistOfferSerializer(serializers.ModelSerializer):
 
 class WaitlistEntrySerializer(serializers.ModelSerializer):
     status = status_field(WaitlistEntryStatus, read_only=True)
+    kind = status_field(WaitlistEntryKind, read_only=True)
+    # Blank for one session, as the input takes it.
+    cadence = serializers.ChoiceField(choices=Cadence.choices, allow_blank=True, read_only=True)
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     massage_type_name = serializers.CharField(source="massage_type.display_name", read_only=True)
     therapist_name = serializers.CharField(source="therapist.name", read_only=True, allow_null=True)
@@ -67,10 +90,13 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
             "id",
             "patient",
             "patient_name",
+            "kind",
             "massage_type",
             "massage_type_name",
             "therapist",
             "therapist_name",
+            "sessions_count",
+            "cadence",
             "first_day",
             "last_day",
             "earliest",
@@ -91,6 +117,14 @@ class WaitlistEntryInputSerializer(PatientScopedSerializer):
         required=False,
         help_text=_("Staff: required. A patient adds themselves."),
     )
+    kind = serializers.ChoiceField(
+        choices=WaitlistEntryKind.choices,
+        default=WaitlistEntryKind.SESSION,
+        help_text=_(
+            "`course`: wait for a whole course (`sessions_count`, `cadence`) to start between "
+            "`first_day` and `last_day`."
+        ),
+    )
     massage_type = serializers.PrimaryKeyRelatedField(queryset=MassageType.objects.all())
     therapist = serializers.PrimaryKeyRelatedField(
         queryset=Therapist.objects.all(),
@@ -98,17 +132,31 @@ class WaitlistEntryInputSerializer(PatientScopedSerializer):
         allow_null=True,
         help_text=_("Empty: any therapist who gives the massage type."),
     )
+    # Bounds are checked by the R9 rule itself, so the message names it.
+    sessions_count = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text=_("A course: 10 to 15 sessions (R9). Ignored for one session."),
+    )
+    cadence = serializers.ChoiceField(
+        choices=Cadence.choices,
+        required=False,
+        allow_blank=True,
+        help_text=_("A course: daily or every other day (R10). Ignored for one session."),
+    )
     first_day = DayField()
-    last_day = DayField()
+    last_day = DayField(help_text=_("A course starts by then; its sessions may run beyond."))
     earliest = serializers.TimeField(required=False, allow_null=True)
     latest = serializers.TimeField(
-        required=False, allow_null=True, help_text=_("The session must end by then.")
+        required=False,
+        allow_null=True,
+        help_text=_("The session (a course: each of its sessions) must end by then."),
     )
     weekdays = serializers.ListField(
         child=serializers.ChoiceField(choices=Weekday.choices),
         required=False,
         max_length=7,
-        help_text=_("0 = Monday … 6 = Sunday; empty: any day."),
+        help_text=_("0 = Monday … 6 = Sunday; empty: any day. A course: the days it may start on."),
     )
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
@@ -157,9 +205,11 @@ class WaitlistEntryViewSet(
         request=WaitlistEntryInputSerializer,
         responses={201: WaitlistEntrySerializer},
         description=(
-            "Put a patient on the waitlist. The type must be bookable online (the patient "
-            "takes the offer); what a screening blocks is refused (R2-R8), and a patient "
-            "adding themselves needs a screening that clears the type (R1)."
+            "Put a patient on the waitlist, for one session or for a whole course to start "
+            "in a window of days. The type must be bookable online (the patient takes the "
+            "offer); what a screening blocks is refused (R2-R8), and a patient adding "
+            "themselves needs a screening that clears the type (R1). A course entry is "
+            "offered a freed time when the whole course can start at it (R9-R12, R14)."
         ),
     )
     def create(self, request: PracticeAPIRequest) -> Response:
@@ -177,6 +227,9 @@ class WaitlistEntryViewSet(
             latest=data.get("latest"),
             weekdays=data.get("weekdays", []),
             note=data.get("note", ""),
+            kind=data["kind"],
+            sessions_count=data.get("sessions_count"),
+            cadence=data.get("cadence", ""),
             by=request.user,
             by_patient=is_patient(request),
         )

@@ -55,8 +55,7 @@ from sessions.reminders.outbox import (
     reminders_after_course_booked,
     reminders_after_course_cancelled,
 )
-from sessions.signals import course_cancelled
-from sessions.waitlist.freeing import waitlist_time_freed
+from sessions.signals import course_cancelled, session_time_freed
 
 logger = logging.getLogger(__name__)
 
@@ -398,8 +397,9 @@ def course_cancel(
         )
         reminders_after_course_cancelled(locked, sessions_cancelled=cancelled, now=now)
         for session in freed:
-            waitlist_time_freed(
-                session,
+            session_time_freed.send(
+                sender=Session,
+                session=session,
                 starts_at=session.starts_at,
                 ends_at=session.ends_at,
                 schedule_version=session.schedule_version,

@@ -43,8 +43,7 @@ from sessions.reminders.outbox import (
     reminders_after_cancel,
     reminders_after_reschedule,
 )
-from sessions.signals import session_missed
-from sessions.waitlist.freeing import waitlist_time_freed
+from sessions.signals import session_missed, session_time_freed
 
 logger = logging.getLogger(__name__)
 
@@ -494,8 +493,9 @@ def session_reschedule(
         # R21: moved by the practice, the patient is told.
         reminders_after_reschedule(locked, now=now, moved_from=None if by_patient else moved_from)
         # The time it left may be someone's on the waitlist.
-        waitlist_time_freed(
-            locked,
+        session_time_freed.send(
+            sender=Session,
+            session=locked,
             starts_at=moved_from,
             ends_at=freed_until,
             schedule_version=freed_version,
@@ -548,8 +548,9 @@ def session_cancel(
         session.refresh_from_db()
         # R22: a cancelled session gets no reminder; R21: but a notice, if the practice did it.
         reminders_after_cancel(session, notify=not (by_patient or medical), now=now)
-        waitlist_time_freed(
-            session,
+        session_time_freed.send(
+            sender=Session,
+            session=session,
             starts_at=session.starts_at,
             ends_at=session.ends_at,
             schedule_version=session.schedule_version,

@@ -1,5 +1,5 @@
 """The desk's waitlist: who waits for what, the offers made and what became of them; adding a
-patient and taking an entry off. Thin: the form checks shapes, `sessions.booking.waitlist`
+patient and taking an entry off. Thin: the form checks shapes, `sessions.waitlist.entries`
 decides."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from practice.models import MassageType, Therapist
 from practice.pages import Notices, errors_to_form, form_status, redirect_with_notice
 from practice.tenancy import PracticeRequest
 from practice.web import staff_page
-from sessions.booking.waitlist import waitlist_entry_add, waitlist_entry_withdraw
 from sessions.models import WaitlistEntry, WaitlistEntryStatus
+from sessions.waitlist.entries import waitlist_entry_add, waitlist_entry_withdraw
 from sessions.waitlist.forms import WaitlistEntryForm
 from sessions.waitlist.selectors import waitlist_entries
 

@@ -1,8 +1,8 @@
 """The patient's waitlist in the portal (`me/waitlist/`), and the page a waitlist offer's link
 opens (`waitlist/offer/<token>/`): no sign-in, the signed link is the credential, as for a
 reminder's links. A GET only shows the offer (a mail scanner opening the link books nothing);
-"Book this time" is a POST. An offer that no longer holds, or a time taken meanwhile, is a
-page saying so, never an error."""
+"Book this time" (or "Book this course") is a POST. An offer that no longer holds, or a time
+taken meanwhile, is a page saying so, never an error."""
 
 from __future__ import annotations
 
@@ -16,20 +16,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from courses.models import Course
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Therapist
 from practice.pages import Notices, errors_to_form, form_status, redirect_with_notice
 from practice.tenancy import PracticeRequest
 from practice.web import patient_page
-from sessions.booking.waitlist import (
-    waitlist_entry_add,
-    waitlist_entry_withdraw,
-    waitlist_offer_claim,
-    waitlist_offer_from_link,
-)
 from sessions.models import WaitlistEntry, WaitlistOfferStatus
 from sessions.portal.access import own_patient
 from sessions.reminders.links import waitlist_offer_token
+from sessions.waitlist.claims import waitlist_offer_claim, waitlist_offer_from_link
+from sessions.waitlist.entries import waitlist_entry_add, waitlist_entry_withdraw
 from sessions.waitlist.forms import WaitlistEntryForm
 from sessions.waitlist.selectors import waitlist_entries
 
@@ -119,16 +116,33 @@ def waitlist_offer(request: HttpRequest, practice_slug: str, token: str) -> Http
     context: dict[str, Any] = {"practice": practice, "token": token}
     try:
         if request.method == "POST":
-            context["session"] = waitlist_offer_claim(practice=practice, token=token, now=now)
+            booked = waitlist_offer_claim(practice=practice, token=token, now=now)
+            if isinstance(booked, Course):
+                context["course"] = booked
+                context["course_sessions"] = booked.sessions.order_by("starts_at")
+            else:
+                context["session"] = booked
         else:
             context["offer"] = waitlist_offer_from_link(practice=practice, token=token, now=now)
     except ValidationError as exc:
         code = exc.code or ""
         return _refused(request, context, exc.messages[0], code)
-    except Conflict:
-        message = str(_("Someone else booked this time a moment ago. We are sorry."))
-        return _refused(request, context, message, "conflict")
+    except Conflict as exc:
+        return _refused(request, context, _taken_message(exc), "conflict")
     return render(request, "sessions/portal/waitlist_offer.html", context)
+
+
+def _taken_message(conflict: Conflict) -> str:
+    # A course's conflict names the first of its sessions that is taken (`course_book`).
+    if "sequence" in conflict.body:
+        return str(
+            _(
+                "Someone else booked the time of session %(n)d of this course a moment ago, "
+                "so the course cannot be booked as offered. We are sorry."
+            )
+            % {"n": conflict.body["sequence"]}
+        )
+    return str(_("Someone else booked this time a moment ago. We are sorry."))
 
 
 def _refused(

@@ -12,7 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Course, CourseStatus
+from courses.models import Cadence, Course, CourseStatus
 from courses.selectors import course_booked_since
 from patients.selectors import patient_screening_status
 from practice.catalogue import translated_lazy
@@ -200,6 +200,11 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
             massage_type_name=translated_lazy(details["massage_type_name"]),
             claim_url=waitlist_offer_url(practice.slug, details["offer_id"]),
         )
+        if "course_sessions" in details:
+            context.update(
+                course_sessions=details["course_sessions"],
+                course_cadence=Cadence(details["course_cadence"]).label,
+            )
     for key in ("document_title", "document_amount", "document_url"):
         if key in details:
             context[key] = details[key]

@@ -10,8 +10,9 @@ DATE_FORMAT; times are 24-hour "H:i" everywhere, because English's localised TIM
 
 Context keys by kind (`REQUIRED_KEYS`); optional for every kind: `practice_address`,
 `practice_phone`, `manage_url`, the session's links `confirm_url`, `cancel_url` and (SMS)
-`reply_url` (`sessions.reminders.links`), and for `course_next_due` the proposed
-`massage_type_name`.
+`reply_url` (`sessions.reminders.links`), for `course_next_due` the proposed
+`massage_type_name`, and for a `waitlist_offer` of a whole course its `course_sessions` and
+`course_cadence`.
 """
 
 from __future__ import annotations

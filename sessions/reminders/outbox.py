@@ -306,23 +306,27 @@ def reminders_after_session_completed(
 def reminders_for_waitlist_offer(offer: WaitlistOffer, *, now: datetime) -> list[Reminder]:
     """R21: a freed time offered from the waitlist, sent at once to each channel the patient
     consented to. The message's facts are fixed in `details` (the offer is the slot, not a
-    session); the claim link is signed when it is sent. Call inside the offer's transaction;
-    an offer is told once (R22)."""
+    session); the claim link is signed when it is sent. A course's offer names the course:
+    its first session is the freed time. Call inside the offer's transaction; an offer is
+    told once (R22)."""
     kind = ReminderKind.WAITLIST_OFFER
-    patient = offer.entry.patient
+    entry = offer.entry
+    details: dict[str, Any] = {
+        "offer_id": offer.pk,
+        "starts_at": offer.starts_at.isoformat(),
+        "expires_at": offer.expires_at.isoformat(),
+        "therapist_name": offer.therapist.name,
+        "massage_type_name": offer.massage_type.name,
+    }
+    if entry.for_course:
+        details.update(course_sessions=entry.sessions_count, course_cadence=entry.cadence)
     return _queue(
         _to_each_channel(
-            patient,
+            entry.patient,
             partial(_channel_key, f"waitlist-offer:{offer.pk}:{kind}"),
             kind=kind,
             due_at=now,
-            details={
-                "offer_id": offer.pk,
-                "starts_at": offer.starts_at.isoformat(),
-                "expires_at": offer.expires_at.isoformat(),
-                "therapist_name": offer.therapist.name,
-                "massage_type_name": offer.massage_type.name,
-            },
+            details=details,
         )
     )
 

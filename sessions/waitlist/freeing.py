@@ -1,8 +1,9 @@
-"""The one hook every change that frees booked time calls: a session cancelled (by the desk,
-the patient in the portal or through a reminder's link, a check-in that stops it: all through
-`session_cancel`), a course cancelled with its sessions (`course_cancel`), and a session moved
-away from its time (`session_reschedule`). A no-show frees nothing worth offering: its time
-has already begun.
+"""What the waitlist does when booked time comes free: a session cancelled (by the desk, the
+patient in the portal or through a reminder's link, a check-in that stops it: all through
+`session_cancel`), a course cancelled with its sessions (`course_cancel`), or a session moved
+away from its time (`session_reschedule`). Booking announces each with
+`sessions.signals.session_time_freed`, answered by `sessions.waitlist.reactions`. A no-show
+frees nothing worth offering: its time has already begun.
 
 The freed time is written as a row in the freeing transaction, and a task to offer it is
 queued when that transaction commits; if the broker loses the task, the waitlist's beat

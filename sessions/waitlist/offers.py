@@ -1,13 +1,19 @@
 """Offering freed time to the waitlist: first come, first offered.
 
 A freed time (`FreedSlot`, written by `sessions.waitlist.freeing` in the transaction that
-freed it) is offered to the oldest active entry it fits: the entry's massage type, with the
-slot's therapist (or any, if the entry says so), on one of its days and weekdays, inside its
-time of day, still free for the type's length (the one availability computation,
-`calendar_load`) and open to the patient's screening (`patient_may_book`, R1-R8). The offer
-holds for the practice's `waitlist_offer_hours` (never past the slot's start) and is sent
-through the reminder outbox (R21, R22). An offer that runs out passes the slot on to the next
-entry (`waitlist_offers_sweep`, from beat).
+freed it, when booking announces it) is offered to the oldest active entry it fits: the
+entry's massage type, with the slot's therapist (or any, if the entry says so), on one of its
+days and weekdays, inside its time of day, still free for the type's length (the one
+availability computation, `calendar_load`) and open to the patient's screening
+(`patient_may_book`, R1-R8). The offer holds for the practice's `waitlist_offer_hours` (never
+past the slot's start) and is sent through the reminder outbox (R21, R22). An offer that runs
+out passes the slot on to the next entry (`waitlist_offers_sweep`, from beat).
+
+An entry waiting for a whole course is offered the freed time when a whole course can start
+at it: planned by booking's course planning (`sessions.waitlist.courses`: all sessions free,
+R1-R12, R14, R23, nothing R12 would ask the patient to override), its first session at the
+freed time and every session inside the entry's time of day. The offer keeps the plan's
+times, which claiming books as they are.
 
 Safe to run twice, or beside the sweep: the slot's row lock queues the callers, and the
 database allows one open offer per slot and per entry.
@@ -23,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from courses.rules import r14_minutes
 from patients.eligibility import patient_may_book
 from practice.calendar import epoch
 from sessions.availability import calendar_load
@@ -37,8 +44,19 @@ from sessions.reminders.outbox import (
     reminders_after_waitlist_offer_closed,
     reminders_for_waitlist_offer,
 )
+from sessions.waitlist.courses import waitlist_course_plan
 
 logger = logging.getLogger(__name__)
+
+
+def _in_time_of_day(entry: WaitlistEntry, starts_at: datetime, minutes: int) -> bool:
+    """The entry's time of day, in the practice's wall-clock time (R24)."""
+    local = starts_at.astimezone(entry.practice.zone)
+    if entry.earliest is not None and local.time() < entry.earliest:
+        return False
+    ends = local + timedelta(minutes=minutes)
+    # A window ending at midnight or past it is no window a session would cross.
+    return entry.latest is None or (ends.date() == local.date() and ends.time() <= entry.latest)
 
 
 def _fits_the_day(entry: WaitlistEntry, starts_at: datetime, minutes: int) -> bool:
@@ -46,11 +64,7 @@ def _fits_the_day(entry: WaitlistEntry, starts_at: datetime, minutes: int) -> bo
     local = starts_at.astimezone(entry.practice.zone)
     if entry.weekdays and local.weekday() not in entry.weekdays:
         return False
-    if entry.earliest is not None and local.time() < entry.earliest:
-        return False
-    ends = local + timedelta(minutes=minutes)
-    # A window ending at midnight or past it is no window a session would cross.
-    return entry.latest is None or (ends.date() == local.date() and ends.time() <= entry.latest)
+    return _in_time_of_day(entry, starts_at, minutes)
 
 
 def _candidates(slot: FreedSlot) -> list[WaitlistEntry]:
@@ -103,7 +117,24 @@ def _may_take(entry: WaitlistEntry, slot: FreedSlot, now: datetime) -> bool:
     return True
 
 
-def _offer(entry: WaitlistEntry, slot: FreedSlot, now: datetime) -> WaitlistOffer | None:
+def _course_from(entry: WaitlistEntry, slot: FreedSlot, now: datetime) -> list[datetime] | None:
+    """The starts of the course the entry could begin at the slot's time, or None. Its
+    weekdays say which days the course may start on; its time of day holds for every
+    session, whose time the plan may move on a busy day."""
+    # R14: the first session is shorter than the type's default.
+    if not _fits_the_day(entry, slot.starts_at, r14_minutes(1, entry.massage_type.default_minutes)):
+        return None
+    planned = waitlist_course_plan(entry, slot, now)
+    if planned is None or planned[0].starts_at != slot.starts_at:
+        return None
+    if not all(_in_time_of_day(entry, item.starts_at, item.minutes) for item in planned):
+        return None
+    return [item.starts_at for item in planned]
+
+
+def _offer(
+    entry: WaitlistEntry, slot: FreedSlot, now: datetime, course: list[datetime] | None
+) -> WaitlistOffer | None:
     hold = timedelta(hours=slot.practice.settings.waitlist_offer_hours)
     offer = WaitlistOffer(
         practice_id=slot.practice_id,
@@ -113,6 +144,7 @@ def _offer(entry: WaitlistEntry, slot: FreedSlot, now: datetime) -> WaitlistOffe
         massage_type=entry.massage_type,
         starts_at=slot.starts_at,
         expires_at=min(now + hold, slot.starts_at),
+        course_starts=[start.isoformat() for start in course or ()],
     )
     try:
         with transaction.atomic():
@@ -140,7 +172,12 @@ def waitlist_offer_slot(*, slot_id: int, now: datetime | None = None) -> Waitlis
             return None
         if slot.starts_at > now:
             for entry in _candidates(slot):
-                if _may_take(entry, slot, now) and (offer := _offer(entry, slot, now)):
+                if entry.for_course:
+                    course = _course_from(entry, slot, now)
+                    fits = course is not None
+                else:
+                    course, fits = None, _may_take(entry, slot, now)
+                if fits and (offer := _offer(entry, slot, now, course)):
                     logger.info("slot %s offered to waitlist entry %s", slot.pk, entry.pk)
                     return offer
         slot.closed_at = now

@@ -21,8 +21,9 @@ def waitlist_entries(
         entries = entries.filter(patient_id=patient_id)
     if status:
         entries = entries.filter(status=status)
+    # The booked session names a claimed course's offer's course.
     offers = WaitlistOffer.objects.for_practice(practice).select_related(
-        "therapist", "massage_type"
+        "therapist", "massage_type", "session"
     )
     return entries.select_related("patient", "massage_type", "therapist").prefetch_related(
         Prefetch("offers", queryset=offers)

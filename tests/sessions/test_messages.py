@@ -61,6 +61,20 @@ def test_r21_every_reminder_kind_renders_subject_text_html_and_sms(kind: str) ->
         assert "\n\n\n" not in part
 
 
+def test_a_waitlist_offer_of_a_course_names_the_course_in_every_part() -> None:
+    subject, text, html, sms_text = render(
+        ReminderKind.WAITLIST_OFFER, course_sessions=12, course_cadence="Every other day"
+    )
+
+    assert subject == "Your course can start: March 30, 2026 at 18:00"
+    sentence = "12 Classical massage sessions with Olga, every other day, the first on"
+    assert sentence in text
+    assert sentence in html
+    assert "Book this course" in html
+    assert sms_text.startswith("Linden: your course can start 03/30/2026 18:00.")
+    assert len(sms_text) <= 160
+
+
 @pytest.mark.parametrize(
     ("zone", "shown", "not_shown"),
     [

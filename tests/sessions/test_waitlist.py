@@ -15,12 +15,6 @@ from practice.models import Practice, PracticeSettings
 from sessions.booking.courses import course_cancel
 from sessions.booking.replies import session_cancel_by_link
 from sessions.booking.sessions import session_book, session_cancel, session_reschedule
-from sessions.booking.waitlist import (
-    OFFER_CLOSED,
-    OFFER_EXPIRED,
-    waitlist_entry_withdraw,
-    waitlist_offer_claim,
-)
 from sessions.models import (
     FreedSlot,
     Reminder,
@@ -32,36 +26,26 @@ from sessions.models import (
     WaitlistOfferStatus,
 )
 from sessions.reminders.composing import reminder_message
-from sessions.reminders.links import session_link_token, waitlist_offer_token
+from sessions.reminders.links import session_link_token
 from sessions.reminders.messages import ReminderKind
+from sessions.waitlist.claims import OFFER_CLOSED, OFFER_EXPIRED, waitlist_offer_claim
+from sessions.waitlist.entries import waitlist_entry_withdraw
 from sessions.waitlist.offers import waitlist_offers_sweep
 from sessions.waitlist.tasks import offer_freed_slot, sweep_waitlist_offers
 from tests.clock import local, today
 from tests.factories import PatientFactory, TherapistFactory, massage_type
 from tests.sessions.outbox import NOW, book_course
-from tests.sessions.waitlist import at, booked_session, waiting
+from tests.sessions.waitlist import (
+    at,
+    booked_session,
+    cancel,
+    offer_rows,
+    offered,
+    token,
+    waiting,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def cancel(session: Session) -> FreedSlot:
-    session_cancel(session=session, by=None, reason="")
-    return FreedSlot.objects.get(session=session)
-
-
-def offered(slot: FreedSlot) -> WaitlistOffer | None:
-    offer_freed_slot.apply(args=[slot.pk])
-    return slot.offers.filter(status=WaitlistOfferStatus.OPEN).first()
-
-
-def offer_rows(offer: WaitlistOffer) -> list[Reminder]:
-    return list(
-        Reminder.objects.filter(kind=ReminderKind.WAITLIST_OFFER, details__offer_id=offer.pk)
-    )
-
-
-def token(offer: WaitlistOffer) -> str:
-    return waitlist_offer_token(offer.pk)
 
 
 def test_cancelling_a_session_offers_its_time_to_the_entry_waiting_longest(

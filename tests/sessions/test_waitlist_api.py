@@ -1,17 +1,27 @@
 """The waitlist API: the desk lists entries with their offers (in constant queries) and adds
-and withdraws them; a patient sees and adds only their own; another practice sees nothing."""
+and withdraws them, for one session or a whole course; a patient sees and adds only their
+own; another practice sees nothing."""
 
 from __future__ import annotations
 
 import pytest
 
+from courses.models import Cadence
 from practice.models import Practice, Role
 from sessions.booking.sessions import session_cancel
-from sessions.models import FreedSlot, WaitlistEntry, WaitlistEntryStatus, WaitlistOfferStatus
+from sessions.models import (
+    FreedSlot,
+    WaitlistEntry,
+    WaitlistEntryKind,
+    WaitlistEntryStatus,
+    WaitlistOfferStatus,
+)
+from sessions.reminders.links import waitlist_offer_token
+from sessions.waitlist.claims import waitlist_offer_claim
 from sessions.waitlist.offers import waitlist_offer_slot
 from tests.clock import today
 from tests.factories import PatientFactory, TherapistFactory, massage_type
-from tests.sessions.waitlist import booked_session, screened_patient, waiting
+from tests.sessions.waitlist import booked_session, screened_patient, waiting, waiting_for_course
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +194,105 @@ def test_waiting_for_a_therapist_not_qualified_for_the_type_is_a_400(
         "This therapist is not qualified for this massage type."
     ]
     assert not WaitlistEntry.objects.exists()
+
+
+# --- Waiting for a whole course ------------------------------------------------------------------
+
+
+def course_body(practice: Practice, **changes: object) -> dict:
+    return entry_body(
+        practice,
+        kind=WaitlistEntryKind.COURSE,
+        sessions_count=12,
+        cadence=Cadence.DAILY,
+        **changes,
+    )
+
+
+def test_the_desk_adds_a_course_entry_and_sees_the_course_offered(practice, staff, api_as) -> None:
+    client = api_as(staff)
+
+    created = client.post(
+        WAITLIST, course_body(practice, patient=screened_patient(practice).pk), format="json"
+    )
+
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert (body["kind"], body["sessions_count"], body["cadence"]) == ("course", 12, "daily")
+    session = booked_session(practice)
+    session_cancel(session=session, by=None)
+    waitlist_offer_slot(slot_id=FreedSlot.objects.get().pk)
+    (offer,) = client.get(f"{WAITLIST}{body['id']}/").json()["offers"]
+    assert len(offer["course_starts"]) == 12
+    assert offer["starts_at"] == offer["course_starts"][0]
+    assert offer["course"] is None
+
+
+def test_a_single_session_entry_shows_no_course_shape(practice, staff, api_as) -> None:
+    body = entry_body(practice, patient=screened_patient(practice).pk, sessions_count=12)
+    created = api_as(staff).post(WAITLIST, body, format="json").json()
+    assert (created["kind"], created["sessions_count"], created["cadence"]) == ("session", None, "")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"sessions_count": None}, "sessions_count"),
+        ({"sessions_count": 9}, "sessions_count"),
+        ({"sessions_count": 16}, "sessions_count"),
+        ({"sessions_count": 10**6}, "sessions_count"),
+        ({"cadence": ""}, "cadence"),
+        ({"cadence": "weekly"}, "cadence"),
+        ({"kind": "series"}, "kind"),
+    ],
+)
+def test_r9_r10_a_course_entry_out_of_shape_is_a_400_naming_the_field(
+    practice, staff, api_as, changes: dict, field: str
+) -> None:
+    body = course_body(practice, patient=screened_patient(practice).pk)
+    body.update(changes)
+
+    response = api_as(staff).post(WAITLIST, body, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()["errors"], response.json()
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_a_patient_adds_a_course_entry_for_themselves(practice, member, api_as) -> None:
+    user = member(practice, Role.PATIENT)
+    own = screened_patient(practice, user=user)
+
+    created = api_as(user).post(WAITLIST, course_body(practice), format="json")
+
+    assert created.status_code == 201, created.json()
+    assert (created.json()["patient"], created.json()["kind"]) == (own.pk, "course")
+
+
+def test_another_practices_desk_gets_404_for_a_course_entry(practice, other_desk, api_as) -> None:
+    entry = waiting_for_course(practice)
+    client = api_as(other_desk)
+    assert client.get(f"{WAITLIST}{entry.pk}/").status_code == 404
+    assert client.post(f"{WAITLIST}{entry.pk}/withdraw/").status_code == 404
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntryStatus.ACTIVE
+
+
+@pytest.mark.parametrize("rows", [1, 4])
+def test_course_entries_with_claimed_courses_list_in_constant_queries(
+    practice, staff, api_as, django_assert_num_queries, rows: int
+) -> None:
+    for _ in range(rows):
+        session = booked_session(practice)
+        waiting_for_course(practice)
+        session_cancel(session=session, by=None)
+    for slot_id in practice_slot_ids(practice):
+        offer = waitlist_offer_slot(slot_id=slot_id)
+        assert offer is not None
+        waitlist_offer_claim(practice=practice, token=waitlist_offer_token(offer.pk))
+    client = api_as(staff)
+    with django_assert_num_queries(3):
+        response = client.get(f"{WAITLIST}?status=booked")
+    results = response.json()["results"]
+    assert len(results) == rows
+    assert all(row["offers"][0]["course"] for row in results)

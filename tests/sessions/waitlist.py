@@ -1,5 +1,6 @@
 """Building waitlist scenes through the real services: a booked session to free, screened
-patients who consented to messages waiting for its time, and the claim link of an offer."""
+patients who consented to messages waiting for its time (or for a course to start at it),
+and the claim link of an offer."""
 
 from __future__ import annotations
 
@@ -7,12 +8,23 @@ from datetime import datetime, timedelta
 
 from django.urls import reverse
 
+from courses.models import Cadence
 from patients.models import Patient
 from practice.models import Practice, Therapist
-from sessions.booking.sessions import session_book
-from sessions.booking.waitlist import waitlist_entry_add
-from sessions.models import Session, WaitlistEntry, WaitlistOffer
+from sessions.booking.sessions import session_book, session_cancel
+from sessions.models import (
+    FreedSlot,
+    Reminder,
+    Session,
+    WaitlistEntry,
+    WaitlistEntryKind,
+    WaitlistOffer,
+    WaitlistOfferStatus,
+)
 from sessions.reminders.links import waitlist_offer_token
+from sessions.reminders.messages import ReminderKind
+from sessions.waitlist.entries import waitlist_entry_add
+from sessions.waitlist.tasks import offer_freed_slot
 from tests.clock import local, today
 from tests.factories import PatientFactory, ScreeningFactory, TherapistFactory, massage_type
 
@@ -48,6 +60,41 @@ def waiting(practice: Practice, patient: Patient | None = None, **fields: object
         patient=patient or screened_patient(practice),
         **values,  # type: ignore[arg-type]
     )
+
+
+def waiting_for_course(
+    practice: Practice, patient: Patient | None = None, **fields: object
+) -> WaitlistEntry:
+    """An entry for a course of 10 classical massages every other day, to start within the
+    next week, with any therapist at any time."""
+    values: dict[str, object] = {
+        "kind": WaitlistEntryKind.COURSE,
+        "sessions_count": 10,
+        "cadence": Cadence.EVERY_OTHER_DAY,
+    }
+    values.update(fields)
+    return waiting(practice, patient, **values)
+
+
+def cancel(session: Session) -> FreedSlot:
+    session_cancel(session=session, by=None, reason="")
+    return FreedSlot.objects.get(session=session)
+
+
+def offered(slot: FreedSlot) -> WaitlistOffer | None:
+    """The open offer of the freed slot once its task has run."""
+    offer_freed_slot.apply(args=[slot.pk])
+    return slot.offers.filter(status=WaitlistOfferStatus.OPEN).first()
+
+
+def offer_rows(offer: WaitlistOffer) -> list[Reminder]:
+    return list(
+        Reminder.objects.filter(kind=ReminderKind.WAITLIST_OFFER, details__offer_id=offer.pk)
+    )
+
+
+def token(offer: WaitlistOffer) -> str:
+    return waitlist_offer_token(offer.pk)
 
 
 def claim_url(offer: WaitlistOffer, practice: Practice | None = None) -> str:
