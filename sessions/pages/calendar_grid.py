@@ -78,6 +78,7 @@ def calendar_grid(request: PracticeRequest) -> HttpResponse:
         "therapist": str(therapist.pk) if therapist else "",
         "locale": INTL_LOCALES.get((get_language() or "en")[:2], "en-GB"),
         "offset": _offset(request),
+        "zone": practice.settings.time_zone,
         "grid-minutes": str(practice.settings.slot_grid_minutes),
         "resources-url": reverse("v1:calendar-resources"),
         "events-url": reverse("v1:calendar-events"),

@@ -4,7 +4,10 @@
    by the data-* attributes of #calendar-grid. The grid shows the practice's wall clock: the
    endpoints send local readings without an offset, the calendar runs at the practice's
    current offset (for the now-indicator) and draws them as they are, and a drag sends the
-   new local reading back (the server turns it into the instant, R24).
+   new local reading back (the server turns it into the instant, R24). The component knows
+   fixed offsets only, so a page left open across a daylight-saving change follows the
+   practice's zone: its offset is read again each minute and the calendar told when it
+   changes.
 
    A refused move (400/409) snaps back (`revert()`) and its reason is read out in the
    aria-live region #calendar-grid-status. No inline script or style: colours go through
@@ -42,6 +45,29 @@
 
   function reading(date) {
     return day(date) + "T" + pad(date.getHours()) + ":" + pad(date.getMinutes());
+  }
+
+  // The practice zone's offset now, as "+HH:MM" (the grid's timeZone), or null where the
+  // browser cannot tell it (the server's offset at page load stays then).
+  function practiceOffset() {
+    try {
+      var name = new Intl.DateTimeFormat("en-GB", {timeZone: config.zone, timeZoneName: "longOffset"})
+        .formatToParts(new Date())
+        .find(function (part) { return part.type === "timeZoneName"; }).value;
+      var match = /GMT([+-]\d{2}:\d{2})?$/.exec(name);
+      return match ? (match[1] || "+00:00") : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function followTheZone() {
+    var offset = practiceOffset();
+    if (calendar && offset && offset !== calendar.getOption("timeZone")) {
+      calendar.setOption("timeZone", offset);
+      root.dataset.offset = offset;
+      calendar.refetchEvents();
+    }
   }
 
   function say(text) {
@@ -384,6 +410,7 @@
       eventResize: eventResize
     });
     dropTableRoles();
+    window.setInterval(followTheZone, 60 * 1000);
     root.dataset.ready = "true";
   }, function () {
     say(labels.loading_failed);

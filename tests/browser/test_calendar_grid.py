@@ -5,7 +5,7 @@ rooms; axe on each grid view, and on the list view at 375 px and in Russian."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -271,3 +271,30 @@ def test_the_list_view_books_from_free_time_and_passes_axe_on_a_phone_and_in_rus
     expect(page.locator("html")).to_have_attribute("lang", "ru")
     assert fits_the_phone(page)
     assert_accessible(page)
+
+
+def test_the_now_line_follows_the_practice_zone_across_a_daylight_saving_change(
+    desk_page: Page, live_server, practice: Practice, day: date, tess
+) -> None:
+    """The component knows fixed offsets only: a grid left open across a change of offset
+    takes the zone's new one within a minute, so the now-line stays on the wall clock."""
+    zone = practice.zone
+
+    def offset(moment: datetime) -> str:
+        minutes = int(moment.astimezone(zone).utcoffset().total_seconds() // 60)
+        return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+    served = offset(datetime.now(UTC))
+    # A browser clock in the other season than the server's: as if the change happened
+    # while the page was open.
+    later = next(
+        moment
+        for moment in (datetime(2027, 1, 15, 12, tzinfo=UTC), datetime(2027, 7, 15, 12, tzinfo=UTC))
+        if offset(moment) != served
+    )
+    desk_page.clock.install(time=later)
+    open_grid(desk_page, grid_url(live_server, practice, day))
+    grid = desk_page.locator("#calendar-grid")
+    expect(grid).to_have_attribute("data-offset", served)
+    desk_page.clock.run_for(61_000)
+    expect(grid).to_have_attribute("data-offset", offset(later))
