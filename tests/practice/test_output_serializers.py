@@ -9,7 +9,8 @@ from rest_framework import serializers
 from patients.api import PatientSerializer
 from patients.models import Patient
 from practice.api import FieldsBuiltOnce
-from tests.factories import PatientFactory
+from sessions.models import Session
+from tests.factories import PatientFactory, RoomFactory, SessionFactory
 
 
 class PlainPatientSerializer(serializers.ModelSerializer):
@@ -49,3 +50,38 @@ def test_a_field_that_could_read_the_request_refuses_the_class() -> None:
 
     with pytest.raises(TypeError, match="greeting"):
         assert Greeting({"name": "Ada"}).data
+
+
+class SessionOutput(FieldsBuiltOnce, serializers.ModelSerializer):
+    """Relations, an empty relation, a dotted source and choices: the general path."""
+
+    patient_name = serializers.CharField(source="patient.full_name")
+
+    class Meta:
+        model = Session
+        fields = ["id", "patient", "patient_name", "room", "status", "starts_at", "minutes"]
+
+
+class PlainSessionOutput(serializers.ModelSerializer):
+    patient_name = serializers.CharField(source="patient.full_name")
+
+    class Meta:
+        model = Session
+        fields = SessionOutput.Meta.fields
+
+
+@pytest.mark.django_db
+def test_relations_dotted_sources_and_mappings_read_as_with_drfs_own_serializer(practice) -> None:
+    with_room = SessionFactory(patient__practice=practice, room=RoomFactory(practice=practice))
+    without_room = SessionFactory(patient__practice=practice, room=None)
+    for session in (with_room, without_room):
+        assert SessionOutput(session).data == PlainSessionOutput(session).data
+    assert SessionOutput(without_room).data["room"] is None
+    row = {"id": 1, "full_name": "Ada Lovelace", "archived": False}
+
+    class Row(FieldsBuiltOnce):
+        id = serializers.IntegerField()
+        full_name = serializers.CharField()
+        archived = serializers.BooleanField()
+
+    assert Row(row).data == row
