@@ -2,9 +2,10 @@
 
 Apps higher in the layers (billing, reports) must not be imported from here, yet some of them
 react to what happens to a session: a late cancellation or no-show may cost a fee, a cancelled
-course may refund what was paid for it. These signals are sent by the services *inside* their
-transaction, so a receiver's writes commit with the change or not at all; a receiver that
-raises rolls the change back, as it should when its own rule cannot be kept.
+course may refund what was paid for it, a session the patient booked online may ask a deposit.
+These signals are sent by the services *inside* their transaction, so a receiver's writes
+commit with the change or not at all; a receiver that raises rolls the change back, as it
+should when its own rule cannot be kept.
 """
 
 from __future__ import annotations
@@ -17,3 +18,7 @@ session_missed = Signal()
 
 # A course was called off as a whole. Sent with `course`, `by` and `now`.
 course_cancelled = Signal()
+
+# A session was booked. Sent with `session`, `online` (the patient booked it themselves in the
+# portal or the app) and `now`.
+session_booked = Signal()
