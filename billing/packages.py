@@ -143,7 +143,10 @@ def package_close_cancelled(*, course: Course, by: User | None) -> Invoice | Non
         lines=[(description, LineAmounts(net=net, tax=gross - net, gross=gross), charge.tax_rate)],
     )
     if billing_settings(course.practice_id).unused_sessions == UnusedSessions.REFUND:
-        last = invoice.payments.order_by("-received_at").first()
+        # Online payments go back through the provider; the rest as the desk last took it.
+        last = (
+            invoice.payments.exclude(method=PaymentMethod.ONLINE).order_by("-received_at").first()
+        )
         method = last.method if last is not None else PaymentMethod.BANK_TRANSFER
         refund_overpayment(invoice=invoice, method=method, by=by)
     return note
