@@ -1,4 +1,5 @@
-"""Billing: prices, charges, course packages, invoices, payments.
+"""Billing: charges, course packages, invoices, payments, deposits (prices are the
+catalogue's: `practice.prices`).
 
 All amounts are `Decimal` in the practice's currency (`PracticeSettings.currency`), rounded to
 its minor units by `billing.money`; the columns keep three decimal places so that currencies
@@ -20,20 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from practice.errors import Conflict
 from practice.models import PracticeOwned, PracticeOwnedQuerySet
-
-
-def money_field(verbose_name: str | Any, **options: Any) -> models.DecimalField:
-    return models.DecimalField(verbose_name, max_digits=14, decimal_places=3, **options)
-
-
-def percent_field(verbose_name: str | Any, **options: Any) -> models.DecimalField:
-    return models.DecimalField(
-        verbose_name,
-        max_digits=5,
-        decimal_places=2,
-        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
-        **options,
-    )
+from practice.prices import money_field, percent_field
 
 
 class FeeKind(models.TextChoices):
@@ -115,38 +103,6 @@ class BillingSettings(PracticeOwned):
                 raise ValidationError(
                     {f"{kind}_value": _("Use a percentage from 0 to 100, or a positive amount.")}
                 )
-
-
-class Price(PracticeOwned):
-    """A price of a massage type for a duration, from a moment on. Rows are never changed: a
-    new price is a new row, so a session keeps the price in force when it was booked."""
-
-    massage_type = models.ForeignKey(
-        "practice.MassageType", on_delete=models.PROTECT, related_name="prices"
-    )
-    minutes = models.PositiveSmallIntegerField(
-        _("minutes"), validators=[MinValueValidator(5), MaxValueValidator(240)]
-    )
-    amount = money_field(_("price"), validators=[MinValueValidator(Decimal(0))])
-    tax_rate = percent_field(
-        _("tax rate (%)"), null=True, blank=True, help_text=_("Empty: the practice's rate.")
-    )
-    valid_from = models.DateTimeField(_("valid from"))
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("price")
-        verbose_name_plural = _("prices")
-        ordering = ["massage_type", "minutes", "-valid_from"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["practice", "massage_type", "minutes", "valid_from"],
-                name="price_one_per_moment",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.massage_type} · {self.minutes} min · {self.amount}"
 
 
 class ChargeKind(models.TextChoices):

@@ -31,9 +31,10 @@ from billing.models import (
 )
 from billing.money import LineAmounts, percent_of, share
 from billing.payments import refund_overpayment
-from billing.pricing import amounts_for, billing_settings, charge_create, price_at
+from billing.pricing import amounts_for, billing_settings, charge_create
 from courses.models import Course, CourseStatus
 from practice.models import User
+from practice.prices import price_at
 from sessions.models import SessionStatus, missed_filter
 
 

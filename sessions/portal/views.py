@@ -34,6 +34,7 @@ from patients.models import Patient, Screening
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Therapist
 from practice.pages import Notices, form_status, redirect_with_notice
+from practice.prices import with_current_price
 from practice.tenancy import PracticeRequest
 from practice.web import patient_page
 from sessions.availability import Slot, availability
@@ -173,7 +174,8 @@ def offered_types(
             ).reasons
         )
     ]
-    return MassageType.objects.for_practice(practice).filter(pk__in=allowed)
+    # With the price in force now, which the choice shows (`practice.prices`).
+    return with_current_price(MassageType.objects.for_practice(practice).filter(pk__in=allowed))
 
 
 def offered_therapists(*, practice: Practice, types: QuerySet[MassageType]) -> QuerySet[Therapist]:

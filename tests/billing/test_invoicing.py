@@ -20,9 +20,10 @@ from billing.models import (
     InvoiceKind,
     InvoiceLine,
 )
-from billing.pricing import price_set, session_charge
+from billing.pricing import session_charge
 from billing.selectors import invoice_outstanding, patient_balance
 from practice.models import Practice
+from practice.prices import price_set
 from sessions.models import Reminder
 from sessions.reminders.composing import reminder_message, reminder_stale_reason
 from sessions.reminders.dispatch import reminders_dispatch
