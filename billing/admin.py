@@ -1,5 +1,6 @@
-"""Billing in the admin: prices and the policy are edited here; invoices, payments and charges
-are read only (they are written by the services, and an issued invoice never changes)."""
+"""Billing in the admin: the policy is edited here (prices with the catalogue, in the practice
+app's admin); invoices, payments and charges are read only (they are written by the services,
+and an issued invoice never changes)."""
 
 from __future__ import annotations
 
@@ -7,28 +8,13 @@ from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
-from billing.models import BillingSettings, Charge, Invoice, InvoiceLine, Payment, Price
+from billing.models import BillingSettings, Charge, Invoice, InvoiceLine, Payment
 from practice.admin import PracticeScopedAdmin
 
 
 @admin.register(BillingSettings)
 class BillingSettingsAdmin(PracticeScopedAdmin):
     list_display = ("practice", "prices_include_tax", "tax_rate", "late_cancel_fee", "no_show_fee")
-
-
-@admin.register(Price)
-class PriceAdmin(PracticeScopedAdmin):
-    """A new price is a new row valid from a moment; a row in use is never changed, so that
-    sessions keep the price they were booked at."""
-
-    list_display = ("massage_type", "minutes", "amount", "tax_rate", "valid_from")
-    list_filter = ("practice", "massage_type")
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 class ReadOnlyBillingAdmin(PracticeScopedAdmin):

@@ -1,9 +1,10 @@
 """Billing API under /api/v1/billing/: invoices, payments, balances.
 
 Managers and the front desk handle money; therapists get a 403 (billing is not clinical work
-and they need none of it); a patient reads their own invoices and balance only. An issued
-invoice is never changed: there is no update or delete (405), a correction is a credit note.
-Thin views: input serializer, one service, output serializer.
+and they need none of it); a patient reads their own invoices and balance, and pays their own
+invoices online (`pay-online`: a deposit right after booking, say). An issued invoice is
+never changed: there is no update or delete (405), a correction is a credit note. Thin
+views: input serializer, one service, output serializer.
 """
 
 from __future__ import annotations
@@ -24,8 +25,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.invoicing import credit_note_issue, invoice_draft, invoice_issue
-from billing.models import DESK_PAYMENT_METHODS, Charge, Invoice, InvoiceLine, Payment
-from billing.payments import payment_record, payment_refund
+from billing.models import (
+    DESK_PAYMENT_METHODS,
+    Charge,
+    Invoice,
+    InvoiceLine,
+    OnlinePayment,
+    Payment,
+)
+from billing.online import online_payment_start
+from billing.payments import online_refund, payment_record, payment_refund
 from billing.selectors import invoices_of, patient_balance
 from patients.models import Patient
 from patients.selectors import patients_visible_to
@@ -50,6 +59,13 @@ class BillingStaffOrOwnPatient(PracticeRole):
         if not super().has_permission(request, view):
             return False
         return request_membership(request).role != Role.PATIENT or request.method == "GET"
+
+
+class PaysOwnInvoice(PracticeRole):
+    """Paying online: the desk for any invoice, a patient for their own (the scoped queryset
+    makes another's a 404)."""
+
+    roles = frozenset({Role.MANAGER, Role.FRONT_DESK, Role.PATIENT})
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -93,8 +109,43 @@ class InvoiceCreateSerializer(ScopedFieldsSerializer):
 class PaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Payment
-        fields = ["id", "patient", "invoice", "amount", "method", "reference", "received_at"]
+        fields = [
+            "id",
+            "patient",
+            "invoice",
+            "amount",
+            "method",
+            "reference",
+            "refund_of",
+            "received_at",
+        ]
         read_only_fields = fields
+
+
+class OnlinePaymentSerializer(serializers.ModelSerializer):
+    currency = serializers.CharField(source="invoice.currency", read_only=True)
+    client_secret = serializers.CharField(
+        read_only=True,
+        help_text=gettext_lazy("Confirm the intent with it in the provider's SDK."),
+    )
+
+    class Meta:
+        model = OnlinePayment
+        fields = [
+            "id",
+            "invoice",
+            "amount",
+            "currency",
+            "provider",
+            "intent_id",
+            "client_secret",
+            "status",
+        ]
+        read_only_fields = fields
+
+
+class OnlineRefundSerializer(serializers.Serializer):
+    amount = money(min_value=Decimal("0.001"))
 
 
 class PaymentCreateSerializer(ScopedFieldsSerializer):
@@ -127,7 +178,8 @@ class InvoiceViewSet(
 ):
     """Invoices and credit notes, newest first; a patient sees their own issued ones. Create
     drafts a new invoice from open charges; `issue` numbers it; `credit` corrects an issued
-    one with a credit note of all its lines; `refund` pays back an overpayment. No update,
+    one with a credit note of all its lines; `refund` pays back an overpayment at the desk;
+    `pay-online` starts a payment at the provider (a patient too, for their own). No update,
     no delete."""
 
     permission_classes = [BillingStaffOrOwnPatient]
@@ -180,6 +232,26 @@ class InvoiceViewSet(
         )
         return Response(PaymentSerializer(refund).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=None,
+        responses={201: OnlinePaymentSerializer},
+        description=(
+            "A payment intent at the practice's payment provider for what is outstanding on "
+            "the invoice (a deposit, say): the app confirms it with the provider's SDK and the "
+            "client secret, and the provider's webhook records the payment. 400 when nothing "
+            "is outstanding."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="pay-online", url_name="pay-online")
+    def pay_online(self, request: Request, pk: str) -> Response:
+        payment = online_payment_start(invoice=self.get_object())
+        return Response(OnlinePaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+    def get_permissions(self) -> list:
+        if self.action == "pay_online":
+            return [PaysOwnInvoice()]
+        return list(super().get_permissions())
+
     def _output(self, pk: int) -> dict:
         return dict(InvoiceSerializer(self.get_queryset().get(pk=pk)).data)
 
@@ -189,7 +261,8 @@ class PaymentPagination(ListCursorPagination):
 
 
 class PaymentViewSet(Idempotent, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Payments and refunds (negative), newest first; record one taken at the desk."""
+    """Payments and refunds (negative), newest first; record one taken at the desk; refund
+    one taken online through the provider."""
 
     permission_classes = [BillingStaffOrOwnPatient]
     serializer_class = PaymentSerializer
@@ -211,6 +284,27 @@ class PaymentViewSet(Idempotent, mixins.ListModelMixin, viewsets.GenericViewSet)
         data.is_valid(raise_exception=True)
         payment = payment_record(by=practice_request(request).user, **data.validated_data)
         return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=OnlineRefundSerializer,
+        responses={201: PaymentSerializer},
+        description=(
+            "Give back (part of) a payment taken online, through the provider that took it: "
+            "at most what is left of it and what was paid on its invoice beyond what the "
+            "invoice asks (credit the invoice first). Recorded as a negative payment naming "
+            "it (`refund_of`). Cash is refunded at the desk: the invoice's `refund`."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def refund(self, request: Request, pk: str) -> Response:
+        data = OnlineRefundSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = online_refund(
+            payment=self.get_object(),
+            amount=data.validated_data["amount"],
+            by=practice_request(request).user,
+        )
+        return Response(PaymentSerializer(refund).data, status=status.HTTP_201_CREATED)
 
 
 class BalanceView(APIView):

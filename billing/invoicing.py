@@ -21,7 +21,9 @@ from django.utils.translation import gettext as _
 
 from billing.models import (
     Charge,
+    ChargeKind,
     ChargeStatus,
+    DepositStatus,
     Invoice,
     InvoiceCounter,
     InvoiceKind,
@@ -34,9 +36,43 @@ from practice.models import User
 from sessions.reminders.outbox import document_issued_remind
 
 
+def _deposit_deductions(
+    practice_id: int, charges: list[Charge], invoice: Invoice
+) -> list[InvoiceLine]:
+    """Lines taking off the deposits asked for the sessions being billed (`billing.deposits`):
+    a session and its deposit bill its price once. A deposit released unpaid, or credited by
+    hand (refunded after a cancellation), was not kept and is not taken off."""
+    sessions = [c.session_id for c in charges if c.kind == ChargeKind.SESSION and c.session_id]
+    if not sessions:
+        return []
+    deposit_lines = (
+        InvoiceLine.objects.filter(
+            practice_id=practice_id, invoice__deposit__session_id__in=sessions
+        )
+        .exclude(invoice__deposit__status=DepositStatus.RELEASED)
+        .exclude(invoice__credit_notes__status=InvoiceStatus.ISSUED)
+        .select_related("invoice")
+        .order_by("id")
+    )
+    return [
+        InvoiceLine(
+            practice_id=practice_id,
+            invoice=invoice,
+            description=(
+                _("Less the deposit, invoice %(number)s") % {"number": line.invoice.display_number}
+            )[:200],
+            net=-line.net,
+            tax_rate=line.tax_rate,
+            tax=-line.tax,
+            gross=-line.gross,
+        )
+        for line in deposit_lines
+    ]
+
+
 def invoice_draft(*, patient: Patient, charges: Iterable[Charge]) -> Invoice:
-    """A draft invoice with a line for each open charge of the patient; the charges are then
-    invoiced (a charge is on one invoice only)."""
+    """A draft invoice with a line for each open charge of the patient, and one taking off
+    each session's deposit; the charges are then invoiced (a charge is on one invoice only)."""
     with transaction.atomic():
         ids = [charge.pk for charge in charges]
         locked = list(
@@ -66,6 +102,7 @@ def invoice_draft(*, patient: Patient, charges: Iterable[Charge]) -> Invoice:
             )
             for charge in locked
         )
+        InvoiceLine.objects.bulk_create(_deposit_deductions(patient.practice_id, locked, invoice))
         Charge.objects.filter(pk__in=ids).update(status=ChargeStatus.INVOICED)
     return invoice
 
@@ -125,6 +162,8 @@ def _tell_the_patient(invoice: Invoice, now: datetime) -> None:
         title=title,
         amount=f"{to_currency(abs(invoice.gross), invoice.currency)} {invoice.currency}",
         url=f"{settings.SITE_URL.rstrip('/')}{portal}",
+        # The PDF is rendered when the email is sent (`billing.pdf.invoice_attachment`).
+        attachment=f"invoice:{invoice.pk}",
         now=now,
     )
 

@@ -1,4 +1,5 @@
-"""Billing: prices, charges, course packages, invoices, payments.
+"""Billing: charges, course packages, invoices, payments, deposits (prices are the
+catalogue's: `practice.prices`).
 
 All amounts are `Decimal` in the practice's currency (`PracticeSettings.currency`), rounded to
 its minor units by `billing.money`; the columns keep three decimal places so that currencies
@@ -20,24 +21,17 @@ from django.utils.translation import gettext_lazy as _
 
 from practice.errors import Conflict
 from practice.models import PracticeOwned, PracticeOwnedQuerySet
-
-
-def money_field(verbose_name: str | Any, **options: Any) -> models.DecimalField:
-    return models.DecimalField(verbose_name, max_digits=14, decimal_places=3, **options)
-
-
-def percent_field(verbose_name: str | Any, **options: Any) -> models.DecimalField:
-    return models.DecimalField(
-        verbose_name,
-        max_digits=5,
-        decimal_places=2,
-        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
-        **options,
-    )
+from practice.prices import money_field, percent_field
 
 
 class FeeKind(models.TextChoices):
     NONE = "none", _("No fee")
+    FIXED = "fixed", _("Fixed amount")
+    PERCENT = "percent", _("Percentage of the session's price")
+
+
+class DepositKind(models.TextChoices):
+    NONE = "none", _("No deposit")
     FIXED = "fixed", _("Fixed amount")
     PERCENT = "percent", _("Percentage of the session's price")
 
@@ -72,6 +66,20 @@ class BillingSettings(PracticeOwned):
     letterhead = models.TextField(
         _("letterhead"), blank=True, help_text=_("Legal name, tax number, bank details.")
     )
+    # A deposit asked of a patient who books a single session online (`billing.deposits`).
+    deposit = models.CharField(
+        _("deposit for online bookings"),
+        max_length=8,
+        choices=DepositKind.choices,
+        default=DepositKind.NONE,
+    )
+    deposit_value = money_field(_("deposit (amount or %)"), default=0)
+    deposit_minutes = models.PositiveIntegerField(
+        _("time to pay the deposit (minutes)"),
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)],
+        help_text=_("Unpaid by then, the booking is released and its time offered again."),
+    )
 
     class Meta:
         verbose_name = _("billing settings")
@@ -88,43 +96,13 @@ class BillingSettings(PracticeOwned):
         for kind, value in (
             ("late_cancel_fee", self.late_cancel_fee_value),
             ("no_show_fee", self.no_show_fee_value),
+            ("deposit", self.deposit_value),
         ):
+            # The fee kinds and the deposit kinds share their values.
             if value < 0 or (getattr(self, kind) == FeeKind.PERCENT and value > 100):
                 raise ValidationError(
                     {f"{kind}_value": _("Use a percentage from 0 to 100, or a positive amount.")}
                 )
-
-
-class Price(PracticeOwned):
-    """A price of a massage type for a duration, from a moment on. Rows are never changed: a
-    new price is a new row, so a session keeps the price in force when it was booked."""
-
-    massage_type = models.ForeignKey(
-        "practice.MassageType", on_delete=models.PROTECT, related_name="prices"
-    )
-    minutes = models.PositiveSmallIntegerField(
-        _("minutes"), validators=[MinValueValidator(5), MaxValueValidator(240)]
-    )
-    amount = money_field(_("price"), validators=[MinValueValidator(Decimal(0))])
-    tax_rate = percent_field(
-        _("tax rate (%)"), null=True, blank=True, help_text=_("Empty: the practice's rate.")
-    )
-    valid_from = models.DateTimeField(_("valid from"))
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("price")
-        verbose_name_plural = _("prices")
-        ordering = ["massage_type", "minutes", "-valid_from"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["practice", "massage_type", "minutes", "valid_from"],
-                name="price_one_per_moment",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.massage_type} · {self.minutes} min · {self.amount}"
 
 
 class ChargeKind(models.TextChoices):
@@ -132,6 +110,7 @@ class ChargeKind(models.TextChoices):
     PACKAGE = "package", _("Course package")
     LATE_CANCEL_FEE = "late_cancel_fee", _("Late cancellation fee")
     NO_SHOW_FEE = "no_show_fee", _("No-show fee")
+    DEPOSIT = "deposit", _("Deposit")
 
 
 class ChargeStatus(models.TextChoices):
@@ -425,6 +404,15 @@ class Payment(PracticeOwned):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     received_at = models.DateTimeField(_("received at"))
+    # A refund through the provider names the online payment it gives money back from.
+    refund_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=_("refund of"),
+    )
 
     class Meta:
         verbose_name = _("payment")
@@ -476,6 +464,41 @@ class OnlinePayment(PracticeOwned):
 
     def __str__(self) -> str:
         return f"{self.provider} · {self.intent_id}"
+
+
+class DepositStatus(models.TextChoices):
+    DUE = "due", _("Due")
+    # Paid in time, or the patient came: the booking stands.
+    KEPT = "kept", _("Booking kept")
+    RELEASED = "released", _("Unpaid: booking released")
+
+
+class Deposit(PracticeOwned):
+    """A deposit asked for a session the patient booked online. Its invoice is issued with the
+    booking; at `due_at` the booking is kept if the invoice is paid, else released (the
+    session cancelled, the invoice credited). See `billing.deposits`."""
+
+    session = models.OneToOneField(
+        "therapy_sessions.Session", on_delete=models.PROTECT, related_name="+"
+    )
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="deposit")
+    due_at = models.DateTimeField(_("to pay by"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=DepositStatus.choices, default=DepositStatus.DUE
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("deposit")
+        verbose_name_plural = _("deposits")
+        indexes = [
+            # The sweep reads the deposits falling due.
+            models.Index(fields=["due_at"], condition=Q(status="due"), name="deposit_due_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} · {self.get_status_display()}"
 
 
 class ProviderEvent(models.Model):

@@ -31,9 +31,10 @@ from billing.models import (
 )
 from billing.money import LineAmounts, percent_of, share
 from billing.payments import refund_overpayment
-from billing.pricing import amounts_for, billing_settings, charge_create, price_at
+from billing.pricing import amounts_for, billing_settings, charge_create
 from courses.models import Course, CourseStatus
 from practice.models import User
+from practice.prices import price_at
 from sessions.models import SessionStatus, missed_filter
 
 
@@ -143,7 +144,10 @@ def package_close_cancelled(*, course: Course, by: User | None) -> Invoice | Non
         lines=[(description, LineAmounts(net=net, tax=gross - net, gross=gross), charge.tax_rate)],
     )
     if billing_settings(course.practice_id).unused_sessions == UnusedSessions.REFUND:
-        last = invoice.payments.order_by("-received_at").first()
+        # Online payments go back through the provider; the rest as the desk last took it.
+        last = (
+            invoice.payments.exclude(method=PaymentMethod.ONLINE).order_by("-received_at").first()
+        )
         method = last.method if last is not None else PaymentMethod.BANK_TRANSFER
         refund_overpayment(invoice=invoice, method=method, by=by)
     return note

@@ -10,9 +10,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from weasyprint import HTML
 
-from billing.models import Invoice
+from billing.models import Invoice, InvoiceStatus
 from billing.pricing import billing_settings
 from billing.selectors import invoice_outstanding
+from sessions.reminders.channels import Attachment
+
+PDF_MIMETYPE = "application/pdf"
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
@@ -36,3 +39,18 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
 def pdf_filename(invoice: Invoice) -> str:
     return f"{invoice.display_number or 'draft'}.pdf"
+
+
+def invoice_attachment(key: str) -> Attachment | None:
+    """The issued invoice `key` (its id) as the PDF its email carries: the file source that
+    `billing.apps` registers for "invoice:<id>" (`sessions.reminders.attachments`)."""
+    invoice = (
+        Invoice.objects.filter(pk=int(key), status=InvoiceStatus.ISSUED)
+        .select_related("practice__settings", "patient", "credits")
+        .first()
+        if key.isdigit()
+        else None
+    )
+    if invoice is None:
+        return None
+    return Attachment(pdf_filename(invoice), invoice_pdf(invoice), PDF_MIMETYPE)

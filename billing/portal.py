@@ -1,4 +1,5 @@
-"""The patient portal's billing pages: my invoices, their PDFs, paying online.
+"""The patient portal's billing pages: my invoices, their PDFs, paying online, the deposit a
+booking made online waits for.
 
 A patient sees only their own invoices (`own_patient`: another's is a 404). Paying starts an
 intent at the provider; with the fake provider the checkout page is ours, and "paying" there
@@ -15,9 +16,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing.models import Invoice, OnlinePayment, OnlinePaymentStatus
-from billing.online import FakeProvider, online_payment_start, webhook_receive
+from billing.models import Deposit, Invoice, OnlinePayment, OnlinePaymentStatus
+from billing.online import online_payment_start, webhook_receive
 from billing.pages import pdf_response
+from billing.providers import FakeProvider
 from billing.selectors import invoice_outstanding, issued_invoices_of, patient_balance
 from practice.pages import Notices, redirect_with_notice
 from practice.tenancy import PracticeRequest
@@ -69,6 +71,31 @@ def pay_online(request: PracticeRequest, pk: int) -> HttpResponse:
             "billing-portal:checkout",
             kwargs={"practice_slug": request.practice.slug, "pk": payment.pk},
         )
+    )
+
+
+@patient_page
+def deposit(request: PracticeRequest, pk: int) -> HttpResponse:
+    """Where the portal sends a patient who just booked a session held for a deposit
+    (`billing.deposits`): what is due and by when, and the button that pays it."""
+    patient = own_patient(request)
+    found = get_object_or_404(
+        Deposit.objects.for_practice(request.practice)
+        .filter(session__patient=patient)
+        .select_related("invoice", "session__massage_type", "session__therapist"),
+        session_id=pk,
+    )
+    return NOTICES.render(
+        request,
+        "billing/portal_deposit.html",
+        {
+            "deposit": found,
+            "session": found.session,
+            "due": invoice_outstanding(found.invoice),
+            "session_url": reverse(
+                "portal:session", kwargs={"practice_slug": request.practice.slug, "pk": pk}
+            ),
+        },
     )
 
 

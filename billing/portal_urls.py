@@ -13,4 +13,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/invoices/<int:pk>/invoice.pdf", portal.my_invoice_pdf, name="invoice-pdf"),
     path("me/invoices/<int:pk>/pay/", portal.pay_online, name="pay"),
     path("me/payments/<int:pk>/", portal.checkout, name="checkout"),
+    path("me/sessions/<int:pk>/deposit/", portal.deposit, name="deposit"),
 ]

@@ -1,14 +1,14 @@
 """What a session or a course costs, and the charges that fix it.
 
-Price history without a hook into booking: prices are rows that are never changed, each valid
-from a moment, so "the price a session was booked at" is the price in force at the session's
-`created_at`. Charging a session later, or invoicing it a month on, still bills that price,
-and `sessions` needs to know nothing of billing.
+Price history without a hook into booking: prices are rows of the catalogue's price list
+(`practice.prices`) that are never changed, each valid from a moment, so "the price a session
+was booked at" is the price in force at the session's `created_at`. Charging a session later,
+or invoicing it a month on, still bills that price, and `sessions` needs to know nothing of
+billing.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -16,10 +16,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import BillingSettings, Charge, ChargeKind, ChargeStatus, Price
+from billing.models import BillingSettings, Charge, ChargeKind, ChargeStatus
 from billing.money import LineAmounts, line_amounts
 from patients.models import Patient
-from practice.models import MassageType, Practice
+from practice.models import Practice
+from practice.prices import Price, price_at
 from sessions.models import Session
 
 
@@ -31,38 +32,6 @@ def billing_settings(practice: Practice | int) -> BillingSettings:
 
 def currency_of(practice: Practice) -> str:
     return practice.settings.currency
-
-
-def price_set(
-    *,
-    massage_type: MassageType,
-    minutes: int,
-    amount: Decimal,
-    tax_rate: Decimal | None = None,
-    valid_from: datetime | None = None,
-) -> Price:
-    """A new price from `valid_from` (now): earlier bookings keep theirs."""
-    price = Price(
-        practice_id=massage_type.practice_id,
-        massage_type=massage_type,
-        minutes=minutes,
-        amount=amount,
-        tax_rate=tax_rate,
-        valid_from=valid_from or timezone.now(),
-    )
-    price.full_clean()
-    price.save()
-    return price
-
-
-def price_at(*, massage_type: MassageType, minutes: int, moment: datetime) -> Price | None:
-    """The price of `minutes` of the type in force at `moment`."""
-    return (
-        Price.objects.for_practice(massage_type.practice_id)
-        .filter(massage_type=massage_type, minutes=minutes, valid_from__lte=moment)
-        .order_by("-valid_from")
-        .first()
-    )
 
 
 def amounts_for(

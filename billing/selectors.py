@@ -71,11 +71,16 @@ def issued_invoices_of(patient: Patient) -> QuerySet[Invoice]:
     return invoices_of(patient.practice_id, patient=patient).filter(status=InvoiceStatus.ISSUED)
 
 
+def outstanding_by_invoice(patient: Patient) -> list[tuple[Invoice, Decimal]]:
+    """The patient's issued invoices (not credit notes), each with what is outstanding on it:
+    negative when more was paid than it asks (after its credit notes)."""
+    rows = issued_invoices_of(patient).filter(kind=InvoiceKind.INVOICE)
+    return [(invoice, invoice_outstanding(invoice)) for invoice in rows]
+
+
 def open_invoices_of(patient: Patient) -> list[tuple[Invoice, Decimal]]:
     """The patient's issued invoices with something still to pay, and how much."""
-    rows = issued_invoices_of(patient).filter(kind=InvoiceKind.INVOICE)
-    found = [(invoice, invoice_outstanding(invoice)) for invoice in rows]
-    return [(invoice, due) for invoice, due in found if due > 0]
+    return [(invoice, due) for invoice, due in outstanding_by_invoice(patient) if due > 0]
 
 
 def charges_waiting(patient: Patient) -> QuerySet[Charge]:

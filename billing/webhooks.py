@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing.online import PROVIDERS, SIGNATURE_HEADER, BadSignature, webhook_receive
+from billing.online import webhook_receive
+from billing.providers import PROVIDERS, SIGNATURE_HEADER, BadSignature
 
 
 @csrf_exempt

@@ -39,6 +39,7 @@ from practice.models import (
     User,
     WorkingHours,
 )
+from practice.prices import Price
 from practice.services import practice_create
 from practice.sign_in_limits import sign_in_unlock
 
@@ -388,7 +389,6 @@ class MassageTypeAdmin(PracticeScopedAdmin):
         "name",
         "code",
         "default_minutes",
-        "price",
         "online_bookable",
         "rotation_order",
         "active",
@@ -398,6 +398,21 @@ class MassageTypeAdmin(PracticeScopedAdmin):
     list_editable = ("rotation_order", "active")
     search_fields = ("name", "code")
     list_select_related = ("practice",)
+
+
+@admin.register(Price)
+class PriceAdmin(PracticeScopedAdmin):
+    """The price list (`practice.prices`): a new price is a new row valid from a moment; a
+    row is never changed, so that sessions keep the price they were booked at."""
+
+    list_display = ("massage_type", "minutes", "amount", "tax_rate", "valid_from")
+    list_filter = ("practice", "massage_type")
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
 
 class WorkingHoursInline(ManagedInline):

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from practice.api_caching import Cacheable
 from practice.models import MassageType, Practice, Room, Therapist
 from practice.permissions import IsPracticeMember, IsStaff, practice_request, request_membership
+from practice.prices import prices_changed_at, with_current_price
 
 
 class PoliciesSerializer(serializers.Serializer):
@@ -63,7 +64,10 @@ class MassageTypeSerializer(serializers.ModelSerializer):
         decimal_places=2,
         allow_null=True,
         read_only=True,
-        help_text=_("In the practice's currency; null: on request."),
+        help_text=_(
+            "The price in force now for the type's default minutes, in the practice's "
+            "currency; null: on request."
+        ),
     )
     currency = serializers.CharField(source="practice.settings.currency", read_only=True)
 
@@ -149,7 +153,17 @@ class MassageTypeViewSet(CatalogueViewSet):
     queryset = MassageType.objects.none()
 
     def get_queryset(self) -> QuerySet[MassageType]:
-        return self.scoped(MassageType.objects.select_related("practice__settings"))
+        return self.scoped(
+            with_current_price(MassageType.objects.select_related("practice__settings"))
+        )
+
+    def last_modified(self) -> datetime | None:
+        """A new price, or one coming into force, changes the catalogue too."""
+        changes = [
+            super().last_modified(),
+            prices_changed_at(practice_request(self.request).practice.pk),
+        ]
+        return max((moment for moment in changes if moment is not None), default=None)
 
 
 class TherapistViewSet(CatalogueViewSet):

@@ -341,15 +341,6 @@ class MassageType(PracticeOwned):
     rotation_order = models.PositiveSmallIntegerField(
         _("rotation order"), default=0, help_text=_("Order in which course types rotate (R12).")
     )
-    price = models.DecimalField(
-        _("price"),
-        max_digits=8,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(Decimal(0))],
-        help_text=_("In the practice's currency; empty: on request."),
-    )
     name_translations = translations_field(
         _("name in other languages"),
         _('By language code, e.g. {"ru": "…"}: what readers of it see.'),
@@ -547,10 +538,11 @@ class TimeOff(Absence):
         return f"{self.therapist} {self.starts_at:%Y-%m-%d} {self.reason}"
 
 
-# The records of access, in a module of their own; imported here to register them with the
-# app, at the end because they build on the models above.
+# The records of access and the price list, in modules of their own; imported here to register
+# them with the app, at the end because they build on the models above.
 from practice.access_models import (  # noqa: E402, F401
     IdempotencyKey,
     RecoveryCode,
     StaffInvitation,
 )
+from practice.prices import Price  # noqa: E402, F401

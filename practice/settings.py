@@ -414,6 +414,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 60.0,
         "options": {"expires": 54.0},
     },
+    # Bookings held for a deposit: kept when it was paid in time, released when not.
+    "release-unpaid-deposits": {
+        "task": "billing.tasks.release_unpaid_deposits",
+        "schedule": 60.0,
+        "options": {"expires": 54.0},
+    },
     # The API's Idempotency-Key rows: an expired one is already ignored, this keeps the table
     # small.
     "sweep-idempotency-keys": {

@@ -3,10 +3,11 @@ without knowing them.
 
 Apps higher in the layers (billing, reports) must not be imported from here, yet some of them
 react to what happens to a session: a late cancellation or no-show may cost a fee, a cancelled
-course may refund what was paid for it. Inside sessions, the waitlist offers the time a
-booking change frees. These signals are sent by the services *inside* their transaction, so a
-receiver's writes commit with the change or not at all; a receiver that raises rolls the
-change back, as it should when its own rule cannot be kept.
+course may refund what was paid for it, a session the patient booked online may ask a deposit.
+Inside sessions, the waitlist offers the time a booking change frees. These signals are sent
+by the services *inside* their transaction, so a receiver's writes commit with the change or
+not at all; a receiver that raises rolls the change back, as it should when its own rule
+cannot be kept.
 """
 
 from __future__ import annotations
@@ -24,3 +25,7 @@ course_cancelled = Signal()
 # time. Sent with `session`, the freed `starts_at` and `ends_at`, the `schedule_version` the
 # session held them at, and `now`. The waitlist offers the time (`sessions.waitlist.reactions`).
 session_time_freed = Signal()
+
+# A session was booked. Sent with `session`, `online` (the patient booked it themselves in the
+# portal or the app) and `now`.
+session_booked = Signal()

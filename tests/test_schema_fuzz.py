@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -30,6 +31,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from billing.models import PaymentMethod
+from billing.payments import payment_record
 from patients.models import Contraindication, Patient, Screening
 from practice.models import Practice, Role, User
 from sessions.models import Session, WaitlistEntry
@@ -82,6 +85,7 @@ class Rows:
     room_id: int
     waitlist_entry_id: int
     invoice_id: int
+    payment_id: int
 
     def path_parameters(self, path: str) -> dict[str, int | str]:
         if "{report}" in path:
@@ -102,6 +106,7 @@ class Rows:
             "rooms": self.room_id,
             "waitlist": self.waitlist_entry_id,
             "invoices": self.invoice_id,
+            "payments": self.payment_id,
         }
         return {"id": ids[resource]}
 
@@ -113,6 +118,9 @@ def rows(practice: Practice, member: Callable[..., User]) -> tuple[Rows, dict[st
     therapist = TherapistFactory(practice=practice, week=True)
     priced(practice)
     course = CourseFactory(patient=patient, therapist=therapist)
+    invoice = issued_for(
+        SessionFactory(practice=practice, patient=patient, starts_at=noon(practice, days=1))
+    )
     found = Rows(
         patient=patient,
         screening=course.screening,
@@ -129,8 +137,9 @@ def rows(practice: Practice, member: Callable[..., User]) -> tuple[Rows, dict[st
             first_day=today(practice),
             last_day=today(practice, 7),
         ).pk,
-        invoice_id=issued_for(
-            SessionFactory(practice=practice, patient=patient, starts_at=noon(practice, days=1))
+        invoice_id=invoice.pk,
+        payment_id=payment_record(
+            invoice=invoice, amount=Decimal("1.00"), method=PaymentMethod.CASH, by=None
         ).pk,
     )
     return found, {"staff": member(practice, Role.MANAGER), "patient": patient_user}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from courses.models import MAX_SESSIONS, Course
@@ -18,6 +19,7 @@ from practice.api import DayField, MomentField, is_patient, renamed, status_fiel
 from practice.models import MassageType, Role, Room, Therapist
 from practice.permissions import PracticeRole
 from practice.tenancy import PracticeAPIRequest
+from sessions.booking.holds import payment_due
 from sessions.booking.sessions import MIN_SESSION_MINUTES
 from sessions.models import MAX_SESSION_MINUTES, CheckIn, Session, SessionRecord, SessionStatus
 from sessions.records.techniques import BackZone, Direction, Pressure, Technique
@@ -103,6 +105,43 @@ class SessionSerializer(serializers.ModelSerializer):
 
     def get_screening_to_confirm(self, session: Session) -> bool:
         return session.self_report_id is not None and self.get_screening_needed(session)
+
+
+class PaymentDueSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text=_('What is asked: "deposit".'))
+    amount = serializers.DecimalField(max_digits=14, decimal_places=3)
+    currency = serializers.CharField(help_text=_("ISO 4217."))
+    due_at = serializers.DateTimeField(
+        help_text=_("Unpaid by then, the booking is released and its time offered again.")
+    )
+    invoice = serializers.IntegerField(source="invoice_id", help_text=_("The invoice to pay."))
+    pay_url = serializers.CharField(
+        source="api_url",
+        help_text=_(
+            "POST here (no body) for a payment intent at the practice's payment provider, "
+            "then confirm it with the provider's SDK and the intent's client secret."
+        ),
+    )
+
+
+class BookedSessionSerializer(SessionSerializer):
+    """The session just booked, with what the patient must still pay for it to stand."""
+
+    payment_due = serializers.SerializerMethodField(
+        help_text=_(
+            "Null, or a payment the practice asks before the booking stands (a deposit for a "
+            "session booked online): pay it by `due_at` or the booking is released."
+        )
+    )
+
+    class Meta(SessionSerializer.Meta):
+        fields = [*SessionSerializer.Meta.fields, "payment_due"]
+        read_only_fields = fields
+
+    @extend_schema_field(PaymentDueSerializer(allow_null=True))
+    def get_payment_due(self, session: Session) -> dict[str, Any] | None:
+        due = payment_due(session)
+        return dict(PaymentDueSerializer(due).data) if due is not None else None
 
 
 class SessionBookSerializer(PatientScopedSerializer):

@@ -32,6 +32,7 @@ from practice.permissions import (
 )
 from practice.tenancy import PracticeAPIRequest
 from sessions.api.serializers import (
+    BookedSessionSerializer,
     CancellationSerializer,
     CancelSerializer,
     CheckInInputSerializer,
@@ -126,8 +127,12 @@ class SessionViewSet(
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(request=SessionBookSerializer, responses={201: SessionSerializer, 409: TAKEN})
+    @extend_schema(
+        request=SessionBookSerializer, responses={201: BookedSessionSerializer, 409: TAKEN}
+    )
     def create(self, request: PracticeAPIRequest) -> Response:
+        """Book a session. A patient's own booking may be held for a deposit: the answer's
+        `payment_due` then says how much, by when, and where to ask for a payment intent."""
         given = SessionBookSerializer(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -143,8 +148,9 @@ class SessionViewSet(
             sequence=data.get("sequence"),
             booked_by=request.user,
             by_patient=request.membership.role == Role.PATIENT,
+            online=request.membership.role == Role.PATIENT,
         )
-        return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+        return Response(BookedSessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RescheduleSerializer, responses={200: SessionSerializer, 409: TAKEN})
     @action(detail=True, methods=["post"])

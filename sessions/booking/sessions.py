@@ -43,7 +43,7 @@ from sessions.reminders.outbox import (
     reminders_after_cancel,
     reminders_after_reschedule,
 )
-from sessions.signals import session_missed, session_time_freed
+from sessions.signals import session_booked, session_missed, session_time_freed
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +244,7 @@ def session_book(
     booked_by: User | None = None,
     now: datetime | None = None,
     by_patient: bool = False,
+    online: bool = False,
 ) -> Session:
     """Book one session, or rebook a missed session of a course (`course` and `sequence`).
 
@@ -255,7 +256,11 @@ def session_book(
     visit may be booked on their questionnaire (`first_visit_self_report`): the session keeps
     it as `self_report`, "screening to confirm at check-in". In a practice with rooms the
     session takes `room` if it suits the type, else a free room that does (R19,
-    `sessions.booking.rooms`)."""
+    `sessions.booking.rooms`).
+
+    `online`: the patient chose the time themselves in the portal or the app (a waitlist offer
+    they accept is the practice's offer, not this). `session_booked` tells the apps above, in
+    the booking's transaction: billing may ask a deposit of it (`sessions.booking.holds`)."""
     now = now or timezone.now()
     starts_at = utc_start(starts_at)
     booking_inputs_validate(
@@ -360,6 +365,7 @@ def session_book(
         session.save()
         # R21: the confirmation and the reminders commit with the booking or not at all.
         reminders_after_booking(session, now=now)
+        session_booked.send(sender=Session, session=session, online=online, now=now)
 
     # Everything above only read, so r19_write's block is the whole transaction: no savepoint
     # of its own unless a caller holds a transaction open around the booking.
@@ -520,6 +526,7 @@ def session_cancel(
     now: datetime | None = None,
     medical: bool = False,
     by_patient: bool = False,
+    hold_expired: bool = False,
 ) -> Cancellation:
     """Cancel a booked session; inside the notice period it is recorded as late.
 
@@ -527,10 +534,12 @@ def session_cancel(
     course with more than two missed sessions in a row is marked interrupted. `medical`: the
     check-in stopped it (R2, R8), which is never the patient's late cancellation. Unless the
     patient cancelled it (`by_patient`) or was there when the check-in stopped it, the patient
-    is told (R21).
+    is told (R21). `hold_expired`: the booking was held on a condition that ran out (a deposit
+    unpaid in time, `sessions.booking.holds`): the practice releases it, never a late
+    cancellation either, and the patient is told.
     """
     now = now or timezone.now()
-    late = not medical and cancellation_is_late(session, now)
+    late = not (medical or hold_expired) and cancellation_is_late(session, now)
     with transaction.atomic():
         # A conditional update: of two concurrent cancels (or a cancel and a check-in) one wins.
         changed = Session.objects.filter(

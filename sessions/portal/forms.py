@@ -43,10 +43,12 @@ class DayForm(forms.Form):
 
 
 def price_text(massage_type: MassageType, currency: str) -> str:
-    """The type's price as the patient reads it; a type without one is priced on request."""
-    if massage_type.price is None:
+    """The type's price as the patient reads it (`price`, annotated by
+    `practice.prices.with_current_price`); a type without one is priced on request."""
+    price = getattr(massage_type, "price", None)
+    if price is None:
         return str(_("price on request"))
-    return f"{number_format(massage_type.price, 2)} {currency}"
+    return f"{number_format(price, 2)} {currency}"
 
 
 class MassageTypeChoiceField(forms.ModelChoiceField):

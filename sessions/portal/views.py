@@ -21,7 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,9 +34,11 @@ from patients.models import Patient, Screening
 from practice.errors import Conflict
 from practice.models import MassageType, Practice, Therapist
 from practice.pages import Notices, form_status, redirect_with_notice
+from practice.prices import with_current_price
 from practice.tenancy import PracticeRequest
 from practice.web import patient_page
 from sessions.availability import Slot, availability
+from sessions.booking.holds import payment_due
 from sessions.booking.sessions import (
     cancellation_is_late,
     first_visit_self_report,
@@ -173,7 +175,8 @@ def offered_types(
             ).reasons
         )
     ]
-    return MassageType.objects.for_practice(practice).filter(pk__in=allowed)
+    # With the price in force now, which the choice shows (`practice.prices`).
+    return with_current_price(MassageType.objects.for_practice(practice).filter(pk__in=allowed))
 
 
 def offered_therapists(*, practice: Practice, types: QuerySet[MassageType]) -> QuerySet[Therapist]:
@@ -198,8 +201,9 @@ def _take(
 ) -> HttpResponse | tuple[str, int]:
     """The time a patient sent, looked up among the free times just read (so a time taken
     meanwhile, or one never offered, is refused plainly), then written by `write`, one service
-    call. A redirect to the session, or the message and status to show with the free times:
-    409 for a time that is not free (the service's own conflict included), 400 for a refusal."""
+    call. A redirect to the session (or to pay what holds it), or the message and status to
+    show with the free times: 409 for a time that is not free (the service's own conflict
+    included), 400 for a refusal."""
     starts_at = parse_start(request.POST.get("starts_at", ""))
     opening = next((o for o in openings if o.starts_at == starts_at), None)
     if opening is None:
@@ -210,6 +214,9 @@ def _take(
         return str(exc.detail), 409
     except ValidationError as exc:
         return " ".join(exc.messages), 400
+    if (due := payment_due(session)) is not None:
+        # Held until paid (a deposit, `sessions.booking.holds`): on to the page that pays it.
+        return redirect(due.page_url)
     return _redirect(request, "portal:session", notice, pk=session.pk)
 
 
@@ -370,6 +377,7 @@ def book(request: PracticeRequest) -> HttpResponse:
                         booked_by=request.user,
                         now=now,
                         by_patient=True,
+                        online=True,
                     )
 
                 outcome = _take(request, openings, book_it, notice="booked")

@@ -18,6 +18,7 @@ from patients.selectors import patient_screening_status
 from practice.catalogue import translated_lazy
 from sessions.models import Channel as ChannelName
 from sessions.models import Reminder, Session, SessionStatus
+from sessions.reminders.attachments import attachment_for
 from sessions.reminders.channels import Attachment, OutgoingMessage
 from sessions.reminders.ics import (
     ICS_FILENAME,
@@ -208,13 +209,17 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
     for key in ("document_title", "document_amount", "document_url"):
         if key in details:
             context[key] = details[key]
+    attachments: tuple[Attachment, ...] = ()
+    if details.get("attachment") and reminder.channel == ChannelName.EMAIL:
+        document = attachment_for(details["attachment"])
+        attachments = (document,) if document is not None else ()
+        context["document_attached"] = bool(attachments)
     rendered = render_reminder(
         reminder.kind,
         context,
         language=practice_settings.language,
         time_zone=practice_settings.time_zone,
     )
-    attachments: tuple[Attachment, ...] = ()
     if calendar and reminder.channel == ChannelName.EMAIL:
         with translation.override(practice_settings.language):
             events = [

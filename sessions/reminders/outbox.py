@@ -390,18 +390,29 @@ def next_course_due_remind(*, practice: Practice, now: datetime | None = None) -
 
 
 def document_issued_remind(
-    *, patient: Patient, key: str, title: str, amount: str, url: str, now: datetime | None = None
+    *,
+    patient: Patient,
+    key: str,
+    title: str,
+    amount: str,
+    url: str,
+    attachment: str = "",
+    now: datetime | None = None,
 ) -> int:
     """R21: tell the patient, on each channel they consented to, that a document (an invoice,
     say, from an app above sessions) is ready at `url`. `key` names the document: one message
-    per document and channel, however often this is called (R22). Call inside the
-    transaction that issues the document. Returns the rows offered."""
+    per document and channel, however often this is called (R22). `attachment` names the
+    file the email carries (`sessions.reminders.attachments`). Call inside the transaction
+    that issues the document. Returns the rows offered."""
+    details = {"document_title": title, "document_amount": amount, "document_url": url}
+    if attachment:
+        details["attachment"] = attachment
     rows = _to_each_channel(
         patient,
         partial(_channel_key, f"document:{key}"),
         kind=ReminderKind.DOCUMENT_ISSUED,
         due_at=now or timezone.now(),
-        details={"document_title": title, "document_amount": amount, "document_url": url},
+        details=details,
     )
     _queue(rows)
     return len(rows)

@@ -8,9 +8,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing.invoicing import invoice_draft, invoice_issue
-from billing.models import BillingSettings, Invoice, Price
-from billing.pricing import billing_settings, price_set, session_charge
+from billing.models import BillingSettings, Invoice
+from billing.pricing import billing_settings, session_charge
 from practice.models import Practice
+from practice.prices import Price, price_set
 from sessions.models import Session
 from tests.factories import massage_type
 

@@ -20,12 +20,15 @@ from billing.models import (
     InvoiceKind,
     InvoiceLine,
 )
-from billing.pricing import price_set, session_charge
+from billing.pricing import session_charge
 from billing.selectors import invoice_outstanding, patient_balance
 from practice.models import Practice
+from practice.prices import price_set
 from sessions.models import Reminder
 from sessions.reminders.composing import reminder_message, reminder_stale_reason
+from sessions.reminders.dispatch import reminders_dispatch
 from sessions.reminders.messages import ReminderKind
+from sessions.reminders.outbox import document_issued_remind
 from tests.billing.helpers import issued_for, policy, priced
 from tests.clock import noon
 from tests.factories import PatientFactory, SessionFactory, massage_type
@@ -185,6 +188,39 @@ def test_r21_an_issued_invoice_is_announced_through_the_outbox_once_per_channel(
     assert reminder_stale_reason(email, now=timezone.now()) is None
     credit_note_issue(invoice=invoice, by=None)
     assert rows.count() == 4  # the credit note is a document of its own
+
+
+def test_r21_the_invoice_email_carries_its_pdf(practice: Practice, mailoutbox: list) -> None:
+    priced(practice, amount="60.00")
+    patient = PatientFactory(practice=practice, consenting=True)
+    issued_for(SessionFactory(practice=practice, patient=patient))
+    rows = Reminder.objects.filter(kind=ReminderKind.DOCUMENT_ISSUED, patient=patient)
+    sms = reminder_message(rows.get(channel="sms"), now=timezone.now())
+    assert sms.attachments == ()
+
+    reminders_dispatch(now=timezone.now())
+
+    [mail] = mailoutbox
+    [(filename, content, mimetype)] = mail.attachments
+    assert (filename, mimetype) == ("INV-2026-00001.pdf", "application/pdf")
+    assert content.startswith(b"%PDF")
+    assert "It is attached to this email as a PDF." in mail.body
+
+
+def test_r21_a_document_without_its_file_is_announced_without_it(practice: Practice) -> None:
+    patient = PatientFactory(practice=practice, consenting=True)
+    document_issued_remind(
+        patient=patient,
+        key="gone",
+        title="invoice INV-1",
+        amount="1.00 EUR",
+        url="https://linden.example/",
+        attachment="invoice:999999",
+    )
+    email = Reminder.objects.get(channel="email")
+    message = reminder_message(email, now=timezone.now())
+    assert message.attachments == ()
+    assert "attached" not in message.text
 
 
 def test_r21_no_consent_no_message(practice: Practice) -> None:

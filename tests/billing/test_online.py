@@ -14,17 +14,16 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from billing.models import OnlinePayment, OnlinePaymentStatus, Payment, PaymentMethod
-from billing.online import (
+from billing.online import online_payment_start, webhook_receive
+from billing.payments import payment_record
+from billing.providers import (
     SIGNATURE_HEADER,
     BadSignature,
     FakeProvider,
     StripeProvider,
-    online_payment_start,
     sign,
     verify_signature,
-    webhook_receive,
 )
-from billing.payments import payment_record
 from billing.selectors import invoice_outstanding
 from practice.models import Practice
 from tests.billing.helpers import issued_for, priced

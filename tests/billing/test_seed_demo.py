@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from billing.models import CoursePackage, Invoice, Payment, Price
+from billing.models import CoursePackage, Invoice, Payment
 from billing.selectors import invoice_outstanding, open_invoices_of
 from patients.models import Patient
+from practice.prices import Price
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,7 @@
 """Billing in Debian's chromium: the desk sells a course package and takes a partial payment,
 the patient pays the rest online with the fake provider in the portal and downloads the PDF
-receipt, which is rendered to tests/artifacts/invoice.png for a person to look at."""
+receipt, which is rendered to tests/artifacts/invoice.png for a person to look at; a session
+booked online is held for its deposit, which the patient pays on the way."""
 
 from __future__ import annotations
 
@@ -12,11 +13,18 @@ import pypdfium2
 import pytest
 from playwright.sync_api import Page, expect
 
-from billing.models import Payment, PaymentMethod
+from billing.models import Deposit, DepositKind, Payment, PaymentMethod
 from practice.models import Practice, Role, User
 from tests.billing.helpers import policy, priced
 from tests.browser.conftest import ARTIFACTS, log_in
-from tests.factories import CourseFactory, PatientFactory
+from tests.clock import today
+from tests.factories import (
+    CourseFactory,
+    PatientFactory,
+    ScreeningFactory,
+    TherapistFactory,
+    massage_type,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,3 +97,37 @@ def test_package_sold_paid_in_part_at_the_desk_and_the_rest_online(
     assert "INV-2026-00001" in text
     first_page.render(scale=1.5).to_pil().save(ARTIFACTS / "invoice.png")
     assert (ARTIFACTS / "invoice.png").stat().st_size > 0
+
+
+def test_a_session_booked_online_is_held_for_its_deposit_until_paid(
+    page: Page,
+    live_server,
+    practice: Practice,
+    member: Callable[..., User],
+    assert_accessible: Callable[[Page], None],
+    screenshot: Callable[[Page, str], Path],
+) -> None:
+    TherapistFactory(practice=practice, week=True)
+    patient_user = member(practice, Role.PATIENT, email="ann@example.com")
+    ScreeningFactory(patient=PatientFactory(practice=practice, user=patient_user))
+    priced(practice, "classical", amount="60.00")
+    policy(practice, deposit=DepositKind.PERCENT, deposit_value=Decimal(25))
+
+    log_in(page, live_server, "ann@example.com")
+    page.goto(
+        f"{live_server.url}/p/{practice.slug}/me/book/"
+        f"?massage_type={massage_type(practice).pk}&day={today(practice, days=2)}"
+    )
+    page.get_by_role("radio", name="11:00").check()
+    page.get_by_role("button", name="Book this time").click()
+    expect(page.get_by_role("heading", name="Pay the deposit")).to_be_visible()
+    expect(page.locator(".deposit-due")).to_contain_text("15.00 EUR")
+    assert_accessible(page)
+    screenshot(page, "billing-deposit-due")
+
+    page.get_by_role("button", name="Pay the deposit online").click()
+    page.get_by_role("button", name="Pay now").click()
+    expect(page.get_by_text("Thank you: your payment is received.")).to_be_visible()
+    deposit = Deposit.objects.get()
+    page.goto(f"{live_server.url}/p/{practice.slug}/me/sessions/{deposit.session_id}/deposit/")
+    expect(page.locator(".paid")).to_have_text("The deposit is paid: your booking stands.")

@@ -9,14 +9,16 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from billing.models import PaymentMethod
+from billing.deposits import deposit_ask
+from billing.models import DepositKind, PaymentMethod
 from billing.online import online_payment_start
 from billing.packages import package_sell
 from billing.payments import payment_record
 from patients.models import DoctorClearance, HighBloodPressure, Patient
 from practice.models import Practice, Role, User
 from sessions.models import FreedSlot, Session, WaitlistEntry, WaitlistOffer
-from tests.billing.helpers import priced
+from tests.billing.helpers import policy, priced
+from tests.clock import noon
 from tests.factories import (
     CheckInFactory,
     ContraindicationFactory,
@@ -25,6 +27,7 @@ from tests.factories import (
     PatientFactory,
     ReminderFactory,
     ScreeningFactory,
+    SessionFactory,
     SessionRecordFactory,
     UserFactory,
 )
@@ -75,6 +78,10 @@ def rich_patient(practice: Practice, *, billed: bool = True) -> Patient:
         _package, invoice = package_sell(course=course, by=None)
         payment_record(invoice=invoice, amount=Decimal("10.00"), method=PaymentMethod.CASH, by=None)
         online_payment_start(invoice=invoice)
+        # A single session booked online, held for its deposit.
+        policy(practice, deposit=DepositKind.FIXED, deposit_value=Decimal("10.00"))
+        single = SessionFactory(patient=patient, starts_at=noon(practice, days=1))
+        deposit_ask(session=single, now=timezone.now())
     # On the waitlist, with an offer of a time their own freed session left.
     entry = WaitlistEntry.objects.create(
         practice=practice,

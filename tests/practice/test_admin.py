@@ -217,7 +217,10 @@ def test_api_catalogue_details_are_edited_in_the_admin(manager_client, practice)
         reverse("admin:practice_practice_change", args=[practice.pk])
     )
 
-    assert 'name="price"' in type_form.content.decode()
+    # Prices are rows of the price list, with their own history (`practice.prices`).
+    price_form = manager_client.get(reverse("admin:practice_price_add"))
+    assert 'name="massage_type"' in price_form.content.decode()
+    assert 'name="valid_from_0"' in price_form.content.decode()
     assert 'name="online_bookable"' in type_form.content.decode()
     assert 'name="photo_url"' in therapist_form.content.decode()
     for field in ("address", "phone", "currency"):

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from practice.models import MassageType, Role
+from practice.prices import price_set
 from tests.factories import MembershipFactory, RoomFactory, TherapistFactory, massage_type
 
 pytestmark = pytest.mark.django_db
@@ -54,8 +55,12 @@ def test_api_catalogue_massage_types_have_minutes_price_and_online_flag(
     practice, patient_user, api_as
 ):
     classical = massage_type(practice)
-    classical.price = Decimal("45.00")
-    classical.save()
+    yesterday = timezone.now() - timedelta(days=1)
+    price_set(massage_type=classical, minutes=15, amount=Decimal("45.00"), valid_from=yesterday)
+    # Neither a price for another length nor one set for next week is today's.
+    price_set(massage_type=classical, minutes=30, amount=Decimal("80.00"), valid_from=yesterday)
+    next_week = timezone.now() + timedelta(days=7)
+    price_set(massage_type=classical, minutes=15, amount=Decimal("50.00"), valid_from=next_week)
     MassageType.objects.filter(practice=practice, code="cupping").update(online_bookable=False)
 
     body = api_as(patient_user).get(TYPES).json()
@@ -215,6 +220,19 @@ def test_api_catalogue_repeating_the_etag_gets_a_304_until_a_row_changes(
     assert changed["Last-Modified"] != first["Last-Modified"]
 
 
+def test_api_catalogue_a_new_price_changes_the_massage_types(practice, staff, api_as, clock):
+    kind = massage_type(practice)
+    client = api_as(staff)
+    first = client.get(TYPES)
+    clock.shift(timedelta(minutes=5))
+    price_set(massage_type=kind, minutes=kind.default_minutes, amount=Decimal("45.00"))
+
+    since = client.get(TYPES, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+
+    assert since.status_code == 200
+    assert {row["code"]: row["price"] for row in since.json()["results"]}["classical"] == "45.00"
+
+
 def test_api_catalogue_last_modified_is_the_newest_row_served(practice, staff, api_as):
     massage_type(practice).save()
     newest = MassageType.objects.filter(practice=practice).latest("updated_at").updated_at
@@ -235,8 +253,9 @@ def more_types(practice, count: int) -> None:
 @pytest.mark.parametrize(
     ("path", "add", "queries"),
     [
-        # The membership (with the user), the page's count, its rows, the newest change.
-        (TYPES, more_types, 4),
+        # The membership (with the user), the page's count, its rows (with their prices), the
+        # newest change, and the newest price.
+        (TYPES, more_types, 5),
         # ... and the types each therapist gives, in one more query.
         (THERAPISTS, lambda p, n: TherapistFactory.create_batch(n, practice=p), 5),
         (ROOMS, lambda p, n: RoomFactory.create_batch(n, practice=p), 4),

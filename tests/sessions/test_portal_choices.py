@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from patients.models import Patient
 from practice.models import MassageType, Practice, Role
+from practice.prices import price_set
 from sessions.models import Channel, Session
 from sessions.portal.calendar_files import feed_token
 from sessions.reminders.composing import reminder_message
@@ -136,11 +137,9 @@ def test_a_therapist_who_does_not_give_the_type_is_an_error(practice, ann) -> No
 def test_each_type_shows_its_length_and_price(practice, ann) -> None:
     TherapistFactory(practice=practice, week=True)
     priced = massage_type(practice, "classical")
-    priced.price = Decimal("55.00")
-    priced.save()
+    price_set(massage_type=priced, minutes=priced.default_minutes, amount=Decimal("55.00"))
     unpriced = MassageType.objects.for_practice(practice).exclude(pk=priced.pk).first()
     assert unpriced is not None
-    assert unpriced.price is None
 
     page = logged_in(ann.user).get(url("book", practice)).content.decode()
 

@@ -1,5 +1,6 @@
-"""Billing demo data for `make run`, after `seed_demo`: prices, a policy, a paid course
-package, an unpaid invoice the demo patient can pay online, and some payment history.
+"""Billing demo data for `make run`, after `seed_demo`: prices for a course's first session, a
+policy (with a deposit for sessions booked online), a paid course package, an unpaid invoice
+the demo patient can pay online, and some payment history.
 
 A command of its own: `seed_demo` lives in `patients`, which may not import billing. Safe to
 run again (a practice that has invoices is left alone).
@@ -16,13 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.invoicing import invoice_draft, invoice_issue
-from billing.models import FeeKind, Invoice, PaymentMethod
+from billing.models import DepositKind, FeeKind, Invoice, PaymentMethod
 from billing.packages import package_sell
 from billing.payments import payment_record
-from billing.pricing import billing_settings, price_set, session_charge
+from billing.pricing import billing_settings, session_charge
 from courses.models import Course
 from patients.models import Patient
 from practice.models import MassageType, Practice, Therapist
+from practice.prices import price_at, price_set
 from sessions.models import Session, SessionStatus
 
 
@@ -43,14 +45,19 @@ class Command(BaseCommand):
         policy.prices_include_tax = True
         policy.late_cancel_fee, policy.late_cancel_fee_value = FeeKind.PERCENT, Decimal(50)
         policy.no_show_fee, policy.no_show_fee_value = FeeKind.FIXED, Decimal(30)
+        # A session the demo patient books in the portal asks a fifth up front.
+        policy.deposit, policy.deposit_value = DepositKind.PERCENT, Decimal(20)
         policy.letterhead = "Linden Massage Studio GmbH · VAT DE123456789\nIBAN DE00 1234 5678"
         policy.save()
-        # In force well before the demo's past sessions were booked.
+        # In force well before the demo's past sessions were booked. `seed_demo` priced each
+        # type's default length; a course's first session (R14) lasts 10 minutes.
         since = now - timedelta(days=365)
         for kind in MassageType.objects.for_practice(practice):
-            amount = kind.price or Decimal(20 + kind.default_minutes)
+            shown = price_at(massage_type=kind, minutes=kind.default_minutes, moment=now)
+            amount = shown.amount if shown is not None else Decimal(20 + kind.default_minutes)
             for minutes in {10, kind.default_minutes}:
-                price_set(massage_type=kind, minutes=minutes, amount=amount, valid_from=since)
+                if price_at(massage_type=kind, minutes=minutes, moment=since) is None:
+                    price_set(massage_type=kind, minutes=minutes, amount=amount, valid_from=since)
         therapist = Therapist.objects.for_practice(practice).order_by("id").first()
         patients = list(Patient.objects.for_practice(practice).order_by("id")[:3])
         if therapist is None or len(patients) < 3:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from patients.models import Patient, Sex
 from practice.models import MassageType, Practice, Role, Room, Therapist, User, WorkingHours
+from practice.prices import price_at, price_set
 from practice.second_factor import totp_secret
 from practice.services import membership_grant, practice_create
 
@@ -74,11 +76,18 @@ class Command(BaseCommand):
         wet_room, created = Room.objects.get_or_create(practice=linden, name="Honey room")
         if created:
             wet_room.massage_types.set(t for t in all_types if t.code in ("honey", "cupping"))
-        # Prices grow with the type's default length: a demo needs them on the pages and the API.
+        # Prices grow with the type's default length: a demo needs them on the pages and the
+        # API, in force for a year so that the demo's past sessions were booked at them.
+        now = timezone.now()
         for massage_type in all_types:
-            if massage_type.price is None:
-                massage_type.price = Decimal(20 + massage_type.default_minutes)
-                massage_type.save(update_fields=["price", "updated_at"])
+            minutes = massage_type.default_minutes
+            if price_at(massage_type=massage_type, minutes=minutes, moment=now) is None:
+                price_set(
+                    massage_type=massage_type,
+                    minutes=minutes,
+                    amount=Decimal(20 + minutes),
+                    valid_from=now - timedelta(days=365),
+                )
         for number, name in enumerate(["Tanja Weiss", "Oleg Smirnov", "Lena Vogel"], start=1):
             email = f"therapist{number}@linden.example"
             user = self._user(email, name)
