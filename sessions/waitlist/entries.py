@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Cadence
+from courses.models import DEFAULT_SESSIONS, Cadence
+from courses.services import CourseRequest, course_rule_findings
 from patients.eligibility import patient_may_book
 from patients.models import Patient
 from practice.models import MassageType, Practice, Therapist, User
@@ -56,8 +57,9 @@ def waitlist_entry_add(
     type must be one patients may book themselves (the patient takes the offer), and what a
     screening blocks is refused now rather than at the offer (R2-R8); a patient adding
     themselves needs a screening that clears the type on the first day (R1), as when
-    booking. A course's shape is checked here (R9, R10); the rest of its rules (R11, R12)
-    when a time is offered, for the course that time starts."""
+    booking. A course's shape is checked here (R9, R10), and R12 when the entry names its
+    therapist; all of a course's rules again when a time is offered, for the course that
+    time starts."""
     now = now or timezone.now()
     for_course = kind == WaitlistEntryKind.COURSE
     if therapist is not None:
@@ -104,9 +106,43 @@ def waitlist_entry_add(
         on=max(first_day, today),
         by_patient=by_patient,
     )
+    if for_course:
+        _r12_validate(entry, start_date=max(first_day, today))
     entry.save()
     logger.info("waitlist entry %s added by %s", entry.pk, by)
     return entry
+
+
+def _r12_validate(entry: WaitlistEntry, *, start_date: date) -> None:
+    """R12 for a course entry naming its therapist: a course that would repeat the type of the
+    patient's last course with the same therapist is only ever warned about, and the patient,
+    who claims an offer themselves, cannot override the warning, so no offer could ever be
+    made to the entry: it is refused now, with the rule. (An entry open to any therapist may
+    be offered another one.) R11 depends on the day a course starts, so it is checked for
+    each freed time, as R12 is again."""
+    if entry.therapist is None:
+        return
+    request = CourseRequest(
+        practice=entry.practice,
+        patient=entry.patient,
+        therapist=entry.therapist,
+        massage_type=entry.massage_type,
+        start_date=start_date,
+        preferred_time=entry.earliest or time(),
+        sessions_count=entry.sessions_count or DEFAULT_SESSIONS,
+        cadence=entry.cadence,
+    )
+    try:
+        warnings, _proposed = course_rule_findings(request)
+    except ValidationError:
+        return  # R11 on the window's first day; a later day may still allow it
+    if warnings:
+        raise ValidationError(
+            {
+                "therapist": [f"{w.rule}: {w.message}" for w in warnings]
+                + [str(_("Choose another therapist, or any therapist."))]
+            }
+        )
 
 
 def waitlist_entry_withdraw(

@@ -308,3 +308,24 @@ def test_a_course_entry_may_not_be_for_a_type_the_practice_books_itself(
     with pytest.raises(ValidationError) as refused:
         waiting_for_course(practice, massage_type=kind)
     assert "massage_type" in refused.value.message_dict
+
+
+def test_r12_a_course_entry_naming_the_therapist_of_the_last_course_of_its_type_is_refused(
+    practice: Practice,
+) -> None:
+    """No offer could ever be made to it (the patient cannot override R12's warning), so it
+    is refused when added, naming the rule; open to any therapist, it waits."""
+    patient = screened_patient(practice)
+    last = booked_session(practice, days=3)
+    CourseFactory(
+        patient=patient,
+        therapist=last.therapist,
+        kind="classical",
+        start_date=today(practice, -60),
+        status=CourseStatus.COMPLETED,
+        bare=True,
+    )
+    with pytest.raises(ValidationError) as refused:
+        waiting_for_course(practice, patient=patient, therapist=last.therapist)
+    assert refused.value.message_dict["therapist"][0].startswith("R12:")
+    assert waiting_for_course(practice, patient=patient).therapist is None
