@@ -40,6 +40,7 @@ from practice.models import (
     WorkingHours,
 )
 from practice.prices import Price
+from practice.second_factor_views import reset_second_factor
 from practice.services import practice_create
 from practice.sign_in_limits import sign_in_unlock
 
@@ -296,7 +297,7 @@ class MembershipAdmin(PracticeScopedAdmin):
     search_fields = ("user__email", "user__full_name")
     list_select_related = ("user", "practice")
     readonly_fields = ("practice", "user")
-    actions = ("unlock_sign_in",)
+    actions = ("unlock_sign_in", reset_second_factor)
 
     @admin.action(description=_("Unlock sign-in (after too many failed attempts)"))
     def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:

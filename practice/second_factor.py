@@ -15,7 +15,7 @@ import secrets
 
 import segno
 from django.contrib.auth.hashers import check_password, make_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from practice.audit.models import Action
+from practice.audit.services import record
 from practice.models import STAFF_ROLES, Membership, RecoveryCode, Role, User
 
 PENDING = "second_factor_pending"
@@ -145,6 +147,40 @@ def second_factor_remove(*, user: User) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         RecoveryCode.objects.filter(user=user).delete()
+
+
+def second_factor_reset(*, membership: Membership, by: User, reason: str) -> None:
+    """A manager of the practice (or a superuser) drops a staff member's second factor when
+    they have lost their phone; they set up a new one when they next sign in if their role
+    asks for one. Recorded in the audit trail with `by` as the actor and the reason given.
+
+    A manager's own factor is not reset here: they replace it on their own enrolment page,
+    which asks them for a code first, so this path cannot be used to drop a factor without
+    one. A patient's membership is refused, so that no manager reaches, through a patient
+    record, the account of someone who works for another practice."""
+    if not by.is_superuser:
+        if not Membership.objects.filter(
+            practice_id=membership.practice_id, user=by, role=Role.MANAGER
+        ).exists():
+            raise PermissionDenied
+        if membership.user_id == by.pk:
+            raise ValidationError(
+                _("Your own second factor is replaced on your own page, not reset here.")
+            )
+    if membership.role not in STAFF_ROLES:
+        raise ValidationError(_("Only a member of the staff has a second factor to reset."))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the second factor is reset.")})
+    with transaction.atomic():
+        second_factor_remove(user=membership.user)
+        record(
+            action=Action.UPDATE,
+            subject=membership,
+            patient_id=None,
+            reason=reason,
+            fields=("second_factor",),
+        )
 
 
 def totp_secret(device: TOTPDevice) -> str:

@@ -1,19 +1,28 @@
-"""The pages of the second factor: the code asked after the password, and setting up an
-authenticator app (with the recovery codes shown once)."""
+"""The pages of the second factor: the code asked after the password, setting up an
+authenticator app (with the recovery codes shown once), and a manager's reset of a member's
+factor (an action of the admin's membership list)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from practice.models import Membership, User
 from practice.pages import errors_to_form, form_status
 from practice.second_factor import (
     PENDING,
@@ -22,6 +31,7 @@ from practice.second_factor import (
     mark_verified,
     pending_enrolment,
     second_factor_check,
+    second_factor_reset,
     totp_enrolment_confirm,
     totp_enrolment_start,
     totp_qr_data_uri,
@@ -115,3 +125,68 @@ def second_factor_enrol(request: SignedInRequest) -> HttpResponse:
         },
         status=form_status(request, form),
     )
+
+
+class SecondFactorResetForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        help_text=_("Kept in the audit trail, e.g. “lost her phone, asked by phone call”."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@admin.action(description=_("Reset the second factor (a lost phone)"))
+def reset_second_factor(
+    modeladmin: admin.ModelAdmin[Membership],
+    request: HttpRequest,
+    queryset: QuerySet[Membership],
+) -> HttpResponse | None:
+    """Asks for a reason first, then resets each selected member's factor. The queryset holds
+    the manager's practices' memberships only (PracticeScopedAdmin): another practice's member
+    cannot even be selected."""
+    form = SecondFactorResetForm(request.POST if "apply" in request.POST else None)
+    memberships = list(queryset.select_related("user", "practice"))
+    if not memberships:
+        return None
+    if not form.is_valid():
+        return TemplateResponse(
+            request,
+            "admin/practice/membership/reset_second_factor.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": _("Reset the second factor"),
+                "opts": modeladmin.model._meta,
+                "form": form,
+                "memberships": memberships,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            },
+        )
+    done = 0
+    for membership in memberships:
+        try:
+            second_factor_reset(
+                membership=membership,
+                by=cast(User, request.user),
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            modeladmin.message_user(
+                request, f"{membership.user}: {' '.join(exc.messages)}", messages.ERROR
+            )
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "The second factor of %(count)d account is reset: it is set up again at the "
+                "next sign-in.",
+                "The second factors of %(count)d accounts are reset: each is set up again at "
+                "the next sign-in.",
+                done,
+            )
+            % {"count": done},
+            messages.SUCCESS,
+        )
+    return None

@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework_simplejwt import serializers as simplejwt
+from rest_framework_simplejwt.views import TokenObtainPairView
 
 from practice.models import User
 from practice.second_factor import (
@@ -84,3 +86,23 @@ class TokenObtainPairSerializer(simplejwt.TokenObtainPairSerializer):
                 {"otp": [_("Set up a second factor on the website before using the API.")]}
             )
         return tokens
+
+
+SIGN_IN_LOCKED = (
+    "Too many failed sign-ins with this email (or from this client): signing in is locked, "
+    "everywhere, for the cool-off named in `detail` (`code` is `locked`); the right password "
+    "is refused too until then, and a manager of the practice can unlock it sooner. Also too "
+    "many requests: retry after the seconds in the Retry-After header."
+)
+
+
+# The schema's 429 says what it means here: a lock, not only a rate limit. The 200 is
+# declared again because `responses` replaces what drf-spectacular would find by itself.
+@extend_schema(
+    responses={
+        200: TokenObtainPairSerializer,
+        429: OpenApiResponse(description=SIGN_IN_LOCKED),
+    }
+)
+class TokenObtainView(TokenObtainPairView):
+    pass

@@ -8,7 +8,7 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from billing.webhooks import payment_webhook
 from patients.api import MeView
@@ -16,6 +16,7 @@ from practice.audit.api import AuditEntryList
 from practice.catalogue_api import MassageTypeViewSet, PracticeView, RoomViewSet, TherapistViewSet
 from practice.health import healthz
 from practice.second_factor_views import second_factor_enrol, second_factor_verify
+from practice.tokens import TokenObtainView
 from practice.views import home, staff_join
 
 catalogue = SimpleRouter()
@@ -24,7 +25,7 @@ catalogue.register("therapists", TherapistViewSet, basename="therapist")
 catalogue.register("rooms", RoomViewSet, basename="room")
 
 api_v1: list[URLPattern | URLResolver] = [
-    path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
+    path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("practice/", PracticeView.as_view(), name="practice"),

@@ -117,3 +117,15 @@ def test_api_catalogue_schema_documents_304_validators_and_every_filter() -> Non
     assert queries["/api/v1/therapists/"] == {"active", "massage_type", "page"}
     assert queries["/api/v1/rooms/"] == {"active", "page"}
     assert queries["/api/v1/patients/"] == {"archived", "cursor", "page_size", "q", "search"}
+
+
+def test_schema_the_token_endpoint_documents_the_sign_in_lock_as_its_429() -> None:
+    paths = api_schema()["paths"]
+    locked = paths["/api/v1/auth/token/"]["post"]["responses"]["429"]
+    refresh = paths["/api/v1/auth/token/refresh/"]["post"]["responses"]["429"]
+
+    assert "Too many failed sign-ins" in locked["description"]
+    assert "`locked`" in locked["description"]
+    assert locked["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    # Refreshing signs nobody in with a password, so it is never locked: only rate-limited.
+    assert "failed sign-ins" not in refresh["description"]
