@@ -20,6 +20,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from practice.catalogue import translated, translations_field
@@ -59,6 +60,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Only superusers need this flag; managers reach the admin through their membership.
     is_staff = models.BooleanField(_("platform staff"), default=False)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    # Part of every session's auth hash: raised to end all of the user's signed-in sessions at
+    # once (a reset second factor: the lost phone may hold one), as a new password does.
+    sessions_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -72,6 +76,24 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django's hash of the password, with the generation once it has been raised (so the
+        # sessions signed in before this existed stay valid): `get_session_auth_hash` and its
+        # fallbacks for rotated secret keys both come here.
+        if not self.sessions_generation:
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            f"{self.password}:{self.sessions_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def sessions_end(self) -> None:
+        """End every signed-in session of the user: each is refused at its next request."""
+        User.objects.filter(pk=self.pk).update(sessions_generation=F("sessions_generation") + 1)
+        self.refresh_from_db(fields=["sessions_generation"])
 
 
 class Practice(models.Model):

@@ -151,8 +151,9 @@ def second_factor_remove(*, user: User) -> None:
 
 def second_factor_reset(*, membership: Membership, by: User, reason: str) -> None:
     """A manager of the practice (or a superuser) drops a staff member's second factor when
-    they have lost their phone; they set up a new one when they next sign in if their role
-    asks for one. Recorded in the audit trail with `by` as the actor and the reason given.
+    they have lost their phone; every session they are signed in with ends (the phone may
+    hold one), and they set up a new one when they next sign in if their role asks for one.
+    Recorded in the audit trail with `by` as the actor and the reason given.
 
     A manager's own factor is not reset here: they replace it on their own enrolment page,
     which asks them for a code first, so this path cannot be used to drop a factor without
@@ -174,6 +175,8 @@ def second_factor_reset(*, membership: Membership, by: User, reason: str) -> Non
         raise ValidationError({"reason": _("Say why the second factor is reset.")})
     with transaction.atomic():
         second_factor_remove(user=membership.user)
+        # The lost phone may hold a signed-in session: every session ends.
+        membership.user.sessions_end()
         record(
             action=Action.UPDATE,
             subject=membership,

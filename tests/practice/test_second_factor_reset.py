@@ -182,3 +182,25 @@ def test_a_superuser_resets_anyone(practice, other_desk) -> None:
 
     assert not has_any_factor(other_desk)
     assert reset_entries(theirs).get().user_id == root.pk
+
+
+def test_a_reset_ends_every_session_the_member_is_signed_in_with(practice, boss, desk) -> None:
+    """The lost phone may hold a signed-in session: it is refused at its next request, and so
+    is any other of the member's; the manager's own session carries on."""
+    with_second_factor(desk)
+    on_the_lost_phone, at_the_desk = logged_in(desk), logged_in(desk)
+    assert on_the_lost_phone.get(PATIENTS).status_code == 200
+    manager = logged_in(boss)
+
+    reset(manager, Membership.objects.get(user=desk))
+
+    for session in (on_the_lost_phone, at_the_desk):
+        refused = session.get(PATIENTS)
+        assert refused.status_code == 302
+        assert refused["Location"].startswith(reverse("login"))
+    assert manager.get(PATIENTS).status_code == 200
+    # Signing in again works, to set a new factor up.
+    again = Client()
+    again.post(reverse("login"), {"username": desk.email, "password": PASSWORD})
+    assert again.get(PATIENTS).status_code in (200, 302)
+    assert "_auth_user_id" in again.session
