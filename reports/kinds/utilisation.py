@@ -3,7 +3,7 @@ and per room (R23, R24).
 
 Available hours are the therapist's working hours on each local day of the period minus
 closures and their time off, from the practice's calendar (`practice.calendar.Calendar`,
-loaded by `sessions.availability.calendar_load` in three queries), so a day of a
+loaded by `sessions.availability.calendar_load` in one query), so a day of a
 daylight-saving change counts the hours that really passed. A room has no hours of its own:
 it is available while any therapist works, outside closures. Booked hours are the sessions
 that held their time (not cancelled, no no-show) starting in the period.
