@@ -242,7 +242,11 @@ class Calendar:
         self._buffered: dict[int, tuple[list[Span], list[int]]] = {}
         self._closures = merge(self.closures)
         self._closure_ends = [end for _start, end in self._closures]
-        self._room_holds = {room: merge(spans) for room, spans in (self.rooms or {}).items()}
+        self._no_room_cache: dict[tuple[int, int, int], list[Span]] = {}
+        self._room_holds = {
+            room: (held, [end for _start, end in held])
+            for room, held in ((room, merge(spans)) for room, spans in (self.rooms or {}).items())
+        }
 
     # -- inputs, merged once per therapist --------------------------------------------------
     def _busy(self, therapist_id: int) -> tuple[list[Span], list[int], list[Span], list[int]]:
@@ -394,16 +398,21 @@ class Calendar:
         """The starts in `window` at which every room the session may take is held, as
         open intervals: a room is held at `s` when one of its sessions' `[a, b)` overlaps
         `[s, s + held_for)`, i.e. for `s` in `(a - held_for, b)`."""
+        key = (*window, held_for)
+        if key in self._no_room_cache:
+            return self._no_room_cache[key]
         lo, hi = window
         blocked: list[Span] | None = None
-        for holds in self._room_holds.values():
+        for held, ends in self._room_holds.values():
             room_blocked = _open_union(
-                (a - held_for, b) for a, b in holds if a < hi + held_for and b > lo
+                (a - held_for, b) for a, b in _overlapping(held, ends, lo, hi + held_for)
             )
             blocked = room_blocked if blocked is None else _intersect(blocked, room_blocked)
             if not blocked:
-                return []
-        return blocked or []
+                break
+        # Every therapist working the same hours asks for the same window.
+        self._no_room_cache[key] = blocked or []
+        return self._no_room_cache[key]
 
     def is_free(self, therapist_id: int, start: int, minutes: int) -> bool:
         day = datetime.fromtimestamp(start, tz=self.zone).date()

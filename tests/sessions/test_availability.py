@@ -6,6 +6,8 @@ import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from practice.calendar import Calendar, DayClosed, epoch, subtract
 from practice.models import Practice
@@ -361,3 +363,32 @@ def test_calendar_load_reads_moments_as_the_epoch_seconds_of_the_rows(practice: 
     assert loaded.closures == [(epoch(closure.starts_at), epoch(closure.ends_at))]
     assert loaded.time_off == {therapist.pk: [(epoch(leave.starts_at), epoch(leave.ends_at))]}
     assert all(type(moment) is int for moment in held)
+
+
+ROOM_HOLDS = st.lists(
+    st.tuples(st.integers(0, 2), st.integers(7 * 4, 13 * 4), st.integers(1, 8)),  # quarter hours
+    max_size=12,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(holds=ROOM_HOLDS, minutes=st.sampled_from([15, 30, 45, 60]), rooms=st.integers(1, 3))
+def test_r19_a_start_is_free_exactly_when_some_room_is_free_for_it(
+    holds: list[tuple[int, int, int]], minutes: int, rooms: int
+) -> None:
+    """Against the oracle: a start without rooms, and one of the rooms with no hold that
+    overlaps [start, start + minutes + buffer), as the exclusion constraint sees it."""
+    midnight = epoch(at(MONDAY, 0))
+    held: dict[int, list[tuple[int, int]]] = {room: [] for room in range(rooms)}
+    for room, quarter, length in holds:
+        if room < rooms:
+            start = midnight + quarter * 900
+            held[room].append((start, start + length * 900))
+    with_rooms = calendar(rooms=held).free_starts(1, MONDAY, MONDAY, minutes)
+    span = (minutes + 10) * 60
+    expected = [
+        start
+        for start in calendar().free_starts(1, MONDAY, MONDAY, minutes)
+        if any(not any(a < start + span and b > start for a, b in spans) for spans in held.values())
+    ]
+    assert with_rooms == expected
