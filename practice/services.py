@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.conf import settings as django_settings
+from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
+from django.utils import translation
 
 from practice.catalogue import DEFAULT_MASSAGE_TYPES
 from practice.models import MassageType, Membership, Practice, PracticeSettings, Role, User
@@ -45,3 +47,13 @@ def membership_grant(*, practice: Practice, user: User, role: Role) -> Membershi
         practice=practice, user=user, defaults={"role": role}
     )
     return membership
+
+
+def password_reset_send(*, email: str, domain: str, use_https: bool, language: str) -> None:
+    """Send Django's reset email to the active accounts with `email`, none when there is
+    none: a worker's job (`practice.password_reset`), so the request answers alike."""
+    form = PasswordResetForm({"email": email})
+    if not form.is_valid():
+        return
+    with translation.override(language):
+        form.save(domain_override=domain, use_https=use_https)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from csp.decorators import csp_update
 from django.contrib import admin
+from django.contrib.auth.views import PasswordResetView
 from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path
 from django.utils.functional import lazy
@@ -15,6 +16,7 @@ from patients.api import MeView
 from practice.audit.api import AuditEntryList
 from practice.catalogue_api import MassageTypeViewSet, PracticeView, RoomViewSet, TherapistViewSet
 from practice.health import healthz
+from practice.password_reset import QueuedPasswordResetForm
 from practice.second_factor_views import second_factor_enrol, second_factor_verify
 from practice.tokens import TokenObtainView
 from practice.views import home, staff_join
@@ -51,6 +53,11 @@ urlpatterns = [
     path("join/staff/<str:token>/", staff_join, name="staff-join"),
     path("accounts/second-factor/", second_factor_verify, name="second-factor-verify"),
     path("accounts/second-factor/enrol/", second_factor_enrol, name="second-factor-enrol"),
+    path(
+        "accounts/password_reset/",
+        PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -7,6 +7,7 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from practice.models import Role
+from practice.tasks import send_password_reset
 from tests.browser.conftest import PHONE, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,9 +45,13 @@ def test_a_wrong_password_is_shown_next_to_the_form(
 
 
 def test_a_patient_resets_their_password_by_email(
-    page: Page, live_server, practice, member, assert_accessible
+    page: Page, live_server, practice, member, assert_accessible, monkeypatch
 ) -> None:
     member(practice, Role.PATIENT, email="pat@example.com")
+    # The worker, at once: the page queues the email (practice.password_reset).
+    monkeypatch.setattr(
+        send_password_reset, "delay", lambda *args: send_password_reset.apply(args=args)
+    )
 
     page.goto(f"{live_server.url}/accounts/password_reset/")
     assert_accessible(page)

@@ -11,10 +11,12 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from practice.models import Membership, Role, User
 from practice.sign_in_limits import NotInPractice, sign_in_unlock
+from practice.tasks import send_password_reset
 from tests.factories import PASSWORD
 from tests.pages import logged_in
 
@@ -190,13 +192,40 @@ def test_an_unknown_address_is_locked_just_like_a_real_one(boss: User) -> None:
     assert without_tokens(known.text) == without_tokens(unknown.text)
 
 
-def test_password_reset_answers_the_same_for_an_unknown_address(boss: User) -> None:
-    known = Client().post(reverse("password_reset"), {"email": boss.email})
-    unknown = Client().post(reverse("password_reset"), {"email": "nobody@example.com"})
+def test_password_reset_answers_the_same_for_an_unknown_address(
+    boss: User, django_capture_on_commit_callbacks
+) -> None:
+    """The same answer and the same work in the request: one task queued, whatever the
+    address, and no email sent while the client waits (its time would tell a real address
+    from an unknown one). The worker sends the email to the real address only."""
+    with django_capture_on_commit_callbacks() as queued_known:
+        known = Client().post(reverse("password_reset"), {"email": boss.email})
+    with django_capture_on_commit_callbacks() as queued_unknown:
+        unknown = Client().post(reverse("password_reset"), {"email": "nobody@example.com"})
 
     assert known.status_code == unknown.status_code == 302
     assert known["Location"] == unknown["Location"]
     assert without_tokens(Client().get(known["Location"]).text) == without_tokens(
         Client().get(unknown["Location"]).text
     )
-    assert [message.to for message in mail.outbox] == [[boss.email]]
+    assert mail.outbox == []
+    [to_known], [to_unknown] = queued_known, queued_unknown
+    assert to_known.func == to_unknown.func == send_password_reset.delay
+    assert to_known.args == (boss.email, "testserver", False, "en")
+    assert to_unknown.args == ("nobody@example.com", "testserver", False, "en")
+
+    send_password_reset.apply(args=to_unknown.args)
+    assert mail.outbox == []
+    send_password_reset.apply(args=to_known.args)
+    [sent] = mail.outbox
+    assert sent.to == [boss.email]
+    assert "http://testserver/accounts/reset/" in sent.body
+
+
+def test_the_reset_email_is_in_the_language_the_request_was_made_in(boss: User) -> None:
+    english = "Your new password for the massage practice"
+    send_password_reset.apply(args=(boss.email, "practice.example", True, "ru"))
+    [sent] = mail.outbox
+    assert "https://practice.example/accounts/reset/" in sent.body
+    with translation.override("ru"):
+        assert sent.subject == translation.gettext(english) != english
