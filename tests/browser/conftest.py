@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,18 @@ def logged_in(
 def give_code(page: Page, code: str) -> None:
     page.get_by_label("Code").fill(code)
     page.get_by_role("button", name="Continue").click()
+
+
+def free_times_shown(page: Page, day: date) -> None:
+    """Choose `day` on a booking page and wait until htmx has brought that day's free times.
+    The page's script must have started first (a change before it does fires no request),
+    and on a busy CI machine the answer may take longer than an expectation's 5 s."""
+    page.wait_for_load_state("load")
+    with page.expect_response(
+        lambda r: f"day={day.isoformat()}" in r.url, timeout=30_000
+    ) as answer:
+        page.get_by_label("Date").fill(day.isoformat())
+    assert answer.value.ok, answer.value.status
 
 
 def fits_the_phone(page: Page) -> bool:

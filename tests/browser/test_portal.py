@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from patients.models import Patient
 from practice.models import PracticeSettings, Role
 from sessions.models import Session, SessionStatus
-from tests.browser.conftest import PHONE, fits_the_phone, logged_in
+from tests.browser.conftest import PHONE, fits_the_phone, free_times_shown, logged_in
 from tests.clock import today
 from tests.factories import (
     PatientFactory,
@@ -78,7 +78,7 @@ def test_a_patient_joins_books_moves_cancels_and_downloads_the_ics(
     page.get_by_role("link", name="Book a session").first.click()
     expect(page.get_by_role("heading", name="Book a session")).to_be_visible()
     page.get_by_label("Massage type").select_option(value=str(massage_type(practice).pk))
-    page.get_by_label("Date").fill(day.isoformat())
+    free_times_shown(page, day)
     ten = page.get_by_role("radio", name="10:00")
     expect(ten).to_be_visible()
     ten.check()

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from practice.models import PatientSignup, Role
 from sessions.models import Session
-from tests.browser.conftest import logged_in
+from tests.browser.conftest import free_times_shown, logged_in
 from tests.browser.test_patient_pages import answer_every_question_no
 from tests.clock import today
 from tests.factories import TherapistFactory, massage_type
@@ -62,7 +62,7 @@ def test_r1_a_new_patient_signs_up_and_books_a_first_visit_with_a_chosen_therapi
     page.goto(f"{live_server.url}/p/{practice.slug}/me/book/")
     page.get_by_label("Massage type").select_option(value=str(massage_type(practice).pk))
     page.get_by_label("Therapist").select_option(label="Cora Chosen")
-    page.get_by_label("Date").fill(day.isoformat())
+    free_times_shown(page, day)
     ten = page.get_by_role("radio", name="10:00")
     expect(ten).to_be_visible()
     ten.check()
