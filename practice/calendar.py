@@ -243,10 +243,10 @@ class Calendar:
         self._closures = merge(self.closures)
         self._closure_ends = [end for _start, end in self._closures]
         self._no_room_cache: dict[tuple[int, int, int], list[Span]] = {}
-        self._room_holds = {
-            room: (held, [end for _start, end in held])
-            for room, held in ((room, merge(spans)) for room, spans in (self.rooms or {}).items())
-        }
+        self._room_holds: dict[int, tuple[list[Span], list[int]]] = {}
+        for room, spans in (self.rooms or {}).items():
+            held = merge(spans)
+            self._room_holds[room] = (held, [end for _start, end in held])
 
     # -- inputs, merged once per therapist --------------------------------------------------
     def _busy(self, therapist_id: int) -> tuple[list[Span], list[int], list[Span], list[int]]:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -186,6 +187,38 @@ def _check_time(
     raise Conflict({"detail": str(_("This time is no longer free."))})
 
 
+def _pick_room(
+    session: Session,
+    *,
+    practice: Practice,
+    now: datetime,
+    calendar: Calendar | None = None,
+    keep: Room | None = None,
+    exclude_id: int | None = None,
+) -> None:
+    """Put `session` in a free room that suits its type (R19), `keep` first: from `calendar`,
+    the booking's own read of the day, or (None) after a concurrent booking took the room
+    picked, from the day as it is now, `exclude_id` (the session being moved) not counted."""
+    if calendar is None:
+        calendar = _day_calendar(
+            practice=practice,
+            therapist=session.therapist,
+            massage_type=session.massage_type,
+            patient=session.patient,
+            room=None,
+            starts_at=session.starts_at,
+            now=now,
+            exclude_id=exclude_id,
+        )
+    (session.room,) = rooms_choose(
+        calendar,
+        practice=practice,
+        massage_type=session.massage_type,
+        spans=[(session.starts_at, session.blocks_until)],
+        keep=keep,
+    )
+
+
 def utc_start(starts_at: datetime) -> datetime:
     """The requested start in UTC (R24). A time in the practice's zone would add a session's
     length on the wall clock, which is an hour off across a daylight-saving change and loses
@@ -327,31 +360,8 @@ def session_book(
     # the one-query-per-foreign-key existence checks are skipped too.
     session.full_clean(exclude=RELATIONS, validate_constraints=False)
 
-    def pick_room(calendar: Calendar) -> None:
-        (session.room,) = rooms_choose(
-            calendar,
-            practice=practice,
-            massage_type=massage_type,
-            spans=[(session.starts_at, session.blocks_until)],
-        )
-
-    def pick_room_again() -> None:
-        # A concurrent booking took the room picked: the day as it is now.
-        pick_room(
-            _day_calendar(
-                practice=practice,
-                therapist=therapist,
-                massage_type=massage_type,
-                patient=patient,
-                room=None,
-                starts_at=starts_at,
-                now=now,
-                exclude_id=None,
-            )
-        )
-
     if room is None:
-        pick_room(calendar)
+        _pick_room(session, practice=practice, now=now, calendar=calendar)
 
     def insert() -> None:
         if self_report is not None:
@@ -372,7 +382,9 @@ def session_book(
     room_write(
         insert,
         lambda: lost_race_conflict(practice, session),
-        pick_again=pick_room_again if room is None else None,
+        pick_again=partial(_pick_room, session, practice=practice, now=now)
+        if room is None
+        else None,
     )
     return session
 
@@ -451,32 +463,8 @@ def session_reschedule(
         locked.blocks_until = locked.ends_at + timedelta(minutes=practice.settings.buffer_minutes)
         kept_room = locked.room
 
-        def pick_room(calendar: Calendar) -> None:
-            # Its own room if that is still free and suits the type, else another (R19).
-            (locked.room,) = rooms_choose(
-                calendar,
-                practice=practice,
-                massage_type=locked.massage_type,
-                spans=[(locked.starts_at, locked.blocks_until)],
-                keep=kept_room,
-            )
-
-        def pick_room_again() -> None:
-            # A concurrent booking took the room picked: the day as it is now.
-            pick_room(
-                _day_calendar(
-                    practice=practice,
-                    therapist=locked.therapist,
-                    massage_type=locked.massage_type,
-                    patient=locked.patient,
-                    room=None,
-                    starts_at=starts_at,
-                    now=now,
-                    exclude_id=locked.pk,
-                )
-            )
-
-        pick_room(day)
+        # Its own room if that is still free and suits the type, else another (R19).
+        _pick_room(locked, practice=practice, now=now, calendar=day, keep=kept_room)
         locked.schedule_version += 1
         # The patient confirmed the earlier time, not this one.
         locked.confirmed_at = None
@@ -493,7 +481,14 @@ def session_reschedule(
         room_write(
             lambda: locked.save(update_fields=fields),
             lambda: lost_race_conflict(practice, locked),
-            pick_again=pick_room_again,
+            pick_again=partial(
+                _pick_room,
+                locked,
+                practice=practice,
+                now=now,
+                keep=kept_room,
+                exclude_id=locked.pk,
+            ),
         )
         # R22: the old time's pending reminders go, the new time's come, in this transaction;
         # R21: moved by the practice, the patient is told.
